@@ -1,0 +1,127 @@
+import { availableParallelism, totalmem } from 'node:os';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { CampaignError } from '../../config/errors';
+import type { Run } from '../../config/run';
+import { formatMemory } from '../../config/quantities';
+import { remainingPathSeconds } from '../../graph/dag';
+import { absolutePath, stageInvocation } from '../../model/command';
+import { coresOf } from '../../model/stage';
+import { writeReceipt } from '../../store/stage-state';
+import type { StageResult } from '../result';
+import { runStage } from './run-stage';
+import { schedule, type Capacity, type Unit } from './schedule';
+
+export interface LocalJob {
+  run: Run;
+  /** Stages to execute; their parents outside this list count as done. */
+  stages: string[];
+  /** Fingerprint per stage, recorded in its receipt. */
+  fingerprints: Record<string, string>;
+}
+
+export interface LocalOptions {
+  wsRoot: string;
+  /** Nx's workspace-data folder, where receipts go. */
+  dataDir: string;
+  capacity?: Capacity;
+  print: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export function machineCapacity(): Capacity {
+  return { cores: availableParallelism(), memoryMB: Math.floor(totalmem() / 1e6) };
+}
+
+export const unitId = (run: string, stage: string) => `${run}/${stage}`;
+
+/**
+ * Run stages of one or more runs on this machine within its cores and memory.
+ * Each run's pre_script goes before its first stage, its post_script after its last
+ * one when all succeeded.
+ */
+export async function* runLocally(jobs: LocalJob[], opts: LocalOptions): AsyncGenerator<{ run: string; stage: string; result: StageResult }> {
+  const capacity = opts.capacity ?? machineCapacity();
+  const tooBig = jobs.flatMap(({ run, stages }) =>
+    stages
+      .map((s) => run.dag.stages.get(s)!)
+      .filter((s) => coresOf(s.resources) > capacity.cores || s.resources.memoryMB > capacity.memoryMB)
+      .map((s) => `${run.name}/${s.name} needs ${coresOf(s.resources)} cores and ${formatMemory(s.resources.memoryMB)}; this machine has ${capacity.cores} cores and ${formatMemory(capacity.memoryMB)}`),
+  );
+  if (tooBig.length) throw new CampaignError(`stages too large for this machine, nothing was run:\n  ${tooBig.join('\n  ')}\n  fix: lower their ranks, threads or memory, or run them on a cluster backend`);
+
+  const units: Unit[] = [];
+  const remaining = new Map<string, number>();
+  for (const job of jobs) {
+    const { run } = job;
+    const priority = remainingPathSeconds(run.dag);
+    let pre: Promise<StageResult | undefined> | undefined;
+    const preScript = () => (pre ??= run.preScript ? runHook(opts, run, 'pre_script', run.preScript) : Promise.resolve(undefined));
+    remaining.set(run.name, job.stages.length);
+    for (const name of job.stages) {
+      const stage = run.dag.stages.get(name)!;
+      units.push({
+        id: unitId(run.name, name),
+        deps: run.dag.parents.get(name)!.map((p) => unitId(run.name, p)),
+        cores: coresOf(stage.resources),
+        memoryMB: stage.resources.memoryMB,
+        priority: priority.get(name)!,
+        execute: async () => {
+          const hook = await preScript();
+          if (hook && hook.status !== 'success') return { ...hook, message: `pre_script failed: ${hook.message}` };
+          const inv = stageInvocation(opts.wsRoot, run, name);
+          const result = await runStage(inv, { refuseExisting: run.resume === 'refuse', print: opts.print, signal: opts.signal });
+          if (result.status === 'success') {
+            writeReceipt(opts.dataDir, run.name, name, { fingerprint: job.fingerprints[name], outputs: inv.outputs.map((o) => o.final), finishedAt: new Date().toISOString() });
+          }
+          return result;
+        },
+      });
+    }
+  }
+  const failedRuns = new Set<string>();
+  for await (const { id, result } of schedule(units, capacity)) {
+    const [runName, stage] = splitUnitId(id);
+    if (result.status !== 'success') failedRuns.add(runName);
+    const left = remaining.get(runName)! - 1;
+    remaining.set(runName, left);
+    if (left === 0) {
+      const run = jobs.find((j) => j.run.name === runName)!.run;
+      if (run.postScript && !failedRuns.has(runName)) {
+        const hook = await runHook(opts, run, 'post_script', run.postScript);
+        if (hook.status !== 'success') {
+          yield { run: runName, stage, result: { ...hook, message: `post_script failed after this stage: ${hook.message}` } };
+          continue;
+        }
+      }
+    }
+    yield { run: runName, stage, result };
+  }
+}
+
+function splitUnitId(id: string): [string, string] {
+  const i = id.indexOf('/');
+  return [id.slice(0, i), id.slice(i + 1)];
+}
+
+/** pre_script / post_script: a shell command the user wrote, run from the workspace root. */
+async function runHook(opts: LocalOptions, run: Run, which: string, command: string): Promise<StageResult> {
+  const logDir = absolutePath(opts.wsRoot, run.logDir);
+  mkdirSync(logDir, { recursive: true });
+  const logFile = join(logDir, `${which}.log`);
+  const log = createWriteStream(logFile);
+  const child = execa('sh', ['-c', command], {
+    cwd: opts.wsRoot,
+    env: { NX_CAMPAIGN_RUN: run.name, NX_CAMPAIGN_OUTPUT_DIR: absolutePath(opts.wsRoot, run.outputDir), NX_CAMPAIGN_LOG_DIR: logDir },
+    stdin: 'ignore',
+    reject: false,
+    all: true,
+    cancelSignal: opts.signal,
+  });
+  const r = await child;
+  const output = r.all ?? '';
+  await new Promise<void>((resolve) => log.end(output, () => resolve()));
+  for (const line of output.split('\n').filter(Boolean)) opts.print(`[${run.name} ${which}] ${line}`);
+  return r.exitCode === 0 ? { status: 'success', message: `${which} done`, output, logFile } : { status: 'failure', message: `${which} exited with code ${r.exitCode ?? r.signal} (log: ${logFile})`, output, logFile };
+}

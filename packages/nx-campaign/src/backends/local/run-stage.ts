@@ -1,0 +1,89 @@
+import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { execa } from 'execa';
+import { shellLine, type StageInvocation } from '../../model/command';
+import type { StageResult } from '../result';
+
+const TAIL_LINES = 30;
+const MAX_CAPTURE = 64 * 1024;
+
+export interface RunStageOptions {
+  /** Refuse to start if any output already exists (ceci's `resume: refuse`). */
+  refuseExisting: boolean;
+  /** Receives each line of the stage's output, already prefixed with the stage name. */
+  print: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Run one stage on this machine: output to its log (and, prefixed, to `print`), outputs
+ * made atomic. An output given to the command as an argument is written under its
+ * in-progress name and renamed on success; one the command writes itself is removed
+ * before the start and renamed to its in-progress name if the stage fails, so no
+ * failed or killed stage leaves a file that looks complete.
+ */
+export async function runStage(inv: StageInvocation, opts: RunStageOptions): Promise<StageResult> {
+  const name = inv.stage.name;
+  const fail = (message: string, output = ''): StageResult => ({ status: 'failure', message, output, logFile: inv.logFile });
+  const missing = inv.inputs.filter((f) => !existsSync(f));
+  if (missing.length) return fail(`input ${missing.join(', ')} does not exist`);
+  if (opts.refuseExisting) {
+    const existing = inv.outputs.filter((o) => existsSync(o.final)).map((o) => o.final);
+    if (existing.length) return fail(`resume: refuse, and output ${existing.join(', ')} already exists; delete it or set resume: resume`);
+  }
+  mkdirSync(inv.cwd, { recursive: true });
+  mkdirSync(dirname(inv.logFile), { recursive: true });
+  for (const o of inv.outputs) {
+    mkdirSync(dirname(o.final), { recursive: true });
+    rmSync(o.inProgress, { force: true });
+    if (!o.viaArgument) rmSync(o.final, { force: true });
+  }
+
+  const log = createWriteStream(inv.logFile);
+  const started = Date.now();
+  log.write(`# stage ${name}\n# command: ${shellLine(inv.argv)}\n# cwd: ${inv.cwd}\n# started: ${new Date(started).toISOString()}\n`);
+  const tail: string[] = [];
+  let captured = '';
+  const onLine = (line: string) => {
+    log.write(`${line}\n`);
+    opts.print(`[${name}] ${line}`);
+    tail.push(line);
+    if (tail.length > TAIL_LINES) tail.shift();
+    if (captured.length < MAX_CAPTURE) captured += `${line}\n`;
+  };
+  const child = execa(inv.argv[0], inv.argv.slice(1), {
+    cwd: inv.cwd,
+    env: inv.env,
+    stdin: 'ignore',
+    reject: false,
+    buffer: false,
+    cancelSignal: opts.signal,
+    forceKillAfterDelay: 5000,
+  });
+  const pump = async (stream: AsyncIterable<unknown> | null) => {
+    if (!stream) return;
+    for await (const line of stream) onLine(String(line));
+  };
+  await Promise.all([pump(child.stdout ? child.iterable({ from: 'stdout' }) : null), pump(child.stderr ? child.iterable({ from: 'stderr' }) : null)]).catch(() => undefined);
+  const result = await child;
+  const seconds = (Date.now() - started) / 1000;
+  const finish = (r: StageResult) =>
+    new Promise<StageResult>((resolve) => log.end(`# ended: ${new Date().toISOString()} (${seconds.toFixed(1)} s): ${r.status}: ${r.message}\n`, () => resolve(r)));
+  const tailText = () => `--- last lines of ${inv.logFile} ---\n${tail.join('\n')}`;
+
+  if (result.exitCode !== 0 || result.failed) {
+    for (const o of inv.outputs) if (!o.viaArgument && existsSync(o.final)) renameSync(o.final, o.inProgress);
+    const why =
+      result.code === 'ENOENT' ? `command not found: ${inv.argv[0]}`
+      : result.isCanceled ? 'interrupted'
+      : result.signal ? `killed by ${result.signal}`
+      : `exited with code ${result.exitCode}`;
+    return finish({ status: 'failure', message: `${why} (log: ${inv.logFile})`, output: `${captured}${tailText()}\n`, logFile: inv.logFile, seconds });
+  }
+  for (const o of inv.outputs) if (o.viaArgument && existsSync(o.inProgress)) renameSync(o.inProgress, o.final);
+  const absent = inv.outputs.filter((o) => !existsSync(o.final)).map((o) => o.final);
+  if (absent.length) {
+    return finish({ status: 'failure', message: `exited 0 but did not write ${absent.join(', ')} (log: ${inv.logFile})`, output: captured, logFile: inv.logFile, seconds });
+  }
+  return finish({ status: 'success', message: `done in ${seconds.toFixed(1)} s (log: ${inv.logFile})`, output: captured, logFile: inv.logFile, seconds });
+}

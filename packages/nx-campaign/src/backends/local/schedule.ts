@@ -1,0 +1,84 @@
+import type { StageResult } from '../result';
+
+/** One piece of work for the local scheduler. */
+export interface Unit {
+  id: string;
+  /** Units (by id, within the same schedule) that must succeed first. */
+  deps: string[];
+  cores: number;
+  memoryMB: number;
+  /** Higher starts first: the longest remaining path through the DAG. */
+  priority: number;
+  execute(): Promise<StageResult>;
+}
+
+export interface Capacity {
+  cores: number;
+  memoryMB: number;
+}
+
+/**
+ * Run units as their dependencies succeed, as many at once as fit in the free cores and
+ * memory, highest priority first (a unit that does not fit yet lets smaller ones by).
+ * A failure skips only its descendants; independent branches go on. Results stream out
+ * in completion order.
+ */
+export async function* schedule(units: Unit[], capacity: Capacity): AsyncGenerator<{ id: string; result: StageResult }> {
+  const byId = new Map(units.map((u) => [u.id, u]));
+  const waitingOn = new Map(units.map((u) => [u.id, new Set(u.deps.filter((d) => byId.has(d)))]));
+  const dependents = new Map<string, string[]>(units.map((u) => [u.id, []]));
+  for (const u of units) for (const d of waitingOn.get(u.id)!) dependents.get(d)!.push(u.id);
+  const ready = units.filter((u) => waitingOn.get(u.id)!.size === 0);
+  const running = new Map<string, Promise<{ id: string; result: StageResult }>>();
+  const done = new Set<string>();
+  let free = { ...capacity };
+
+  const skipDescendants = function* (failed: string): Generator<{ id: string; result: StageResult }> {
+    const todo = [...dependents.get(failed)!];
+    while (todo.length) {
+      const id = todo.pop()!;
+      if (done.has(id)) continue;
+      done.add(id);
+      waitingOn.delete(id);
+      yield { id, result: { status: 'skipped', message: `skipped: upstream stage ${failed} failed`, output: '' } };
+      todo.push(...dependents.get(id)!);
+    }
+  };
+
+  while (ready.length || running.size) {
+    ready.sort((a, b) => b.priority - a.priority);
+    for (let i = 0; i < ready.length; ) {
+      const u = ready[i];
+      if (u.cores <= free.cores && u.memoryMB <= free.memoryMB) {
+        ready.splice(i, 1);
+        free = { cores: free.cores - u.cores, memoryMB: free.memoryMB - u.memoryMB };
+        running.set(
+          u.id,
+          u.execute().then(
+            (result) => ({ id: u.id, result }),
+            (e: unknown) => ({ id: u.id, result: { status: 'failure' as const, message: `internal error: ${(e as Error).message}`, output: String((e as Error).stack) } }),
+          ),
+        );
+      } else {
+        i++;
+      }
+    }
+    if (!running.size) break;
+    const { id, result } = await Promise.race(running.values());
+    running.delete(id);
+    done.add(id);
+    const u = byId.get(id)!;
+    free = { cores: free.cores + u.cores, memoryMB: free.memoryMB + u.memoryMB };
+    yield { id, result };
+    if (result.status === 'success') {
+      for (const d of dependents.get(id)!) {
+        const w = waitingOn.get(d);
+        if (!w) continue;
+        w.delete(id);
+        if (w.size === 0 && !done.has(d)) ready.push(byId.get(d)!);
+      }
+    } else {
+      yield* skipDescendants(id);
+    }
+  }
+}

@@ -1,0 +1,35 @@
+/** A mistake in the user's input: printed without a stack trace. */
+export class CampaignError extends Error {
+  override name = 'CampaignError';
+}
+
+export interface Location {
+  file: string;
+  line?: number;
+  key?: string;
+}
+
+/** One located problem in a configuration file. */
+export interface Problem extends Location {
+  message: string;
+  fix?: string;
+}
+
+export function formatProblem(p: Problem): string {
+  const where = p.line ? `${p.file}:${p.line}` : p.file;
+  const key = p.key ? ` (${p.key})` : '';
+  const fix = p.fix ? `\n  fix: ${p.fix}` : '';
+  return `${where}${key}: ${p.message}${fix}`;
+}
+
+/** One or more located problems, reported together. */
+export class ConfigError extends CampaignError {
+  override name = 'ConfigError';
+  constructor(readonly problems: Problem[]) {
+    super(problems.map(formatProblem).join('\n'));
+  }
+}
+
+export function configError(p: Problem): ConfigError {
+  return new ConfigError([p]);
+}

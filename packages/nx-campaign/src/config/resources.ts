@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { DEFAULT_RESOURCES, type Resources } from '../model/stage';
+import { parseMemoryMB, parseRuntimeSeconds, type QuantityResult } from './quantities';
+
+function quantity(parse: (v: unknown) => QuantityResult) {
+  return z.union([z.string(), z.number()]).transform((v, ctx) => {
+    const r = parse(v);
+    if ('error' in r) {
+      ctx.addIssue({ code: 'custom', message: `${r.error}; ${r.fix}` });
+      return z.NEVER;
+    }
+    return r.value;
+  });
+}
+
+export const memorySchema = quantity(parseMemoryMB);
+export const runtimeSchema = quantity(parseRuntimeSeconds);
+const count = z.number().int().positive();
+
+/** `resources:` as written in socm DAG stages, stage types and run overrides. */
+export const resourcesSchema = z.strictObject({
+  ranks: count.optional(),
+  threads: count.optional(),
+  nodes: count.optional(),
+  memory: memorySchema.optional(),
+  runtime: runtimeSchema.optional(),
+});
+export type ResourcesInput = z.output<typeof resourcesSchema>;
+
+/** Later layers win; unset fields fall back to the defaults. */
+export function mergeResources(...layers: (ResourcesInput | undefined)[]): Resources {
+  const r: Resources = { ...DEFAULT_RESOURCES };
+  for (const l of layers) {
+    if (!l) continue;
+    if (l.ranks !== undefined) r.ranks = l.ranks;
+    if (l.threads !== undefined) r.threads = l.threads;
+    if (l.nodes !== undefined) r.nodes = l.nodes;
+    if (l.memory !== undefined) r.memoryMB = l.memory;
+    if (l.runtime !== undefined) r.runtimeSeconds = l.runtime;
+  }
+  return r;
+}

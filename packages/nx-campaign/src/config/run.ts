@@ -1,0 +1,111 @@
+import { posix } from 'node:path';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { buildDag, trimDag, type Dag } from '../graph/dag';
+import { ConfigError, configError, type Problem } from './errors';
+import { loadPipeline, unknownGlobalKeys, type Pipeline, type StageOverrides } from './pipeline';
+import { resourcesSchema } from './resources';
+import { validate } from './validate';
+import { readYamlFile } from './yaml-file';
+
+export type ResumeMode = 'resume' | 'restart' | 'refuse';
+
+export interface Run {
+  name: string;
+  /** Workspace-relative run file. */
+  file: string;
+  /** Workspace-relative (or absolute) folders. */
+  outputDir: string;
+  logDir: string;
+  /** tag -> workspace-relative (or absolute) path. */
+  inputs: Record<string, string>;
+  resume: ResumeMode;
+  preScript: string;
+  postScript: string;
+  pipelines: Pipeline[];
+  /** The whole DAG of the run's pipelines, before trimming. */
+  dag: Dag;
+  /** Stages the run executes (after `from`/`to`), in topological order. */
+  stages: string[];
+  warnings: Problem[];
+}
+
+const names = z.union([z.string().transform((s) => [s]), z.array(z.string())]);
+
+const runSchema = z.strictObject({
+  description: z.string().optional(),
+  pipelines: names.refine((l) => l.length > 0, 'name at least one pipeline'),
+  output_dir: z.string().default('results/{run}/outputs'),
+  log_dir: z.string().default('results/{run}/logs'),
+  inputs: z.record(z.string(), z.string()).nullish().transform((v) => v ?? {}),
+  resume: z
+    .union([z.enum(['resume', 'restart', 'refuse']), z.boolean()])
+    .default('resume')
+    .transform((v): ResumeMode => (v === true ? 'resume' : v === false ? 'restart' : v)),
+  pre_script: z.string().nullish().transform((v) => v ?? ''),
+  post_script: z.string().nullish().transform((v) => v ?? ''),
+  config: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+  resources: z.record(z.string(), resourcesSchema).default({}),
+  from: names.optional(),
+  to: names.optional(),
+});
+
+export const RUN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+export function runNameOf(file: string): string {
+  return posix.basename(file).replace(/\.ya?ml$/, '');
+}
+
+/** Load `runs/<run>.yaml`, its pipelines and their DAG. */
+export function loadRun(wsRoot: string, file: string): Run {
+  const name = runNameOf(file);
+  if (!RUN_NAME.test(name)) throw configError({ file, message: `run name "${name}" has characters Nx cannot use`, fix: 'rename the file with letters, digits, _ . and - only' });
+  const y = readYamlFile(join(wsRoot, file), file);
+  const r = validate(runSchema, y, y.data, [], () => 'see the run format in README.md ("Runs")');
+  const overrides: StageOverrides = { source: y, config: r.config, resources: r.resources };
+  const pipelines = r.pipelines.map((p, i) => {
+    try {
+      return loadPipeline(wsRoot, p, overrides);
+    } catch (e) {
+      if (e instanceof ConfigError && e.problems.length === 1 && e.problems[0].message.startsWith(`pipeline "${p}" not found`)) {
+        throw configError({ ...e.problems[0], file, line: y.lineOf(['pipelines', i]) ?? y.lineOf(['pipelines']), key: 'pipelines' });
+      }
+      throw e;
+    }
+  });
+  const stages = pipelines.flatMap((p) => p.stages);
+  const known = new Set(stages.map((s) => s.name));
+  const problems: Problem[] = [];
+  for (const section of ['config', 'resources'] as const) {
+    for (const stage of Object.keys(r[section])) {
+      if (stage === 'global' && section === 'config') continue;
+      if (!known.has(stage)) problems.push({ file, line: y.lineOf([section, stage]), key: `${section}.${stage}`, message: `no stage "${stage}" in pipelines ${r.pipelines.join(', ')}`, fix: `use one of: ${[...known].join(', ')}` });
+    }
+  }
+  problems.push(...unknownGlobalKeys(y, ['config', 'global'], r.config.global, pipelines.flatMap((p) => p.stageTypes ?? [])));
+  for (const key of ['from', 'to'] as const) {
+    (r[key] ?? []).forEach((s, i) => {
+      if (!known.has(s)) problems.push({ file, line: y.lineOf([key, i]) ?? y.lineOf([key]), key, message: `no stage "${s}" to trim ${key}`, fix: `use one of: ${[...known].join(', ')}` });
+    });
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  const inputs = Object.fromEntries(Object.entries(r.inputs).map(([tag, path]) => [tag, posix.normalize(path)]));
+  const dag = buildDag(stages, inputs, file);
+  const keep = trimDag(dag, r.from ?? [], r.to ?? []);
+  const sub = (p: string) => p.replaceAll('{run}', name);
+  return {
+    name,
+    file,
+    outputDir: posix.normalize(sub(r.output_dir)),
+    logDir: posix.normalize(sub(r.log_dir)),
+    inputs,
+    resume: r.resume,
+    preScript: r.pre_script,
+    postScript: r.post_script,
+    pipelines,
+    dag,
+    stages: dag.order.filter((n) => keep.has(n)),
+    warnings: [...y.warnings, ...pipelines.flatMap((p) => p.warnings)],
+  };
+}

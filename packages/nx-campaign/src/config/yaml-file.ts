@@ -1,0 +1,94 @@
+import { readFileSync } from 'node:fs';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { configError, type Problem } from './errors';
+
+export type KeyPath = readonly (string | number)[];
+
+/** A parsed YAML file that can say on which line a value sits. */
+export interface YamlFile {
+  /** Path as shown to the user (workspace-relative). */
+  file: string;
+  data: unknown;
+  lineOf(path: KeyPath): number | undefined;
+  warnings: Problem[];
+}
+
+export function formatKeyPath(path: KeyPath): string {
+  return path.reduce<string>((s, k) => (typeof k === 'number' ? `${s}[${k}]` : s ? `${s}.${k}` : k), '');
+}
+
+export function readYamlFile(absPath: string, file: string): YamlFile {
+  let text: string;
+  try {
+    text = readFileSync(absPath, 'utf8');
+  } catch {
+    throw configError({ file, message: 'file not found', fix: `create ${file} or correct the name that points to it` });
+  }
+  return parseYaml(text, file);
+}
+
+export function parseYaml(text: string, file: string): YamlFile {
+  const lineCounter = new LineCounter();
+  // uniqueKeys off: socm's own examples repeat keys; we warn instead of refusing.
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false });
+  const line = (offset: number | undefined) => (offset === undefined ? undefined : lineCounter.linePos(offset).line);
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    throw configError({ file, line: line(e.pos[0]), message: `invalid YAML: ${e.message.split('\n')[0]}`, fix: 'correct the YAML syntax at that line' });
+  }
+  const warnings: Problem[] = [];
+  findRepeatedKeys(doc.contents, [], file, line, warnings);
+  return {
+    file,
+    data: doc.toJS({ maxAliasCount: 10000 }) ?? {},
+    warnings,
+    lineOf: (path) => line(locate(doc, path)),
+  };
+}
+
+/** Offset of the key (for mappings) or item at `path`, falling back to its closest existing parent. */
+function locate(doc: Document, path: KeyPath): number | undefined {
+  let node: unknown = doc.contents;
+  let offset = (node as Node | null)?.range?.[0];
+  for (const key of path) {
+    if (isMap(node)) {
+      const pairs = node.items.filter((p) => isScalar(p.key) && p.key.value === key);
+      const pair = pairs[pairs.length - 1];
+      if (!pair) return offset;
+      offset = (pair.key as Node).range?.[0] ?? offset;
+      node = pair.value;
+    } else if (isSeq(node) && typeof key === 'number') {
+      const item = node.items[key] as Node | undefined;
+      if (!item) return offset;
+      offset = item.range?.[0] ?? offset;
+      node = item;
+    } else {
+      return offset;
+    }
+  }
+  return offset;
+}
+
+function findRepeatedKeys(node: unknown, path: (string | number)[], file: string, line: (o?: number) => number | undefined, out: Problem[]) {
+  if (isMap(node)) {
+    const seen = new Map<unknown, number | undefined>();
+    for (const pair of node.items) {
+      if (!isPair(pair) || !isScalar(pair.key)) continue;
+      const key = pair.key.value as string;
+      const here = line(pair.key.range?.[0]);
+      if (seen.has(key)) {
+        out.push({
+          file,
+          line: here,
+          key: formatKeyPath([...path, key]),
+          message: `key "${key}" is repeated (first at line ${seen.get(key)}); the last one is used, as socm does`,
+          fix: 'delete one of the two',
+        });
+      }
+      seen.set(key, here);
+      findRepeatedKeys(pair.value, [...path, key], file, line, out);
+    }
+  } else if (isSeq(node)) {
+    node.items.forEach((item, i) => findRepeatedKeys(item, [...path, i], file, line, out));
+  }
+}

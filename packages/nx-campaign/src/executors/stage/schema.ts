@@ -1,0 +1,6 @@
+export interface StageExecutorOptions {
+  run: string;
+  stage: string;
+  fingerprint?: string;
+  epoch?: string;
+}

@@ -1,0 +1,172 @@
+import { ConfigError, type Problem } from '../config/errors';
+import type { Stage } from '../model/stage';
+
+/** Where a consumed data key comes from. */
+export type InputSource =
+  | { kind: 'stage'; stage: string; path: string }
+  | { kind: 'run-input'; tag: string; path: string };
+
+export interface Dag {
+  /** Topological order; ties broken by declaration order. */
+  order: string[];
+  stages: Map<string, Stage>;
+  parents: Map<string, string[]>;
+  children: Map<string, string[]>;
+  /** stage -> consumed key -> source. */
+  sources: Map<string, Map<string, InputSource>>;
+}
+
+const where = (s: Stage) => ({ file: s.source.file, line: s.source.line, key: s.name });
+
+/**
+ * Join stages into a DAG through produced/consumed data keys and explicit `depends`.
+ * Every mistake is reported at once, each at the stage that makes it.
+ */
+export function buildDag(stageList: Stage[], runInputs: Record<string, string>, runFile: string): Dag {
+  const problems: Problem[] = [];
+  const stages = new Map<string, Stage>();
+  for (const s of stageList) {
+    const prior = stages.get(s.name);
+    if (prior) problems.push({ ...where(s), message: `stage "${s.name}" is listed twice (also ${prior.source.file}:${prior.source.line ?? '?'})`, fix: 'rename one; a stage may belong to only one pipeline of a run' });
+    else stages.set(s.name, s);
+  }
+  const runInputByPath = new Map(Object.entries(runInputs).map(([tag, path]) => [path, tag]));
+  const producers = new Map<string, { stage: string; path: string }>();
+  for (const s of stages.values()) {
+    for (const o of s.outputs) {
+      for (const key of new Set([o.key, o.path])) {
+        const prior = producers.get(key);
+        if (prior && prior.stage !== s.name) problems.push({ ...where(s), message: `output "${key}" is also produced by stage "${prior.stage}"`, fix: 'give one of them another name (ceci: an alias)' });
+        else producers.set(key, { stage: s.name, path: o.path });
+      }
+      if (o.key in runInputs || o.path in runInputs) problems.push({ ...where(s), message: `output "${o.key}" is also an input of the run (${runFile})`, fix: `remove it from the run's inputs, or alias the stage's output` });
+    }
+  }
+  const parents = new Map<string, string[]>();
+  const sources = new Map<string, Map<string, InputSource>>();
+  const missing = new Map<string, string[]>();
+  for (const s of stages.values()) {
+    const ps = new Set<string>();
+    const src = new Map<string, InputSource>();
+    for (const key of s.inputs) {
+      const producer = producers.get(key);
+      if (producer && producer.stage !== s.name) {
+        ps.add(producer.stage);
+        src.set(key, { kind: 'stage', stage: producer.stage, path: producer.path });
+      } else if (key in runInputs) {
+        src.set(key, { kind: 'run-input', tag: key, path: runInputs[key] });
+      } else if (runInputByPath.has(key)) {
+        src.set(key, { kind: 'run-input', tag: runInputByPath.get(key)!, path: key });
+      } else {
+        missing.set(key, [...(missing.get(key) ?? []), s.name]);
+      }
+    }
+    for (const d of s.depends) {
+      if (!stages.has(d)) problems.push({ ...where(s), message: `depends on unknown stage "${d}"`, fix: `use one of: ${[...stages.keys()].filter((n) => n !== s.name).join(', ')}` });
+      else ps.add(d);
+    }
+    parents.set(s.name, [...ps]);
+    sources.set(s.name, src);
+  }
+  for (const [key, needers] of missing) {
+    problems.push({ file: runFile, key: 'inputs', message: `input "${key}" is produced by no stage and not given by the run; needed by: ${needers.join(', ')}`, fix: `add "${key}: <path>" under inputs: in ${runFile}, or add the stage that produces it` });
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  const children = new Map<string, string[]>([...stages.keys()].map((n) => [n, []]));
+  for (const [n, ps] of parents) for (const p of ps) children.get(p)!.push(n);
+  const order = topologicalOrder([...stages.keys()], parents, children);
+  if (order.length < stages.size) {
+    const cycle = findCycle(stages, parents);
+    const s = stages.get(cycle[0])!;
+    throw new ConfigError([{ ...where(s), message: `the stages form a cycle: ${cycle.join(' -> ')}`, fix: 'remove one of these dependencies (an input, output or depends entry)' }]);
+  }
+  return { order, stages, parents, children, sources };
+}
+
+function topologicalOrder(names: string[], parents: Map<string, string[]>, children: Map<string, string[]>): string[] {
+  const indegree = new Map(names.map((n) => [n, parents.get(n)!.length]));
+  const rank = new Map(names.map((n, i) => [n, i]));
+  const ready = names.filter((n) => indegree.get(n) === 0);
+  const order: string[] = [];
+  while (ready.length) {
+    ready.sort((a, b) => rank.get(a)! - rank.get(b)!);
+    const n = ready.shift()!;
+    order.push(n);
+    for (const c of children.get(n)!) {
+      indegree.set(c, indegree.get(c)! - 1);
+      if (indegree.get(c) === 0) ready.push(c);
+    }
+  }
+  return order;
+}
+
+function findCycle(stages: Map<string, Stage>, parents: Map<string, string[]>): string[] {
+  const state = new Map<string, 'open' | 'done'>();
+  const stack: string[] = [];
+  const visit = (n: string): string[] | undefined => {
+    state.set(n, 'open');
+    stack.push(n);
+    for (const p of parents.get(n) ?? []) {
+      if (state.get(p) === 'open') return [...stack.slice(stack.indexOf(p)), p].reverse();
+      if (!state.has(p)) {
+        const c = visit(p);
+        if (c) return c;
+      }
+    }
+    stack.pop();
+    state.set(n, 'done');
+    return undefined;
+  };
+  for (const n of stages.keys()) {
+    if (!state.has(n)) {
+      const c = visit(n);
+      if (c) return c;
+    }
+  }
+  return [];
+}
+
+export function ancestors(dag: Dag, name: string): Set<string> {
+  return closure(dag.parents, name);
+}
+
+export function descendants(dag: Dag, name: string): Set<string> {
+  return closure(dag.children, name);
+}
+
+function closure(edges: Map<string, string[]>, start: string): Set<string> {
+  const seen = new Set<string>();
+  const todo = [...(edges.get(start) ?? [])];
+  while (todo.length) {
+    const n = todo.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    todo.push(...(edges.get(n) ?? []));
+  }
+  return seen;
+}
+
+/**
+ * ceci's trimming: `from` keeps those stages and their descendants, `to` keeps those
+ * stages and their ancestors; given both, the stages between them.
+ */
+export function trimDag(dag: Dag, from: string[], to: string[]): Set<string> {
+  let keep = new Set(dag.order);
+  if (from.length) keep = new Set(from.flatMap((f) => [f, ...descendants(dag, f)]));
+  if (to.length) {
+    const upstream = new Set(to.flatMap((t) => [t, ...ancestors(dag, t)]));
+    keep = new Set([...keep].filter((n) => upstream.has(n)));
+  }
+  return keep;
+}
+
+/** Longest path (by runtime) from each stage to the end of the DAG, the stage included. */
+export function remainingPathSeconds(dag: Dag): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const n of [...dag.order].reverse()) {
+    const tail = Math.max(0, ...dag.children.get(n)!.map((c) => out.get(c)!));
+    out.set(n, dag.stages.get(n)!.resources.runtimeSeconds + tail);
+  }
+  return out;
+}

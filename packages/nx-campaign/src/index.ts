@@ -1,0 +1,1 @@
+export { createNodes } from './plugins/nodes';

@@ -1,0 +1,90 @@
+import { isAbsolute, join, posix, resolve } from 'node:path';
+import type { InputSource } from '../graph/dag';
+import type { Run } from '../config/run';
+import type { Stage } from './stage';
+
+/** Where the produced file at `path` lives while its stage runs. */
+export function inProgressPath(path: string): string {
+  return posix.join(posix.dirname(path), `inprogress_${posix.basename(path)}`);
+}
+
+export function absolutePath(wsRoot: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(wsRoot, path);
+}
+
+/** Everything needed to start a stage on any backend. */
+export interface StageInvocation {
+  stage: Stage;
+  argv: string[];
+  /** Absolute working directory: the run's output folder. */
+  cwd: string;
+  /** Absolute log file. */
+  logFile: string;
+  env: Record<string, string>;
+  /**
+   * Produced files, absolute. `viaArgument`: the command is given the in-progress path
+   * and the file is renamed on success; otherwise the command writes `final` itself.
+   */
+  outputs: { final: string; inProgress: string; viaArgument: boolean }[];
+  /** Consumed files, absolute. */
+  inputs: string[];
+}
+
+/**
+ * The command line of a stage. `workspacePath` turns workspace-relative paths into what
+ * the command needs: absolute paths to run it, `{workspaceRoot}/...` to show it portably.
+ */
+export function renderArgv(run: Run, name: string, workspacePath: (p: string) => string): string[] {
+  const stage = run.dag.stages.get(name)!;
+  const sources = run.dag.sources.get(name)!;
+  const inputPath = (src: InputSource) => (src.kind === 'stage' ? src.path : workspacePath(src.path));
+  const outputOf = new Map(stage.outputs.map((o) => [o.key, o.path]));
+  return stage.argv.map((a) => {
+    if (typeof a === 'string') return a;
+    if ('file' in a) return a.prefix + workspacePath(a.file);
+    if ('input' in a) return a.prefix + inputPath(sources.get(a.input)!);
+    return a.prefix + inProgressPath(outputOf.get(a.output) ?? a.output);
+  });
+}
+
+export function stageInvocation(wsRoot: string, run: Run, name: string): StageInvocation {
+  const stage = run.dag.stages.get(name)!;
+  const sources = run.dag.sources.get(name)!;
+  const cwd = absolutePath(wsRoot, run.outputDir);
+  const argv = renderArgv(run, name, (p) => absolutePath(wsRoot, p));
+  return {
+    stage,
+    argv,
+    cwd,
+    logFile: join(absolutePath(wsRoot, run.logDir), `${name}.log`),
+    env: stageEnv(run, name, cwd),
+    outputs: stage.outputs.map((o) => ({
+      final: join(cwd, o.path),
+      inProgress: join(cwd, inProgressPath(o.path)),
+      viaArgument: stage.argv.some((a) => typeof a !== 'string' && 'output' in a && a.output === o.key),
+    })),
+    inputs: [...sources.values()].map((src) => (src.kind === 'stage' ? join(cwd, src.path) : absolutePath(wsRoot, src.path))),
+  };
+}
+
+/** Environment additions of a stage: its own, plus what tells it where and how wide it runs. */
+export function stageEnv(run: Run, name: string, outputDir: string): Record<string, string> {
+  const stage = run.dag.stages.get(name)!;
+  return {
+    ...stage.env,
+    OMP_NUM_THREADS: String(stage.resources.threads),
+    NX_CAMPAIGN_RUN: run.name,
+    NX_CAMPAIGN_STAGE: name,
+    NX_CAMPAIGN_OUTPUT_DIR: outputDir,
+  };
+}
+
+/** A word as POSIX sh reads it back unchanged: bare when safe, else single-quoted. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** The command as a shell would need it, every word quoted where needed. */
+export function shellLine(argv: string[]): string {
+  return argv.map(shellQuote).join(' ');
+}

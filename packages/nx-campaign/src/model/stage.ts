@@ -1,0 +1,52 @@
+/**
+ * The one stage model every pipeline dialect compiles to. Paths are workspace-relative
+ * (or absolute when the user wrote them so); produced files are relative to the run's
+ * output folder. Nothing here says which dialect a stage came from.
+ */
+export interface Resources {
+  ranks: number;
+  threads: number;
+  /** Nodes requested explicitly (ceci `nodes`); otherwise derived by the planner. */
+  nodes?: number;
+  /** Memory per node, MB (10^6 bytes). */
+  memoryMB: number;
+  runtimeSeconds: number;
+}
+
+/**
+ * One argument of a stage's command: literal text, or a path resolved at run time:
+ * a consumed data key, a produced output (written under its in-progress name), or a
+ * workspace file (made absolute).
+ */
+export type Arg = string | { prefix: string; input: string } | { prefix: string; output: string } | { prefix: string; file: string };
+
+export interface StageOutput {
+  /** Data key other stages consume it by: a ceci tag (after aliases) or the path itself. */
+  key: string;
+  /** Path relative to the run's output folder. */
+  path: string;
+}
+
+export interface Stage {
+  name: string;
+  pipeline: string;
+  argv: Arg[];
+  env: Record<string, string>;
+  /** Data keys consumed: tags, or paths relative to the output folder. */
+  inputs: string[];
+  outputs: StageOutput[];
+  /** Explicit dependencies, by stage name. */
+  depends: string[];
+  resources: Resources;
+  /** Resolved configuration, shown to users and part of the stage's identity. */
+  config: Record<string, unknown>;
+  /** Workspace files whose contents define what the stage does (its script, stage type file). */
+  definitionFiles: string[];
+  source: { file: string; line?: number };
+}
+
+export const DEFAULT_RESOURCES: Resources = { ranks: 1, threads: 1, memoryMB: 2000, runtimeSeconds: 3600 };
+
+export function coresOf(r: Resources): number {
+  return r.ranks * r.threads;
+}
