@@ -3,7 +3,7 @@ export interface StageResult {
   status: 'success' | 'failure' | 'skipped';
   /** One line for the user: why it failed or was skipped, or where its log is. */
   message: string;
-  /** Captured output (its tail for long logs). */
+  /** For a failure, the tail of its log. */
   output: string;
   logFile?: string;
   seconds?: number;

@@ -5,7 +5,6 @@ import { shellLine, type StageInvocation } from '../../model/command';
 import type { StageResult } from '../result';
 
 const TAIL_LINES = 30;
-const MAX_CAPTURE = 64 * 1024;
 
 export interface RunStageOptions {
   /** Refuse to start if any output already exists (ceci's `resume: refuse`). */
@@ -43,13 +42,11 @@ export async function runStage(inv: StageInvocation, opts: RunStageOptions): Pro
   const started = Date.now();
   log.write(`# stage ${name}\n# command: ${shellLine(inv.argv)}\n# cwd: ${inv.cwd}\n# started: ${new Date(started).toISOString()}\n`);
   const tail: string[] = [];
-  let captured = '';
   const onLine = (line: string) => {
     log.write(`${line}\n`);
     opts.print(`[${name}] ${line}`);
     tail.push(line);
     if (tail.length > TAIL_LINES) tail.shift();
-    if (captured.length < MAX_CAPTURE) captured += `${line}\n`;
   };
   const child = execa(inv.argv[0], inv.argv.slice(1), {
     cwd: inv.cwd,
@@ -78,12 +75,12 @@ export async function runStage(inv: StageInvocation, opts: RunStageOptions): Pro
       : result.isCanceled ? 'interrupted'
       : result.signal ? `killed by ${result.signal}`
       : `exited with code ${result.exitCode}`;
-    return finish({ status: 'failure', message: `${why} (log: ${inv.logFile})`, output: `${captured}${tailText()}\n`, logFile: inv.logFile, seconds });
+    return finish({ status: 'failure', message: `${why} (log: ${inv.logFile})`, output: `${tailText()}\n`, logFile: inv.logFile, seconds });
   }
   for (const o of inv.outputs) if (o.viaArgument && existsSync(o.inProgress)) renameSync(o.inProgress, o.final);
   const absent = inv.outputs.filter((o) => !existsSync(o.final)).map((o) => o.final);
   if (absent.length) {
-    return finish({ status: 'failure', message: `exited 0 but did not write ${absent.join(', ')} (log: ${inv.logFile})`, output: captured, logFile: inv.logFile, seconds });
+    return finish({ status: 'failure', message: `exited 0 but did not write ${absent.join(', ')} (log: ${inv.logFile})`, output: `${tailText()}\n`, logFile: inv.logFile, seconds });
   }
-  return finish({ status: 'success', message: `done in ${seconds.toFixed(1)} s (log: ${inv.logFile})`, output: captured, logFile: inv.logFile, seconds });
+  return finish({ status: 'success', message: `done in ${seconds.toFixed(1)} s (log: ${inv.logFile})`, output: '', logFile: inv.logFile, seconds });
 }
