@@ -63,6 +63,7 @@ export async function* runLocally(jobs: LocalJob[], opts: LocalOptions): AsyncGe
       const stage = run.dag.stages.get(name)!;
       units.push({
         id: unitId(run.name, name),
+        label: jobs.length > 1 ? unitId(run.name, name) : name,
         deps: run.dag.parents.get(name)!.map((p) => unitId(run.name, p)),
         cores: coresOf(stage.resources),
         memoryMB: stage.resources.memoryMB,

@@ -3,6 +3,8 @@ import type { StageResult } from '../result';
 /** One piece of work for the local scheduler. */
 export interface Unit {
   id: string;
+  /** How messages name it. */
+  label: string;
   /** Units (by id, within the same schedule) that must succeed first. */
   deps: string[];
   cores: number;
@@ -34,13 +36,14 @@ export async function* schedule(units: Unit[], capacity: Capacity): AsyncGenerat
   let free = { ...capacity };
 
   const skipDescendants = function* (failed: string): Generator<{ id: string; result: StageResult }> {
+    const message = `skipped: upstream stage ${byId.get(failed)!.label} failed`;
     const todo = [...dependents.get(failed)!];
     while (todo.length) {
       const id = todo.pop()!;
       if (done.has(id)) continue;
       done.add(id);
       waitingOn.delete(id);
-      yield { id, result: { status: 'skipped', message: `skipped: upstream stage ${failed} failed`, output: '' } };
+      yield { id, result: { status: 'skipped', message, output: '' } };
       todo.push(...dependents.get(id)!);
     }
   };

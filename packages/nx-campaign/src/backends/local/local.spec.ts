@@ -1,0 +1,121 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadRun } from '../../config/run';
+import { fixture } from '../../testing/fixture';
+import type { StageResult } from '../result';
+import { runLocally } from './index';
+import { schedule, type Unit } from './schedule';
+
+async function collect<T>(gen: AsyncGenerator<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of gen) out.push(x);
+  return out;
+}
+
+describe('schedule', () => {
+  it('never exceeds cores or memory, runs the longest remaining path first, and skips only descendants of a failure', async () => {
+    let cores = 0;
+    let peak = 0;
+    const started: string[] = [];
+    const unit = (id: string, deps: string[], c: number, priority: number, ok = true): Unit => ({
+      id,
+      label: id,
+      deps,
+      cores: c,
+      memoryMB: 100,
+      priority,
+      execute: async (): Promise<StageResult> => {
+        started.push(id);
+        cores += c;
+        peak = Math.max(peak, cores);
+        await new Promise((r) => setTimeout(r, 20));
+        cores -= c;
+        return { status: ok ? 'success' : 'failure', message: '', output: '' };
+      },
+    });
+    const results = await collect(
+      schedule(
+        [unit('short', [], 1, 1), unit('long', [], 2, 10), unit('bad', [], 1, 5, false), unit('after-bad', ['bad'], 1, 4), unit('after-after', ['after-bad'], 1, 3), unit('after-long', ['long'], 3, 9)],
+        { cores: 3, memoryMB: 1000 },
+      ),
+    );
+    expect(peak).toBeLessThanOrEqual(3);
+    expect(started[0]).toBe('long');
+    const status = Object.fromEntries(results.map((r) => [r.id, r.result.status]));
+    expect(status).toEqual({ short: 'success', long: 'success', bad: 'failure', 'after-bad': 'skipped', 'after-after': 'skipped', 'after-long': 'success' });
+    expect(results.find((r) => r.id === 'after-after')!.result.message).toBe('skipped: upstream stage bad failed');
+  });
+});
+
+const PIPELINE = `stages:
+  make:
+    executable: sh
+    script-args: ["-c", "printf made > out/made.txt"]
+    outputs: [out/made.txt]
+  given:
+    executable: sh
+    script-args: ["-c", "cat out/made.txt > \\"$0\\"", out/given.txt]
+    inputs: [out/made.txt]
+    outputs: [out/given.txt]
+  partial:
+    executable: sh
+    script-args: ["-c", "printf half > out/partial.txt; exit 3"]
+    outputs: [out/partial.txt]
+  forgetful:
+    executable: sh
+    script-args: ["-c", "echo forgot"]
+    outputs: [out/never.txt]
+  downstream:
+    executable: sh
+    script-args: ["-c", "true"]
+    inputs: [out/partial.txt]
+`;
+
+describe('runLocally', () => {
+  it('makes outputs atomic, fails a stage that forgets an output, and logs each stage', async () => {
+    const ws = fixture({ 'pipelines/p/pipeline.yaml': PIPELINE, 'runs/r.yaml': 'pipelines: p\npre_script: echo pre > pre.txt\npost_script: echo post > post.txt\n' });
+    const run = loadRun(ws, 'runs/r.yaml');
+    const lines: string[] = [];
+    const results = await collect(runLocally([{ run, stages: run.stages, fingerprints: {} }], { wsRoot: ws, dataDir: join(ws, '.nx/workspace-data'), print: (l) => lines.push(l) }));
+    const by = Object.fromEntries(results.map((r) => [r.stage, r.result]));
+    const out = join(ws, 'results/r/outputs/out');
+    expect(by.make.status).toBe('success');
+    expect(readFileSync(join(out, 'given.txt'), 'utf8')).toBe('made');
+    expect(existsSync(join(out, 'inprogress_given.txt'))).toBe(false);
+    expect(by.partial).toMatchObject({ status: 'failure', message: expect.stringContaining('exited with code 3') });
+    expect(existsSync(join(out, 'partial.txt'))).toBe(false);
+    expect(readFileSync(join(out, 'inprogress_partial.txt'), 'utf8')).toBe('half');
+    expect(by.downstream).toMatchObject({ status: 'skipped', message: 'skipped: upstream stage partial failed' });
+    expect(by.forgetful).toMatchObject({ status: 'failure', message: expect.stringContaining(`did not write ${join(out, 'never.txt')}`) });
+    expect(readFileSync(join(ws, 'results/r/logs/forgetful.log'), 'utf8')).toContain('forgot');
+    expect(lines).toContain('[forgetful] forgot');
+    expect(existsSync(join(ws, 'pre.txt'))).toBe(true);
+    expect(existsSync(join(ws, 'post.txt'))).toBe(false); // a stage failed
+    expect(existsSync(join(ws, '.nx/workspace-data/nx-campaign/r/receipts/make.json'))).toBe(true);
+    expect(existsSync(join(ws, '.nx/workspace-data/nx-campaign/r/receipts/partial.json'))).toBe(false);
+  });
+
+  it('rejects a stage larger than the machine before running anything', async () => {
+    const ws = fixture({ 'pipelines/p/pipeline.yaml': 'stages:\n  big:\n    executable: touch\n    script-args: [x]\n    resources: {ranks: 4, threads: 2}\n', 'runs/r.yaml': 'pipelines: p\n' });
+    const run = loadRun(ws, 'runs/r.yaml');
+    await expect(collect(runLocally([{ run, stages: run.stages, fingerprints: {} }], { wsRoot: ws, dataDir: ws, capacity: { cores: 4, memoryMB: 8000 }, print: () => {} }))).rejects.toThrow(
+      'r/big needs 8 cores and 2G; this machine has 4 cores and 8G',
+    );
+    expect(existsSync(join(ws, 'results'))).toBe(false);
+  });
+
+  it('passes hostile config values as single arguments, never to a shell', async () => {
+    const evil = '$(touch pwned); `touch pwned2`; echo "x\'y"\ntouch pwned3';
+    const ws = fixture({
+      'pipelines/p/pipeline.yaml': 'stages:\n  s:\n    executable: sh\n    script-args: ["-c", "printf %s \\"$1\\" > arg.txt", sh]\n',
+      'runs/r.yaml': `pipelines: p\nconfig:\n  s: {evil: ${JSON.stringify(evil)}}\n`,
+    });
+    const run = loadRun(ws, 'runs/r.yaml');
+    const [r] = await collect(runLocally([{ run, stages: run.stages, fingerprints: {} }], { wsRoot: ws, dataDir: ws, print: () => {} }));
+    expect(r.result.status).toBe('success');
+    const outDir = join(ws, 'results/r/outputs');
+    expect(readFileSync(join(outDir, 'arg.txt'), 'utf8')).toBe(`--evil=${evil}`);
+    expect(['pwned', 'pwned2', 'pwned3'].filter((f) => existsSync(join(outDir, f)) || existsSync(join(ws, f)))).toEqual([]);
+  });
+});

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { parseMemoryMB, parseRuntimeSeconds } from './quantities';
+
+describe('parseMemoryMB', () => {
+  it.each([
+    ['48G', 48000],
+    ['48GB', 48000],
+    ['48GiB', 51540],
+    ['512M', 512],
+    ['1.5T', 1500000],
+    ['600G', 600000],
+  ])('%s -> %d MB', (text, mb) => expect(parseMemoryMB(text)).toEqual({ value: mb }));
+
+  it('refuses a bare number and says which unit to add', () => {
+    const r = parseMemoryMB('80000');
+    expect(r).toMatchObject({ error: expect.stringContaining('no unit') });
+    expect('fix' in r && r.fix).toContain('80000M');
+    expect(parseMemoryMB(512)).toMatchObject({ error: expect.stringContaining('no unit') });
+  });
+
+  it('refuses nonsense', () => expect(parseMemoryMB('lots')).toMatchObject({ error: expect.stringContaining('not a size') }));
+});
+
+describe('parseRuntimeSeconds', () => {
+  it.each([
+    ['10m', 600],
+    ['7h', 25200],
+    ['2d', 172800],
+    ['1h30m', 5400],
+    ['45s', 45],
+    ['1-12:00:00', 129600],
+    ['90:00', 5400],
+    ['1:30:00', 5400],
+    ['2-06', 194400],
+  ])('%s -> %d s', (text, s) => expect(parseRuntimeSeconds(text)).toEqual({ value: s }));
+
+  it('refuses a bare number (socm: seconds, SLURM: minutes)', () => {
+    expect(parseRuntimeSeconds('80000')).toMatchObject({ error: expect.stringContaining('no unit') });
+    expect(parseRuntimeSeconds(90)).toMatchObject({ error: expect.stringContaining('no unit') });
+  });
+
+  it.each(['10x', '1:75:00', '', '0m'])('refuses %j', (text) => expect(parseRuntimeSeconds(text)).toHaveProperty('error'));
+});

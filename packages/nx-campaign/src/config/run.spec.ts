@@ -1,0 +1,249 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fixture } from '../testing/fixture';
+import { ConfigError } from './errors';
+import { loadPipelineFile } from './pipeline';
+import { loadRun } from './run';
+import { renderArgv, stageInvocation } from '../model/command';
+
+const STAGE_TYPES = `
+Split:
+  script: scripts/split.py
+  inputs: {catalog: csv}
+  outputs: {train: csv, test: csv}
+  config:
+    fraction: {type: float, default: 0.3}
+    seed: {type: int, required: true}
+Train:
+  executable: python3
+  script: scripts/train.py
+  inputs: [train]
+  outputs: {model: json}
+  config:
+    k: {type: int, default: 5}
+    bands: {type: list, default: [g, r]}
+    verbose: {type: bool, default: false}
+  resources: {threads: 2, memory: 1G, runtime: 10m}
+Estimate:
+  script: scripts/estimate.py
+  inputs: [model, catalog]
+  outputs: {photoz: csv}
+`;
+
+const PIPELINE = `
+modules: types
+config: config.yaml
+stages:
+  - name: split
+    classname: Split
+  - name: train
+    classname: Train
+    nprocess: 2
+  - name: estimate_test
+    classname: Estimate
+    aliases: {catalog: test, photoz: test_photoz}
+`;
+
+function ceciWorkspace(overrides: Record<string, string> = {}) {
+  return fixture({
+    'pipelines/pz/types.yaml': STAGE_TYPES,
+    'pipelines/pz/pipeline.yaml': PIPELINE,
+    'pipelines/pz/config.yaml': 'global:\n  seed: 1\nsplit:\n  fraction: 0.25\n',
+    'runs/sim.yaml': 'pipelines: pz\ninputs:\n  catalog: data/spec.csv\nconfig:\n  global: {seed: 7}\n  train: {k: 9}\n',
+    ...overrides,
+  });
+}
+
+/** The problems of the ConfigError `fn` throws. */
+function problemsOf(fn: () => unknown) {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('ceci dialect', () => {
+  it('builds the DAG from tags and aliases, and the command from inputs, outputs and sorted config', () => {
+    const ws = ceciWorkspace();
+    const run = loadRun(ws, 'runs/sim.yaml');
+    expect(run.stages).toEqual(['split', 'train', 'estimate_test']);
+    expect(run.dag.parents.get('estimate_test')).toEqual(['train', 'split']);
+    expect(renderArgv(run, 'train', (p) => `/ws/${p}`)).toEqual(['python3', '/ws/pipelines/pz/scripts/train.py', '--train=train.csv', '--model=inprogress_model.json', '--bands=g,r', '--k=9', '--verbose=false']);
+    expect(renderArgv(run, 'estimate_test', (p) => `/ws/${p}`)).toEqual(['python3', '-u', '/ws/pipelines/pz/scripts/estimate.py', '--model=model.json', '--catalog=test.csv', '--photoz=inprogress_test_photoz.csv']);
+    expect(run.dag.stages.get('train')!.resources).toMatchObject({ ranks: 2, threads: 2, memoryMB: 1000, runtimeSeconds: 600 });
+  });
+
+  it('looks config up: run stage section > pipeline stage section > run global > pipeline global > default', () => {
+    const ws = ceciWorkspace({ 'runs/sim.yaml': 'pipelines: pz\ninputs: {catalog: data/spec.csv}\nconfig:\n  global: {seed: 7}\n' });
+    const run = loadRun(ws, 'runs/sim.yaml');
+    expect(run.dag.stages.get('split')!.config).toEqual({ fraction: 0.25, seed: 7 });
+    const ws2 = ceciWorkspace({ 'runs/sim.yaml': 'pipelines: pz\ninputs: {catalog: data/spec.csv}\nconfig:\n  split: {fraction: 0.5}\n' });
+    expect(loadRun(ws2, 'runs/sim.yaml').dag.stages.get('split')!.config).toEqual({ fraction: 0.5, seed: 1 });
+  });
+
+  it('rejects an unknown config key with file, line, key and fix', () => {
+    const ws = ceciWorkspace({ 'pipelines/pz/config.yaml': 'global:\n  seed: 1\nsplit:\n  fraction: 0.25\n  fracton: 0.1\n' });
+    const [p] = problemsOf(() => loadRun(ws, 'runs/sim.yaml'));
+    expect(p).toMatchObject({ file: 'pipelines/pz/config.yaml', line: 5, key: 'split.fracton' });
+    expect(p.message).toContain('not a config option of stage type Split');
+    expect(p.fix).toContain('known options: fraction, seed');
+  });
+
+  it('rejects a global key no stage uses, a wrong type, and a missing required option', () => {
+    const ws = ceciWorkspace({ 'pipelines/pz/config.yaml': 'global:\n  sed: 1\nsplit:\n  fraction: lots\n', 'runs/sim.yaml': 'pipelines: pz\ninputs: {catalog: data/spec.csv}\n' });
+    const problems = problemsOf(() => loadRun(ws, 'runs/sim.yaml'));
+    expect(problems.map((p) => p.message)).toEqual(
+      expect.arrayContaining([expect.stringContaining('"lots" is not of type float'), expect.stringContaining('needs config option "seed"'), expect.stringContaining('global option "sed"')]),
+    );
+  });
+
+  it('names the unknown stage type and the known ones', () => {
+    const ws = ceciWorkspace({ 'pipelines/pz/pipeline.yaml': PIPELINE.replace('classname: Train', 'classname: Trian') });
+    const [p] = problemsOf(() => loadRun(ws, 'runs/sim.yaml'));
+    expect(p).toMatchObject({ file: 'pipelines/pz/pipeline.yaml', line: 8 });
+    expect(p.message).toContain('unknown stage type "Trian"');
+    expect(p.fix).toContain('Split, Train, Estimate');
+  });
+
+  it('says which unit a bare memory needs, at its line in the stage-type file', () => {
+    const ws = ceciWorkspace({ 'pipelines/pz/types.yaml': STAGE_TYPES.replace('memory: 1G', 'memory: 80000') });
+    const [p] = problemsOf(() => loadRun(ws, 'runs/sim.yaml'));
+    expect(p).toMatchObject({ file: 'pipelines/pz/types.yaml', line: 18, key: 'Train.resources.memory' });
+    expect(p.message).toContain('"80000M"');
+  });
+});
+
+const SOCM = `
+paramfile: &paramfile params/run.dict
+campaign: {deadline: 24h, resource: tiger3, execution_schema: remote, requested_resources: 3359}
+stages:
+  prep:
+    executable: python -u
+    script: scripts/prep.py
+    script-args: [*paramfile, out/prep.dat]
+    script-flags: [fast]
+    script-kwargs: {start: 0, stop: 10, out2: out/extra.dat}
+    depends: null
+    outputs: [out/prep.dat, out/extra.dat]
+    resources: {ranks: 14, threads: 8, memory: 8G, runtime: 10m}
+  use:
+    executable: python -u
+    script: scripts/use.py
+    script-args: [out/prep.dat]
+    depends: [prep]
+    inputs: [out/prep.dat]
+`;
+
+describe('socm DAG dialect', () => {
+  it('passes every script-arg, then flags, then kwargs; outputs given as arguments become in-progress paths', () => {
+    const ws = fixture({ 'pipelines/ps/pipeline.yaml': SOCM, 'runs/r.yaml': 'pipelines: ps\n' });
+    const run = loadRun(ws, 'runs/r.yaml');
+    expect(renderArgv(run, 'prep', (p) => `/ws/${p}`)).toEqual(['python', '-u', '/ws/pipelines/ps/scripts/prep.py', 'params/run.dict', 'out/inprogress_prep.dat', '--fast', '--start=0', '--stop=10', '--out2=out/inprogress_extra.dat']);
+    expect(run.pipelines[0].campaign).toMatchObject({ deadline: 86400, resource: 'tiger3', requested_resources: 3359 });
+    const inv = stageInvocation(ws, run, 'use');
+    expect(inv.cwd).toBe(join(ws, 'results/r/outputs'));
+    expect(inv.inputs).toEqual([join(ws, 'results/r/outputs/out/prep.dat')]);
+  });
+
+  it("loads socm's own example, warning at the repeated key and the path with a space", () => {
+    const example = readFileSync(join(__dirname, '../../../../../shared/examples/socm/dag.yml'), 'utf8');
+    const ws = fixture({ 'pipelines/pspipe/pipeline.yaml': example });
+    const p = loadPipelineFile(ws, 'pipelines/pspipe/pipeline.yaml', 'pspipe');
+    expect(p.stages.map((s) => s.name)).toHaveLength(8);
+    expect(p.campaign).toMatchObject({ resource: 'tiger3', requested_resources: 3359, execution_schema: 'remote' });
+    expect(p.warnings).toEqual([
+      expect.objectContaining({ line: 45, key: 'stages.get_xtra_mask.resources', message: expect.stringContaining('first at line 39') }),
+      expect.objectContaining({ key: 'stages.get_mcm_bbl_and_pseudosignal.script', message: expect.stringContaining('contains a space') }),
+    ]);
+    expect(p.stages.find((s) => s.name === 'get_spectra_from_maps')!.resources).toMatchObject({ ranks: 17, threads: 4, memoryMB: 600000, runtimeSeconds: 900 });
+  });
+
+  it('refuses shell operators in executable', () => {
+    const ws = fixture({ 'pipelines/ps/pipeline.yaml': 'stages:\n  a:\n    executable: "python; rm -rf /"\n', 'runs/r.yaml': 'pipelines: ps\n' });
+    expect(problemsOf(() => loadRun(ws, 'runs/r.yaml'))[0].message).toContain('is not a program with arguments');
+  });
+});
+
+function socmRun(stages: string, run = 'pipelines: ps\n') {
+  return fixture({ 'pipelines/ps/pipeline.yaml': `stages:\n${stages}`, 'runs/r.yaml': run });
+}
+
+describe('DAG errors', () => {
+  it('prints a cycle', () => {
+    const ws = socmRun('  a: {executable: x, depends: [c]}\n  b: {executable: x, depends: [a]}\n  c: {executable: x, depends: [b]}\n');
+    const [p] = problemsOf(() => loadRun(ws, 'runs/r.yaml'));
+    expect(p.message).toMatch(/cycle: (a -> b -> c -> a|b -> c -> a -> b|c -> a -> b -> c)/);
+  });
+
+  it('names an unknown depends', () => {
+    const ws = socmRun('  a: {executable: x, depends: [nope]}\n');
+    const [p] = problemsOf(() => loadRun(ws, 'runs/r.yaml'));
+    expect(p).toMatchObject({ file: 'pipelines/ps/pipeline.yaml', line: 2, key: 'a' });
+    expect(p.message).toBe('depends on unknown stage "nope"');
+  });
+
+  it('lists the stages that need an input nobody produces', () => {
+    const ws = socmRun('  a: {executable: x, inputs: [m.fits]}\n  b: {executable: x, inputs: [m.fits]}\n');
+    const [p] = problemsOf(() => loadRun(ws, 'runs/r.yaml'));
+    expect(p.message).toBe('input "m.fits" is produced by no stage and not given by the run; needed by: a, b');
+    expect(p.fix).toContain('under inputs: in runs/r.yaml');
+  });
+
+  it('rejects an output produced twice and an output that is a run input', () => {
+    const ws = socmRun('  a: {executable: x, outputs: [m.fits]}\n  b: {executable: x, outputs: [m.fits]}\n');
+    expect(problemsOf(() => loadRun(ws, 'runs/r.yaml'))[0].message).toContain('output "m.fits" is also produced by stage "a"');
+    const ws2 = socmRun('  a: {executable: x, outputs: [m.fits]}\n', 'pipelines: ps\ninputs: {m.fits: data/m.fits}\n');
+    expect(problemsOf(() => loadRun(ws2, 'runs/r.yaml'))[0].message).toContain('is also an input of the run');
+  });
+
+  it('rejects a stage that belongs to two pipelines of a run', () => {
+    const ws = fixture({
+      'pipelines/one/pipeline.yaml': 'stages:\n  a: {executable: x}\n',
+      'pipelines/two/pipeline.yaml': 'stages:\n  a: {executable: y}\n',
+      'runs/r.yaml': 'pipelines: [one, two]\n',
+    });
+    const [p] = problemsOf(() => loadRun(ws, 'runs/r.yaml'));
+    expect(p).toMatchObject({ file: 'pipelines/two/pipeline.yaml', key: 'a' });
+    expect(p.message).toContain('listed twice (also pipelines/one/pipeline.yaml:2)');
+  });
+
+  it('names an unknown pipeline at its line in the run file', () => {
+    const ws = fixture({ 'runs/r.yaml': 'pipelines:\n  - nope\n' });
+    expect(problemsOf(() => loadRun(ws, 'runs/r.yaml'))[0]).toMatchObject({ file: 'runs/r.yaml', line: 2, message: 'pipeline "nope" not found' });
+  });
+});
+
+describe('run options', () => {
+  const chain = '  a: {executable: x, outputs: [a]}\n  b: {executable: x, inputs: [a], outputs: [b]}\n  c: {executable: x, inputs: [b], outputs: [c]}\n  d: {executable: x, inputs: [a]}\n';
+
+  it('trims with from and to', () => {
+    expect(loadRun(socmRun(chain, 'pipelines: ps\nfrom: b\n'), 'runs/r.yaml').stages).toEqual(['b', 'c']);
+    expect(loadRun(socmRun(chain, 'pipelines: ps\nto: b\n'), 'runs/r.yaml').stages).toEqual(['a', 'b']);
+    expect(loadRun(socmRun(chain, 'pipelines: ps\nfrom: [b]\nto: [c]\n'), 'runs/r.yaml').stages).toEqual(['b', 'c']);
+    expect(problemsOf(() => loadRun(socmRun(chain, 'pipelines: ps\nto: zz\n'), 'runs/r.yaml'))[0]).toMatchObject({ line: 2, key: 'to' });
+  });
+
+  it.each([
+    [true, 'resume'],
+    [false, 'restart'],
+    ['refuse', 'refuse'],
+  ])('resume: %j means %s', (value, mode) => {
+    expect(loadRun(socmRun(chain, `pipelines: ps\nresume: ${value}\n`), 'runs/r.yaml').resume).toBe(mode);
+  });
+
+  it('fills {run} into folders and rejects unknown keys with their line', () => {
+    const run = loadRun(socmRun(chain, 'pipelines: ps\noutput_dir: out/{run}\n'), 'runs/r.yaml');
+    expect(run.outputDir).toBe('out/r');
+    const [p] = problemsOf(() => loadRun(socmRun(chain, 'pipelines: ps\noutput_dri: x\n'), 'runs/r.yaml'));
+    expect(p).toMatchObject({ file: 'runs/r.yaml', line: 2, key: 'output_dri' });
+  });
+
+  it('rejects overrides of stages the run does not have', () => {
+    const [p] = problemsOf(() => loadRun(socmRun(chain, 'pipelines: ps\nresources:\n  zz: {threads: 2}\n'), 'runs/r.yaml'));
+    expect(p).toMatchObject({ line: 3, key: 'resources.zz', message: 'no stage "zz" in pipelines ps' });
+  });
+});

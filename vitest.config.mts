@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['packages/**/*.spec.ts', 'test/**/*.spec.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // e2e suites start real nx processes; two cores are all we have.
+    fileParallelism: false,
+  },
+});
