@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     // e2e suites start real nx processes; two cores are all we have.
     fileParallelism: false,
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });
