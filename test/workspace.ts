@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 export const repoRoot = resolve(__dirname, '..');
 
@@ -25,10 +25,68 @@ const nxEnv = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI:
 /** Run the workspace's nx; returns exit code and combined output. */
 export function nx(dir: string, args: string[]): SpawnSyncReturns<string> & { out: string } {
   const r = spawnSync(join(repoRoot, 'node_modules', '.bin', 'nx'), [...args], { cwd: dir, encoding: 'utf8', env: nxEnv });
-  return Object.assign(r, { out: `${r.stdout}${r.stderr}` });
+  // Nx colours its output when CI is set, even into a pipe: `out` is plain text.
+  return Object.assign(r, { out: stripAnsi(`${r.stdout}${r.stderr}`) });
 }
 
 /** Stages nx ran (not restored from its cache) in a static-output log. */
 export function executedStages(out: string): string[] {
-  return [...out.matchAll(/^> nx run ([^:\s]+):stage(?!.*(?:existing outputs match the cache|local cache|remote cache))/gm)].map((m) => m[1]).sort();
+  // A task run on its own prints its "> nx run" header twice (before and after its output): count it once.
+  const ran = [...stripAnsi(out).matchAll(/^> nx run ([^:\s]+):stage(?!.*(?:existing outputs match the cache|local cache|remote cache))/gm)].map((m) => m[1]);
+  return [...new Set(ran)].sort();
+}
+
+/** Stage projects nx restored from its cache in a static-output log. */
+export function cachedStages(out: string): string[] {
+  const hit = [...stripAnsi(out).matchAll(/^> nx run ([^:\s]+):stage.*(?:existing outputs match the cache|local cache|remote cache)/gm)].map((m) => m[1]);
+  return [...new Set(hit)].sort();
+}
+
+export function stripAnsi(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
+}
+
+/** Every stage of a run, as a user runs it: `nx run-many -t stage --projects=tag:run:<run>`. */
+export function runStages(dir: string, run: string, extra: string[] = []): ReturnType<typeof nx> {
+  return nx(dir, ['run-many', '-t', 'stage', `--projects=tag:run:${run}`, '--outputStyle=static', ...extra]);
+}
+
+/** The `campaign` bin of the nx-campaign package, started in `dir`. */
+export function campaign(dir: string, args: string[]): SpawnSyncReturns<string> & { out: string } {
+  const r = spawnSync(join(repoRoot, 'node_modules', '.bin', 'campaign'), args, { cwd: dir, encoding: 'utf8', env: nxEnv });
+  return Object.assign(r, { out: stripAnsi(`${r.stdout}${r.stderr}`) });
+}
+
+/** Write a workspace-relative file in a copy, creating its folder. */
+export function writeFile(dir: string, file: string, text: string): void {
+  mkdirSync(dirname(join(dir, file)), { recursive: true });
+  writeFileSync(join(dir, file), text);
+}
+
+export function readFile(dir: string, file: string): string {
+  return readFileSync(join(dir, file), 'utf8');
+}
+
+/** Total size in bytes of the files under `path` (symlinks not followed); 0 if it does not exist. */
+export function treeBytes(path: string): number {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return 0;
+  }
+  if (!st.isDirectory()) return st.size;
+  return readdirSync(path).reduce((sum, entry) => sum + treeBytes(join(path, entry)), 0);
+}
+
+/** Files under `path`, relative to it, sorted. */
+export function listFiles(path: string, prefix = ''): string[] {
+  let entries;
+  try {
+    entries = readdirSync(path, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries.flatMap((e) => (e.isDirectory() ? listFiles(join(path, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`])).sort();
 }
