@@ -96,6 +96,14 @@ describe('runLocally', () => {
     expect(existsSync(join(ws, '.nx/workspace-data/nx-campaign/r/receipts/partial.json'))).toBe(false);
   });
 
+  it('refuses to overwrite existing outputs under resume: refuse', async () => {
+    const ws = fixture({ 'pipelines/p/pipeline.yaml': 'stages:\n  s:\n    executable: touch\n    script-args: [x.txt]\n    outputs: [x.txt]\n', 'runs/r.yaml': 'pipelines: p\nresume: refuse\n', 'results/r/outputs/x.txt': 'old' });
+    const run = loadRun(ws, 'runs/r.yaml');
+    const [r] = await collect(runLocally([{ run, stages: run.stages, fingerprints: {} }], { wsRoot: ws, dataDir: ws, print: () => {} }));
+    expect(r.result).toMatchObject({ status: 'failure', message: expect.stringContaining('already exists') });
+    expect(readFileSync(join(ws, 'results/r/outputs/x.txt'), 'utf8')).toBe('old');
+  });
+
   it('rejects a stage larger than the machine before running anything', async () => {
     const ws = fixture({ 'pipelines/p/pipeline.yaml': 'stages:\n  big:\n    executable: touch\n    script-args: [x]\n    resources: {ranks: 4, threads: 2}\n', 'runs/r.yaml': 'pipelines: p\n' });
     const run = loadRun(ws, 'runs/r.yaml');

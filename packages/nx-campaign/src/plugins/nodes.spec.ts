@@ -1,0 +1,81 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fixture } from '../testing/fixture';
+import { writeReceipt, workspaceDataDir } from '../store/stage-state';
+import { runProjects } from './nodes';
+
+const PIPELINE = `stages:
+  a:
+    executable: sh
+    script: a.sh
+    outputs: ["out/it's a.txt"]
+    resources: {threads: 2, memory: 1G, runtime: 5m}
+  b:
+    executable: sh
+    inputs: ["out/it's a.txt"]
+    script-kwargs: {n: 1}
+  c:
+    executable: sh
+`;
+
+type Projects = ReturnType<typeof runProjects>;
+const stageOf = (p: Projects, name: string) => Object.values(p).find((x) => x.name === name)!.targets.stage;
+const runtimeCheck = (p: Projects, name: string) => (stageOf(p, name).inputs as ({ runtime: string } | string)[]).find((i) => typeof i !== 'string') as { runtime: string };
+
+describe('runProjects', () => {
+  let ws: string;
+  beforeEach(() => {
+    ws = fixture({ 'pipelines/p/pipeline.yaml': PIPELINE, 'pipelines/p/a.sh': 'echo a\n', 'runs/r.yaml': 'pipelines: p\n' });
+  });
+  afterEach(() => rmSync(ws, { recursive: true, force: true }));
+
+  it('makes one project per stage with DAG edges, and one per run', () => {
+    const p = runProjects(ws, 'runs/r.yaml');
+    expect(Object.keys(p).sort()).toEqual(['runs/r', 'runs/r/a', 'runs/r/b', 'runs/r/c']);
+    expect(p['runs/r/b']).toMatchObject({ name: 'r.b', tags: ['run:r', 'pipeline:p'], implicitDependencies: ['r.a'] });
+    const b = stageOf(p, 'r.b');
+    expect(b).toMatchObject({ executor: 'nx-campaign:stage', cache: true, dependsOn: ['^stage'], outputs: [], options: { run: 'runs/r.yaml', stage: 'b' } });
+    expect(stageOf(p, 'r.a').inputs).toContain('{workspaceRoot}/pipelines/p/a.sh');
+    expect(stageOf(p, 'r.a').metadata!.campaign).toMatchObject({ cwd: 'results/r/outputs', resources: { ranks: 1, threads: 2, memory: '1G', runtime: '5m' }, outputs: ["results/r/outputs/out/it's a.txt"] });
+    expect(p['runs/r'].targets.run.dependsOn).toEqual([{ projects: ['r.a', 'r.b', 'r.c'], target: 'stage' }]);
+  });
+
+  it('turns caching off for restart and refuse', () => {
+    writeFileSync(join(ws, 'runs/r.yaml'), 'pipelines: p\nresume: restart\n');
+    expect(stageOf(runProjects(ws, 'runs/r.yaml'), 'r.a').cache).toBe(false);
+  });
+
+  it('changes a stage and its descendants, not the others, when its config or script changes', () => {
+    const before = runProjects(ws, 'runs/r.yaml');
+    writeFileSync(join(ws, 'pipelines/p/a.sh'), 'echo A\n');
+    const after = runProjects(ws, 'runs/r.yaml');
+    const changed = (name: string) => JSON.stringify(stageOf(before, name).options) !== JSON.stringify(stageOf(after, name).options);
+    expect(['r.a', 'r.b', 'r.c'].filter(changed)).toEqual(['r.a', 'r.b']);
+  });
+
+  it('bumps the epoch when a configuration comes back, so a stale cache entry is never hit', () => {
+    const first = stageOf(runProjects(ws, 'runs/r.yaml'), 'r.b').options;
+    writeFileSync(join(ws, 'runs/r.yaml'), 'pipelines: p\nconfig:\n  b: {n: 2}\n');
+    runProjects(ws, 'runs/r.yaml');
+    writeFileSync(join(ws, 'runs/r.yaml'), 'pipelines: p\n');
+    const back = stageOf(runProjects(ws, 'runs/r.yaml'), 'r.b').options;
+    expect(back.fingerprint).toBe(first.fingerprint);
+    expect(back.epoch).not.toBe(first.epoch);
+    expect(stageOf(runProjects(ws, 'runs/r.yaml'), 'r.b').options).toEqual(back);
+  });
+
+  it('checks outputs with a quoted shell test: ok before the first run and while intact, damaged once deleted', () => {
+    const { runtime } = runtimeCheck(runProjects(ws, 'runs/r.yaml'), 'r.a');
+    const sh = () => execFileSync('sh', ['-c', runtime], { cwd: ws, encoding: 'utf8' }).trim();
+    expect(sh()).toBe('ok');
+    mkdirSync(join(ws, 'results/r/outputs/out'), { recursive: true });
+    writeFileSync(join(ws, "results/r/outputs/out/it's a.txt"), 'a');
+    writeReceipt(workspaceDataDir(ws), 'r', 'a', { fingerprint: 'x', outputs: [], finishedAt: '' });
+    expect(sh()).toBe('ok');
+    rmSync(join(ws, "results/r/outputs/out/it's a.txt"));
+    expect(sh()).toBe('damaged');
+    expect(runtimeCheck(runProjects(ws, 'runs/r.yaml'), 'r.b')).toBeUndefined();
+  });
+});
