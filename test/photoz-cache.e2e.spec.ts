@@ -37,7 +37,7 @@ describe.sequential('photoz-sim: cold run, cache hits and what invalidates them'
 
     // Outputs: every declared file under its final name, none left in progress.
     expect(listFiles(join(ws, OUT))).toEqual(OUTPUT_FILES);
-    const lines = (f: string) => readFile(ws, `${OUT}/${f}`).trim().split('\n');
+    const lines = (f: string) => readFile(ws, `${OUT}/${f}`).trim().split(/\r?\n/);
     expect(lines('train_catalog.csv').length - 1).toBe(280);
     expect(lines('test_catalog.csv').length - 1).toBe(120);
     expect(lines('test_photoz.csv')[0]).toBe('id,z_phot,z_true');
@@ -107,6 +107,16 @@ describe.sequential('photoz-sim: cold run, cache hits and what invalidates them'
     expect(r.status, r.out).toBe(0);
     expect(executedStages(r.out)).toEqual([p('estimate_target'), p('estimate_test'), p('evaluate')]);
     expect(cachedStages(r.out)).toEqual([p('split_catalog'), p('train_photoz')]);
+  });
+
+  it('changing a run input file re-runs only the stages reading it (and their descendants)', () => {
+    const file = 'data/photoz/sim/target.csv';
+    const rows = readFile(ws, file).trimEnd().split(/\r?\n/);
+    writeFile(ws, file, `${rows.slice(0, -1).join('\r\n')}\r\n`); // drop the last galaxy
+    const r = runStages(ws, RUN);
+    expect(r.status, r.out).toBe(0);
+    expect(executedStages(r.out)).toEqual([p('estimate_target')]);
+    expect(readFile(ws, `${OUT}/target_photoz.csv`).trim().split(/\r?\n/).length - 1).toBe(299);
   });
 
   it('deleting an output re-runs the stage that produces it and the file is back', () => {

@@ -189,6 +189,7 @@ describe('DAG errors', () => {
   it('lists the stages that need an input nobody produces', () => {
     const ws = socmRun('  a: {executable: x, inputs: [m.fits]}\n  b: {executable: x, inputs: [m.fits]}\n');
     const [p] = problemsOf(() => loadRun(ws, 'runs/r.yaml'));
+    expect(p).toMatchObject({ file: 'pipelines/ps/pipeline.yaml', line: 2, key: 'a.inputs' });
     expect(p.message).toBe('input "m.fits" is produced by no stage and not given by the run; needed by: a, b');
     expect(p.fix).toContain('under inputs: in runs/r.yaml');
   });

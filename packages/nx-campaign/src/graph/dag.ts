@@ -62,14 +62,18 @@ export function buildDag(stageList: Stage[], runInputs: Record<string, string>, 
       }
     }
     for (const d of s.depends) {
-      if (!stages.has(d)) problems.push({ ...where(s), message: `depends on unknown stage "${d}"`, fix: `use one of: ${[...stages.keys()].filter((n) => n !== s.name).join(', ')}` });
+      if (!stages.has(d)) {
+        const others = [...stages.keys()].filter((n) => n !== s.name);
+        problems.push({ ...where(s), message: `depends on unknown stage "${d}"`, fix: others.length ? `use one of: ${others.join(', ')}` : 'remove it: this is the only stage' });
+      }
       else ps.add(d);
     }
     parents.set(s.name, [...ps]);
     sources.set(s.name, src);
   }
   for (const [key, needers] of missing) {
-    problems.push({ file: runFile, key: 'inputs', message: `input "${key}" is produced by no stage and not given by the run; needed by: ${needers.join(', ')}`, fix: `add "${key}: <path>" under inputs: in ${runFile}, or add the stage that produces it` });
+    const first = stages.get(needers[0])!;
+    problems.push({ ...where(first), key: `${first.name}.inputs`, message: `input "${key}" is produced by no stage and not given by the run; needed by: ${needers.join(', ')}`, fix: `add "${key}: <path>" under inputs: in ${runFile}, or add the stage that produces it` });
   }
   if (problems.length) throw new ConfigError(problems);
 

@@ -75,7 +75,10 @@ describe('runProjects', () => {
     writeReceipt(workspaceDataDir(ws), 'r', 'a', { fingerprint: 'x', outputs: [], finishedAt: '' });
     expect(sh()).toBe('ok');
     rmSync(join(ws, "results/r/outputs/out/it's a.txt"));
-    expect(sh()).toBe('damaged');
+    const damaged = sh();
+    expect(damaged).not.toBe('ok');
+    writeReceipt(workspaceDataDir(ws), 'r', 'a', { fingerprint: 'x', outputs: [], finishedAt: 'later' });
+    expect(sh()).not.toBe(damaged); // a second deletion after a repair must not match the first
     expect(runtimeCheck(runProjects(ws, 'runs/r.yaml'), 'r.b')).toBeUndefined();
   });
 });

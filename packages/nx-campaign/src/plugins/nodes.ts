@@ -74,14 +74,17 @@ function runProject(run: Run) {
     name: run.name,
     tags: ['campaign-run'],
     targets: {
+      // The run's project folder does not exist: hash nothing from it.
       run: {
         executor: 'nx:noop',
+        inputs: [],
         dependsOn: [{ projects: run.stages.map((s) => projectNameOf(run.name, s)), target: 'stage' }],
         metadata: { description: `Run every stage of ${run.file}`, technologies: ['nx-campaign'] },
       },
       'dry-run': {
         executor: 'nx-campaign:dry-run',
         options: { run: run.file },
+        inputs: [],
         cache: false,
         metadata: { description: `Print each stage's command, folder, environment and resources; run nothing`, technologies: ['nx-campaign'] },
       },

@@ -76,9 +76,11 @@ export function writeFileAtomic(file: string, text: string): void {
 
 /**
  * A shell test, run by Nx at hash time from the workspace root: "ok" unless the stage has
- * a receipt and one of its outputs is gone. Paths are quoted; nothing is interpolated raw.
+ * a receipt and one of its outputs is gone; then the receipt itself, whose finish time
+ * makes every damage after a repair hash differently from the last one.
+ * Paths are quoted; nothing is interpolated raw.
  */
 export function damageCheckCommand(receipt: string, outputs: string[]): string {
   const present = outputs.map((o) => `[ -e ${shellQuote(o)} ]`).join(' && ');
-  return `[ ! -e ${shellQuote(receipt)} ] || { ${present}; } && echo ok || echo damaged`;
+  return `[ ! -e ${shellQuote(receipt)} ] || { ${present}; } && echo ok || cat ${shellQuote(receipt)}`;
 }

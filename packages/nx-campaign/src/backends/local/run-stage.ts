@@ -16,10 +16,10 @@ export interface RunStageOptions {
 
 /**
  * Run one stage on this machine: output to its log (and, prefixed, to `print`), outputs
- * made atomic. An output given to the command as an argument is written under its
- * in-progress name and renamed on success; one the command writes itself is removed
- * before the start and renamed to its in-progress name if the stage fails, so no
- * failed or killed stage leaves a file that looks complete.
+ * made atomic. Earlier outputs are removed before the start. An output given to the
+ * command as an argument is written under its in-progress name and renamed on success;
+ * one the command writes itself is renamed to its in-progress name if the stage fails.
+ * No failed or killed stage leaves a file that looks complete.
  */
 export async function runStage(inv: StageInvocation, opts: RunStageOptions): Promise<StageResult> {
   const name = inv.stage.name;
@@ -32,10 +32,11 @@ export async function runStage(inv: StageInvocation, opts: RunStageOptions): Pro
   }
   mkdirSync(inv.cwd, { recursive: true });
   mkdirSync(dirname(inv.logFile), { recursive: true });
+  // A previous run's files go first: if this one fails, none may look like its result.
   for (const o of inv.outputs) {
     mkdirSync(dirname(o.final), { recursive: true });
     rmSync(o.inProgress, { force: true });
-    if (!o.viaArgument) rmSync(o.final, { force: true });
+    rmSync(o.final, { force: true });
   }
 
   const log = createWriteStream(inv.logFile);
