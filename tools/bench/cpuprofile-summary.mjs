@@ -2,7 +2,8 @@
 // (recursion counted once). Usage: node cpuprofile-summary.mjs FILE [TOP]
 import { readFileSync } from 'node:fs';
 
-export function summarizeProfile(file, top = 25) {
+/** { total, self, incl }: sampled µs in all, and per function label ("name file:line"). */
+export function profileTimes(file) {
   const p = JSON.parse(readFileSync(file, 'utf8'));
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map();
@@ -32,6 +33,23 @@ export function summarizeProfile(file, top = 25) {
       id = parent.get(id);
     }
   }
+  return { total, self, incl };
+}
+
+/** Inclusive ms of the first function whose label matches each [name, RegExp] pair (largest match). */
+export function keyFigures(file, wanted) {
+  const { incl } = profileTimes(file);
+  const out = [];
+  for (const [name, re] of wanted) {
+    let best = 0;
+    for (const [k, v] of incl) if (re.test(k)) best = Math.max(best, v);
+    if (best > 0) out.push([name, best / 1000]);
+  }
+  return out;
+}
+
+export function summarizeProfile(file, top = 25) {
+  const { total, self, incl } = profileTimes(file);
   const fmt = (m) =>
     [...m]
       .filter(([k]) => !k.startsWith('(root)'))

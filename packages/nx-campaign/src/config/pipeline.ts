@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsInWorkspace } from '../util/consulted';
 import { isAbsolute, join, posix } from 'node:path';
 import { parse as parseShell } from 'shell-quote';
 import { z } from 'zod';
@@ -44,7 +44,7 @@ export function pipelineFile(name: string): string {
 /** Load `pipelines/<name>/pipeline.yaml` in either dialect, detected from the shape of `stages:`. */
 export function loadPipeline(wsRoot: string, name: string, overrides?: StageOverrides): Pipeline {
   const file = pipelineFile(name);
-  if (!existsSync(join(wsRoot, file))) {
+  if (!existsInWorkspace(wsRoot, file)) {
     throw configError({ file, message: `pipeline "${name}" not found`, fix: `create ${file}, or correct the pipeline name in the run file` });
   }
   return loadPipelineFile(wsRoot, file, name, overrides);
@@ -93,7 +93,7 @@ function loadCeciPipeline(wsRoot: string, y: YamlFile, name: string, dir: string
   let cfg: ConfigFile | undefined;
   if (p.config) {
     // ceci resolves it from where it was started; we look beside the pipeline, then from the workspace root.
-    const file = [posix.join(dir, p.config), p.config].find((f) => existsSync(join(wsRoot, f)));
+    const file = [posix.join(dir, p.config), p.config].find((f) => existsInWorkspace(wsRoot, f));
     if (!file) throw configError({ file: y.file, line: y.lineOf(['config']), key: 'config', message: `config file "${p.config}" not found`, fix: `create ${posix.join(dir, p.config)} or correct the path (relative to the pipeline folder)` });
     cfg = loadConfigFile(wsRoot, file);
   }
@@ -248,7 +248,7 @@ function loadSocmPipeline(wsRoot: string, y: YamlFile, name: string, dir: string
   const p = validate(socmSchema, y, y.data, [], () => 'see the socm DAG format in README.md ("Pipelines")');
   const warnings = [...y.warnings];
   const cfgFile = posix.join(dir, 'config.yaml');
-  const cfg = existsSync(join(wsRoot, cfgFile)) ? loadConfigFile(wsRoot, cfgFile) : undefined;
+  const cfg = existsInWorkspace(wsRoot, cfgFile) ? loadConfigFile(wsRoot, cfgFile) : undefined;
   checkSectionsNameStages(cfg, new Set(Object.keys(p.stages)), 'a stage of this pipeline');
   const problems: Problem[] = [];
   const stages = Object.entries(p.stages).map(([stageName, s]): Stage => {

@@ -1,34 +1,12 @@
-import { posix } from 'node:path';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { z } from 'zod';
-import { buildDag, trimDag, type Dag } from '../graph/dag';
+import { buildDag, trimDag } from '../graph/dag';
+import { RUN_NAME, runNameOf, type ResumeMode, type Run } from '../model/run';
 import { ConfigError, configError, type Problem } from './errors';
-import { loadPipeline, unknownGlobalKeys, type Pipeline, type StageOverrides } from './pipeline';
+import { loadPipeline, unknownGlobalKeys, type StageOverrides } from './pipeline';
 import { resourcesSchema } from './resources';
 import { validate } from './validate';
 import { readYamlFile } from './yaml-file';
-
-export type ResumeMode = 'resume' | 'restart' | 'refuse';
-
-export interface Run {
-  name: string;
-  /** Workspace-relative run file. */
-  file: string;
-  /** Workspace-relative (or absolute) folders. */
-  outputDir: string;
-  logDir: string;
-  /** tag -> workspace-relative (or absolute) path. */
-  inputs: Record<string, string>;
-  resume: ResumeMode;
-  preScript: string;
-  postScript: string;
-  pipelines: Pipeline[];
-  /** The whole DAG of the run's pipelines, before trimming. */
-  dag: Dag;
-  /** Stages the run executes (after `from`/`to`), in topological order. */
-  stages: string[];
-  warnings: Problem[];
-}
 
 const names = z.union([z.string().transform((s) => [s]), z.array(z.string())]);
 
@@ -49,12 +27,6 @@ const runSchema = z.strictObject({
   from: names.optional(),
   to: names.optional(),
 });
-
-export const RUN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-
-export function runNameOf(file: string): string {
-  return posix.basename(file).replace(/\.ya?ml$/, '');
-}
 
 /** Load `runs/<run>.yaml`, its pipelines and their DAG. */
 export function loadRun(wsRoot: string, file: string): Run {
@@ -103,7 +75,7 @@ export function loadRun(wsRoot: string, file: string): Run {
     resume: r.resume,
     preScript: r.pre_script,
     postScript: r.post_script,
-    pipelines,
+    pipelines: pipelines.map((p) => ({ name: p.name, file: p.file, campaign: p.campaign })),
     dag,
     stages: dag.order.filter((n) => keep.has(n)),
     warnings: [...y.warnings, ...pipelines.flatMap((p) => p.warnings)],

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsInWorkspace } from '../util/consulted';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { configError } from './errors';
@@ -79,6 +79,6 @@ function checkOptions(y: YamlFile, typeName: string, options: Record<string, Con
 export function resolveModuleFiles(wsRoot: string, pipelineDir: string, modules: string[]): { module: string; file?: string }[] {
   return modules.map((module) => {
     const candidates = [join(pipelineDir, `${module}.yaml`), join('stages', `${module}.yaml`)];
-    return { module, file: candidates.find((c) => existsSync(join(wsRoot, c))) };
+    return { module, file: candidates.find((c) => existsInWorkspace(wsRoot, c)) };
   });
 }

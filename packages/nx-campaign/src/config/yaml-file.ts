@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { noteFile } from '../util/consulted';
 import { configError, type Problem } from './errors';
 
 export type KeyPath = readonly (string | number)[];
@@ -18,6 +19,7 @@ export function formatKeyPath(path: KeyPath): string {
 }
 
 export function readYamlFile(absPath: string, file: string): YamlFile {
+  noteFile(file);
   let text: string;
   try {
     text = readFileSync(absPath, 'utf8');

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import type { Run } from '../config/run';
+import type { Run } from '../model/run';
+import { noteFile } from '../util/consulted';
 import { absolutePath } from '../model/command';
 
 export function sha256(text: string | Buffer): string {
@@ -17,6 +18,7 @@ export function sha256(text: string | Buffer): string {
 export function stageFingerprints(wsRoot: string, run: Run): Map<string, string> {
   const fileHashes = new Map<string, string>();
   const contentHash = (file: string) => {
+    noteFile(file);
     let h = fileHashes.get(file);
     if (h === undefined) {
       try {
@@ -29,6 +31,7 @@ export function stageFingerprints(wsRoot: string, run: Run): Map<string, string>
     return h;
   };
   const identity = (path: string) => {
+    noteFile(path);
     try {
       const s = statSync(absolutePath(wsRoot, path));
       return `${s.size}:${s.mtimeMs}`;

@@ -1,6 +1,6 @@
 import { isAbsolute, join, posix, resolve } from 'node:path';
 import type { InputSource } from '../graph/dag';
-import type { Run } from '../config/run';
+import type { Run } from './run';
 import type { Stage } from './stage';
 
 /** Where the produced file at `path` lives while its stage runs. */

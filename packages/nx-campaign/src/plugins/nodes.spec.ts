@@ -3,7 +3,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fixture } from '../testing/fixture';
-import { writeReceipt, workspaceDataDir } from '../store/stage-state';
+import { workspaceDataDir } from '../store/stage-state';
 import { runProjects } from './nodes';
 
 const PIPELINE = `stages:
@@ -20,9 +20,11 @@ const PIPELINE = `stages:
     executable: sh
 `;
 
-type Projects = ReturnType<typeof runProjects>;
+type Projects = Awaited<ReturnType<typeof runProjects>>;
 const stageOf = (p: Projects, name: string) => Object.values(p).find((x) => x.name === name)!.targets.stage;
 const runtimeCheck = (p: Projects, name: string) => (stageOf(p, name).inputs as ({ runtime: string } | string)[]).find((i) => typeof i !== 'string') as { runtime: string };
+const receipt = (ws: string, finishedAt: string) =>
+  writeFileSync(join(workspaceDataDir(ws), 'nx-campaign/r/receipts/a.json'), JSON.stringify({ fingerprint: 'x', outputs: [], finishedAt }));
 
 describe('runProjects', () => {
   let ws: string;
@@ -31,8 +33,8 @@ describe('runProjects', () => {
   });
   afterEach(() => rmSync(ws, { recursive: true, force: true }));
 
-  it('makes one project per stage with DAG edges, and one per run', () => {
-    const p = runProjects(ws, 'runs/r.yaml');
+  it('makes one project per stage with DAG edges, and one per run', async () => {
+    const p = await runProjects(ws, 'runs/r.yaml');
     expect(Object.keys(p).sort()).toEqual(['runs/r', 'runs/r/a', 'runs/r/b', 'runs/r/c']);
     expect(p['runs/r/b']).toMatchObject({ name: 'r.b', tags: ['run:r', 'pipeline:p'], implicitDependencies: ['r.a'] });
     const b = stageOf(p, 'r.b');
@@ -42,43 +44,53 @@ describe('runProjects', () => {
     expect(p['runs/r'].targets.run.dependsOn).toEqual([{ projects: ['r.a', 'r.b', 'r.c'], target: 'stage' }]);
   });
 
-  it('turns caching off for restart and refuse', () => {
+  it('turns caching off for restart and refuse', async () => {
     writeFileSync(join(ws, 'runs/r.yaml'), 'pipelines: p\nresume: restart\n');
-    expect(stageOf(runProjects(ws, 'runs/r.yaml'), 'r.a').cache).toBe(false);
+    expect(stageOf(await runProjects(ws, 'runs/r.yaml'), 'r.a').cache).toBe(false);
   });
 
-  it('changes a stage and its descendants, not the others, when its config or script changes', () => {
-    const before = runProjects(ws, 'runs/r.yaml');
+  it('changes a stage and its descendants, not the others, when its config or script changes', async () => {
+    const before = await runProjects(ws, 'runs/r.yaml');
     writeFileSync(join(ws, 'pipelines/p/a.sh'), 'echo A\n');
-    const after = runProjects(ws, 'runs/r.yaml');
+    const after = await runProjects(ws, 'runs/r.yaml');
     const changed = (name: string) => JSON.stringify(stageOf(before, name).options) !== JSON.stringify(stageOf(after, name).options);
     expect(['r.a', 'r.b', 'r.c'].filter(changed)).toEqual(['r.a', 'r.b']);
   });
 
-  it('bumps the epoch when a configuration comes back, so a stale cache entry is never hit', () => {
-    const first = stageOf(runProjects(ws, 'runs/r.yaml'), 'r.b').options;
+  it('bumps the epoch when a configuration comes back, so a stale cache entry is never hit', async () => {
+    const first = stageOf(await runProjects(ws, 'runs/r.yaml'), 'r.b').options;
     writeFileSync(join(ws, 'runs/r.yaml'), 'pipelines: p\nconfig:\n  b: {n: 2}\n');
-    runProjects(ws, 'runs/r.yaml');
+    await runProjects(ws, 'runs/r.yaml');
     writeFileSync(join(ws, 'runs/r.yaml'), 'pipelines: p\n');
-    const back = stageOf(runProjects(ws, 'runs/r.yaml'), 'r.b').options;
+    const back = stageOf(await runProjects(ws, 'runs/r.yaml'), 'r.b').options;
     expect(back.fingerprint).toBe(first.fingerprint);
     expect(back.epoch).not.toBe(first.epoch);
-    expect(stageOf(runProjects(ws, 'runs/r.yaml'), 'r.b').options).toEqual(back);
+    expect(stageOf(await runProjects(ws, 'runs/r.yaml'), 'r.b').options).toEqual(back);
   });
 
-  it('checks outputs with a quoted shell test: ok before the first run and while intact, damaged once deleted', () => {
-    const { runtime } = runtimeCheck(runProjects(ws, 'runs/r.yaml'), 'r.a');
+  it('checks outputs with one quoted shell script per run: silent before the first run and while intact, the receipt once deleted', async () => {
+    const p = await runProjects(ws, 'runs/r.yaml');
+    const { runtime } = runtimeCheck(p, 'r.a');
+    expect(runtimeCheck(p, 'r.b')).toEqual({ runtime });
     const sh = () => execFileSync('sh', ['-c', runtime], { cwd: ws, encoding: 'utf8' }).trim();
-    expect(sh()).toBe('ok');
+    expect(sh()).toBe('');
     mkdirSync(join(ws, 'results/r/outputs/out'), { recursive: true });
+    mkdirSync(join(workspaceDataDir(ws), 'nx-campaign/r/receipts'), { recursive: true });
     writeFileSync(join(ws, "results/r/outputs/out/it's a.txt"), 'a');
-    writeReceipt(workspaceDataDir(ws), 'r', 'a', { fingerprint: 'x', outputs: [], finishedAt: '' });
-    expect(sh()).toBe('ok');
+    receipt(ws, 'first');
+    expect(sh()).toBe('');
     rmSync(join(ws, "results/r/outputs/out/it's a.txt"));
-    const damaged = sh();
-    expect(damaged).not.toBe('ok');
-    writeReceipt(workspaceDataDir(ws), 'r', 'a', { fingerprint: 'x', outputs: [], finishedAt: 'later' });
-    expect(sh()).not.toBe(damaged); // a second deletion after a repair must not match the first
-    expect(runtimeCheck(runProjects(ws, 'runs/r.yaml'), 'r.b')).toBeUndefined();
+    expect(sh()).toContain('first');
+    receipt(ws, 'repaired');
+    expect(sh()).toContain('repaired'); // a second deletion after a repair must not hash like the first
+  });
+
+  it('reuses the loaded run until a file it was made from changes', async () => {
+    const first = await runProjects(ws, 'runs/r.yaml');
+    expect(await runProjects(ws, 'runs/r.yaml')).toEqual(first);
+    writeFileSync(join(ws, 'pipelines/p/pipeline.yaml'), PIPELINE.replace('{n: 1}', '{n: 2}'));
+    expect(stageOf(await runProjects(ws, 'runs/r.yaml'), 'r.b').metadata!.campaign.config).toEqual({ n: 2 });
+    writeFileSync(join(ws, 'pipelines/p/config.yaml'), 'b: {n: 3}\n'); // a file that did not exist before
+    expect(stageOf(await runProjects(ws, 'runs/r.yaml'), 'r.b').metadata!.campaign.config).toEqual({ n: 3 });
   });
 });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { shellQuote } from '../model/command';
 
@@ -12,7 +13,9 @@ import { shellQuote } from '../model/command';
  *   hits the cache entry of files that have since been overwritten. A per-clone salt
  *   keeps one clone's cache entries from matching another clone's files.
  * - a receipt written after each success. While it exists, a missing output changes the
- *   task hash (see `damageCheckCommand`), so a deleted output is re-made, never reported.
+ *   task hash (see `damageCheckScript`), so a deleted output is re-made, never reported;
+ *   and a stage Nx sends to run whose outputs are those of its current fingerprint
+ *   (see `isComplete`) is not run again.
  *
  * Both live in Nx's workspace-data folder, so `nx reset` clears them with the cache.
  */
@@ -59,12 +62,17 @@ export function updateEpochs(workspaceDataDir: string, run: string, fingerprints
 
 export interface Receipt {
   fingerprint: string;
-  outputs: string[];
+  outputs: { path: string; stamp: string }[];
   finishedAt: string;
 }
 
-export function writeReceipt(workspaceDataDir: string, run: string, stage: string, receipt: Receipt): void {
-  writeFileAtomic(receiptFile(workspaceDataDir, run, stage), JSON.stringify(receipt, null, 1));
+export async function writeReceipt(workspaceDataDir: string, run: string, stage: string, fingerprint: string, outputs: string[]): Promise<void> {
+  const receipt: Receipt = { fingerprint, outputs: outputs.map((path) => ({ path, stamp: fileStamp(path) })), finishedAt: new Date().toISOString() };
+  const file = receiptFile(workspaceDataDir, run, stage);
+  await mkdir(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(receipt, null, 1));
+  await rename(tmp, file);
 }
 
 export function writeFileAtomic(file: string, text: string): void {
@@ -75,12 +83,50 @@ export function writeFileAtomic(file: string, text: string): void {
 }
 
 /**
- * A shell test, run by Nx at hash time from the workspace root: "ok" unless the stage has
- * a receipt and one of its outputs is gone; then the receipt itself, whose finish time
- * makes every damage after a repair hash differently from the last one.
+ * The shell script behind each stage's `runtime` input, one per run (Nx runs a command
+ * once per invocation however many tasks share it). It prints nothing while every stage
+ * with a receipt still has all its outputs; otherwise the receipts of the damaged stages,
+ * whose finish times make each damage after a repair hash differently from the last.
  * Paths are quoted; nothing is interpolated raw.
  */
-export function damageCheckCommand(receipt: string, outputs: string[]): string {
-  const present = outputs.map((o) => `[ -e ${shellQuote(o)} ]`).join(' && ');
-  return `[ ! -e ${shellQuote(receipt)} ] || { ${present}; } && echo ok || cat ${shellQuote(receipt)}`;
+export function damageCheckScript(stages: { receipt: string; outputs: string[] }[]): string {
+  const lines = stages
+    .filter((s) => s.outputs.length)
+    .map((s) => `[ ! -e ${shellQuote(s.receipt)} ] || { ${s.outputs.map((o) => `[ -e ${shellQuote(o)} ]`).join(' && ')}; } || cat ${shellQuote(s.receipt)}`);
+  return `# Written by nx-campaign: prints the receipts of stages whose outputs are missing.\n${lines.join('\n')}\ntrue\n`;
+}
+
+export function damageCheckFile(workspaceDataDir: string, run: string): string {
+  return join(stateDir(workspaceDataDir, run), 'damage-check.sh');
+}
+
+/** Write `file` unless it already holds `text`. */
+export function writeFileIfChanged(file: string, text: string): void {
+  try {
+    if (readFileSync(file, 'utf8') === text) return;
+  } catch {
+    // absent: write it
+  }
+  writeFileAtomic(file, text);
+}
+
+/** The stage's outputs on disk are the ones a run with this fingerprint made. */
+export function isComplete(workspaceDataDir: string, run: string, stage: string, fingerprint: string): boolean {
+  let receipt: Receipt;
+  try {
+    receipt = JSON.parse(readFileSync(receiptFile(workspaceDataDir, run, stage), 'utf8')) as Receipt;
+  } catch {
+    return false;
+  }
+  return receipt.fingerprint === fingerprint && receipt.outputs.every((o) => fileStamp(o.path) === o.stamp);
+}
+
+/** Size and modification time: enough to see a file was replaced. */
+export function fileStamp(path: string): string {
+  try {
+    const st = statSync(path);
+    return `${st.size}:${st.mtimeMs}`;
+  } catch {
+    return 'missing';
+  }
 }

@@ -1,14 +1,14 @@
 import { availableParallelism, totalmem } from 'node:os';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { runProcess } from './process';
 import { CampaignError } from '../../config/errors';
-import type { Run } from '../../config/run';
+import type { Run } from '../../model/run';
 import { formatMemory } from '../../config/quantities';
 import { remainingPathSeconds } from '../../graph/dag';
 import { absolutePath, stageInvocation } from '../../model/command';
 import { coresOf } from '../../model/stage';
-import { writeReceipt } from '../../store/stage-state';
+import { isComplete, writeReceipt } from '../../store/stage-state';
 import type { StageResult } from '../result';
 import { runStage } from './run-stage';
 import { schedule, type Capacity, type Unit } from './schedule';
@@ -18,7 +18,9 @@ export interface LocalJob {
   /** Stages to execute; their parents outside this list count as done. */
   stages: string[];
   /** Fingerprint per stage, recorded in its receipt. */
-  fingerprints: Record<string, string>;
+  fingerprints: Map<string, string>;
+  /** Report a stage whose outputs on disk come from its current fingerprint as done, without running it. */
+  reuseComplete: boolean;
 }
 
 export interface LocalOptions {
@@ -69,13 +71,15 @@ export async function* runLocally(jobs: LocalJob[], opts: LocalOptions): AsyncGe
         memoryMB: stage.resources.memoryMB,
         priority: priority.get(name)!,
         execute: async () => {
+          const fingerprint = job.fingerprints.get(name) ?? '';
+          if (job.reuseComplete && isComplete(opts.dataDir, run.name, name, fingerprint)) {
+            return { status: 'success', message: 'up to date: its outputs on disk were made by this configuration', output: '' };
+          }
           const hook = await preScript();
           if (hook && hook.status !== 'success') return { ...hook, message: `pre_script failed: ${hook.message}` };
           const inv = stageInvocation(opts.wsRoot, run, name);
           const result = await runStage(inv, { refuseExisting: run.resume === 'refuse', print: opts.print, signal: opts.signal });
-          if (result.status === 'success') {
-            writeReceipt(opts.dataDir, run.name, name, { fingerprint: job.fingerprints[name], outputs: inv.outputs.map((o) => o.final), finishedAt: new Date().toISOString() });
-          }
+          if (result.status === 'success') await writeReceipt(opts.dataDir, run.name, name, fingerprint, inv.outputs.map((o) => o.final));
           return result;
         },
       });
@@ -112,17 +116,17 @@ async function runHook(opts: LocalOptions, run: Run, which: string, command: str
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `${which}.log`);
   const log = createWriteStream(logFile);
-  const child = execa('sh', ['-c', command], {
+  const end = await runProcess(['sh', '-c', command], {
     cwd: opts.wsRoot,
     env: { NX_CAMPAIGN_RUN: run.name, NX_CAMPAIGN_OUTPUT_DIR: absolutePath(opts.wsRoot, run.outputDir), NX_CAMPAIGN_LOG_DIR: logDir },
-    stdin: 'ignore',
-    reject: false,
-    all: true,
-    cancelSignal: opts.signal,
+    onLine: (line) => {
+      log.write(`${line}\n`);
+      opts.print(`[${run.name} ${which}] ${line}`);
+    },
+    signal: opts.signal,
   });
-  const r = await child;
-  const output = r.all ?? '';
-  await new Promise<void>((resolve) => log.end(output, () => resolve()));
-  for (const line of output.split('\n').filter(Boolean)) opts.print(`[${run.name} ${which}] ${line}`);
-  return r.exitCode === 0 ? { status: 'success', message: `${which} done`, output, logFile } : { status: 'failure', message: `${which} exited with code ${r.exitCode ?? r.signal} (log: ${logFile})`, output, logFile };
+  await new Promise<void>((resolve) => log.end(() => resolve()));
+  return end.code === 0
+    ? { status: 'success', message: `${which} done`, output: '', logFile }
+    : { status: 'failure', message: `${which} exited with code ${end.code ?? end.signal} (log: ${logFile})`, output: '', logFile };
 }

@@ -77,7 +77,7 @@ describe('runLocally', () => {
     const ws = fixture({ 'pipelines/p/pipeline.yaml': PIPELINE, 'runs/r.yaml': 'pipelines: p\npre_script: echo pre > pre.txt\npost_script: echo post > post.txt\n' });
     const run = loadRun(ws, 'runs/r.yaml');
     const lines: string[] = [];
-    const results = await collect(runLocally([{ run, stages: run.stages, fingerprints: {} }], { wsRoot: ws, dataDir: join(ws, '.nx/workspace-data'), print: (l) => lines.push(l) }));
+    const results = await collect(runLocally([{ run, stages: run.stages, fingerprints: new Map(), reuseComplete: false }], { wsRoot: ws, dataDir: join(ws, '.nx/workspace-data'), print: (l) => lines.push(l) }));
     const by = Object.fromEntries(results.map((r) => [r.stage, r.result]));
     const out = join(ws, 'results/r/outputs/out');
     expect(by.make.status).toBe('success');
@@ -99,7 +99,7 @@ describe('runLocally', () => {
   it('refuses to overwrite existing outputs under resume: refuse', async () => {
     const ws = fixture({ 'pipelines/p/pipeline.yaml': 'stages:\n  s:\n    executable: touch\n    script-args: [x.txt]\n    outputs: [x.txt]\n', 'runs/r.yaml': 'pipelines: p\nresume: refuse\n', 'results/r/outputs/x.txt': 'old' });
     const run = loadRun(ws, 'runs/r.yaml');
-    const [r] = await collect(runLocally([{ run, stages: run.stages, fingerprints: {} }], { wsRoot: ws, dataDir: ws, print: () => {} }));
+    const [r] = await collect(runLocally([{ run, stages: run.stages, fingerprints: new Map(), reuseComplete: false }], { wsRoot: ws, dataDir: ws, print: () => {} }));
     expect(r.result).toMatchObject({ status: 'failure', message: expect.stringContaining('already exists') });
     expect(readFileSync(join(ws, 'results/r/outputs/x.txt'), 'utf8')).toBe('old');
   });
@@ -107,7 +107,7 @@ describe('runLocally', () => {
   it('rejects a stage larger than the machine before running anything', async () => {
     const ws = fixture({ 'pipelines/p/pipeline.yaml': 'stages:\n  big:\n    executable: touch\n    script-args: [x]\n    resources: {ranks: 4, threads: 2}\n', 'runs/r.yaml': 'pipelines: p\n' });
     const run = loadRun(ws, 'runs/r.yaml');
-    await expect(collect(runLocally([{ run, stages: run.stages, fingerprints: {} }], { wsRoot: ws, dataDir: ws, capacity: { cores: 4, memoryMB: 8000 }, print: () => {} }))).rejects.toThrow(
+    await expect(collect(runLocally([{ run, stages: run.stages, fingerprints: new Map(), reuseComplete: false }], { wsRoot: ws, dataDir: ws, capacity: { cores: 4, memoryMB: 8000 }, print: () => {} }))).rejects.toThrow(
       'r/big needs 8 cores and 2G; this machine has 4 cores and 8G',
     );
     expect(existsSync(join(ws, 'results'))).toBe(false);
@@ -120,7 +120,7 @@ describe('runLocally', () => {
       'runs/r.yaml': `pipelines: p\nconfig:\n  s: {evil: ${JSON.stringify(evil)}}\n`,
     });
     const run = loadRun(ws, 'runs/r.yaml');
-    const [r] = await collect(runLocally([{ run, stages: run.stages, fingerprints: {} }], { wsRoot: ws, dataDir: ws, print: () => {} }));
+    const [r] = await collect(runLocally([{ run, stages: run.stages, fingerprints: new Map(), reuseComplete: false }], { wsRoot: ws, dataDir: ws, print: () => {} }));
     expect(r.result.status).toBe('success');
     const outDir = join(ws, 'results/r/outputs');
     expect(readFileSync(join(outDir, 'arg.txt'), 'utf8')).toBe(`--evil=${evil}`);

@@ -1,6 +1,6 @@
 import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { execa } from 'execa';
+import { runProcess } from './process';
 import { shellLine, type StageInvocation } from '../../model/command';
 import type { StageResult } from '../result';
 
@@ -49,33 +49,20 @@ export async function runStage(inv: StageInvocation, opts: RunStageOptions): Pro
     tail.push(line);
     if (tail.length > TAIL_LINES) tail.shift();
   };
-  const child = execa(inv.argv[0], inv.argv.slice(1), {
-    cwd: inv.cwd,
-    env: inv.env,
-    stdin: 'ignore',
-    reject: false,
-    buffer: false,
-    cancelSignal: opts.signal,
-    forceKillAfterDelay: 5000,
-  });
-  const pump = async (stream: AsyncIterable<unknown> | null) => {
-    if (!stream) return;
-    for await (const line of stream) onLine(String(line));
-  };
-  await Promise.all([pump(child.stdout ? child.iterable({ from: 'stdout' }) : null), pump(child.stderr ? child.iterable({ from: 'stderr' }) : null)]).catch(() => undefined);
-  const result = await child;
+  const end = await runProcess(inv.argv, { cwd: inv.cwd, env: inv.env, onLine, signal: opts.signal });
   const seconds = (Date.now() - started) / 1000;
   const finish = (r: StageResult) =>
     new Promise<StageResult>((resolve) => log.end(`# ended: ${new Date().toISOString()} (${seconds.toFixed(1)} s): ${r.status}: ${r.message}\n`, () => resolve(r)));
   const tailText = () => `--- last lines of ${inv.logFile} ---\n${tail.join('\n')}`;
 
-  if (result.exitCode !== 0 || result.failed) {
+  if (end.code !== 0) {
     for (const o of inv.outputs) if (!o.viaArgument && existsSync(o.final)) renameSync(o.final, o.inProgress);
     const why =
-      result.code === 'ENOENT' ? `command not found: ${inv.argv[0]}`
-      : result.isCanceled ? 'interrupted'
-      : result.signal ? `killed by ${result.signal}`
-      : `exited with code ${result.exitCode}`;
+      end.error?.code === 'ENOENT' ? `command not found: ${inv.argv[0]}`
+      : end.error ? `could not start ${inv.argv[0]}: ${end.error.message}`
+      : end.interrupted ? 'interrupted'
+      : end.signal ? `killed by ${end.signal}`
+      : `exited with code ${end.code}`;
     return finish({ status: 'failure', message: `${why} (log: ${inv.logFile})`, output: `${tailText()}\n`, logFile: inv.logFile, seconds });
   }
   for (const o of inv.outputs) if (o.viaArgument && existsSync(o.inProgress)) renameSync(o.inProgress, o.final);

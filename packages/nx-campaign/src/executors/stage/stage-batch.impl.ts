@@ -1,6 +1,6 @@
 import type { ExecutorContext, TaskGraph } from '@nx/devkit';
 import { runLocally, type LocalJob } from '../../backends/local';
-import { loadRun } from '../../config/run';
+import { loadRunCached } from '../../store/run-cache';
 import { CampaignError } from '../../config/errors';
 import { workspaceDataDir } from '../../store/stage-state';
 import type { StageExecutorOptions } from './schema';
@@ -15,6 +15,7 @@ interface BatchResult {
  * schedules it within this machine's cores and memory and reports each stage as it ends.
  */
 export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<string, StageExecutorOptions>, _overrides: unknown, context: ExecutorContext): AsyncGenerator<BatchResult> {
+  const dataDir = workspaceDataDir(context.root);
   const taskOf = new Map<string, string>();
   const jobs = new Map<string, LocalJob>();
   try {
@@ -22,11 +23,14 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
       const o = inputs[taskId];
       let job = jobs.get(o.run);
       if (!job) {
-        job = { run: loadRun(context.root, o.run), stages: [], fingerprints: {} };
+        const { run, fingerprints } = await loadRunCached(context.root, o.run, dataDir);
+        // Nx sends a stage it has no cache entry for; if its outputs on disk were made by this
+        // configuration (cache evicted, or another stage of the run damaged), it need not run.
+        const reuseComplete = run.resume === 'resume' && process.env.NX_SKIP_NX_CACHE !== 'true';
+        job = { run, stages: [], fingerprints, reuseComplete };
         jobs.set(o.run, job);
       }
       job.stages.push(o.stage);
-      job.fingerprints[o.stage] = o.fingerprint ?? '';
       taskOf.set(`${job.run.name}/${o.stage}`, taskId);
     }
   } catch (e) {
@@ -40,7 +44,7 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
   try {
     const results = runLocally([...jobs.values()], {
       wsRoot: context.root,
-      dataDir: workspaceDataDir(context.root),
+      dataDir,
       print: (line) => process.stdout.write(`${line}\n`),
       signal: abort.signal,
     });

@@ -1,0 +1,71 @@
+import type { Dag } from '../graph/dag';
+import type { Problem } from '../config/errors';
+import type { CampaignBlock } from '../config/pipeline';
+import type { Stage } from './stage';
+
+export type ResumeMode = 'resume' | 'restart' | 'refuse';
+
+export interface PipelineInfo {
+  name: string;
+  /** Workspace-relative pipeline file. */
+  file: string;
+  campaign?: CampaignBlock;
+}
+
+export interface Run {
+  name: string;
+  /** Workspace-relative run file. */
+  file: string;
+  /** Workspace-relative (or absolute) folders. */
+  outputDir: string;
+  logDir: string;
+  /** tag -> workspace-relative (or absolute) path. */
+  inputs: Record<string, string>;
+  resume: ResumeMode;
+  preScript: string;
+  postScript: string;
+  pipelines: PipelineInfo[];
+  /** The whole DAG of the run's pipelines, before trimming. */
+  dag: Dag;
+  /** Stages the run executes (after `from`/`to`), in topological order. */
+  stages: string[];
+  warnings: Problem[];
+}
+
+export const RUN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+export function runNameOf(file: string): string {
+  return file.replace(/^.*\//, '').replace(/\.ya?ml$/, '');
+}
+
+/** A run as plain JSON (the DAG's maps as entry lists), for the run cache. */
+export type RunSnapshot = Omit<Run, 'dag'> & { dag: { order: string[]; stages: Stage[]; parents: [string, string[]][]; sources: [string, [string, unknown][]][] } };
+
+export function toSnapshot(run: Run): RunSnapshot {
+  const { dag } = run;
+  return {
+    ...run,
+    dag: {
+      order: dag.order,
+      stages: [...dag.stages.values()],
+      parents: [...dag.parents],
+      sources: [...dag.sources].map(([s, m]) => [s, [...m]]),
+    },
+  };
+}
+
+export function fromSnapshot(snap: RunSnapshot): Run {
+  const parents = new Map(snap.dag.parents);
+  const children = new Map<string, string[]>(snap.dag.order.map((n) => [n, []]));
+  for (const [n, ps] of parents) for (const p of ps) children.get(p)!.push(n);
+  return {
+    ...snap,
+    dag: {
+      order: snap.dag.order,
+      stages: new Map(snap.dag.stages.map((s) => [s.name, s])),
+      parents,
+      children,
+      sources: new Map(snap.dag.sources.map(([s, m]) => [s, new Map(m)])) as Dag['sources'],
+    },
+  };
+}
