@@ -276,14 +276,17 @@ if (opts.only.has(3)) {
       const r = spawnSync(process.execPath, [join(here, 'bench', 'plugin-timing.cjs'), repoRoot, ws, file, String(size.pluginCalls)], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
       if (r.status !== 0) throw new Error(`plugin-timing.cjs failed:\n${r.stderr}`);
       const t = JSON.parse(r.stdout.trim().split('\n').pop());
-      const later = t.runProjectsMs.slice(1);
-      const med = median(later);
+      const med = median(t.runProjectsMs);
+      const cold = median(t.coldMs);
       log(`  runProjects(ws, '${file}') in-process, ${label}: ${t.projects} projects`);
-      log(`    require(dist/plugins/nodes.js) ${fmtMs(t.requireMs)}; first call ${fmtMs(t.runProjectsMs[0])}; then median ${fmtMs(med)} of ${samples(later, fmtMs)} ms = ${(med / stages).toFixed(2)} ms/stage`);
+      log(`    require(dist/plugins/nodes.js) ${fmtMs(t.requireMs)}`);
+      log(`    unchanged files (run cache reused): median ${fmtMs(med)} of ${samples(t.runProjectsMs, fmtMs)} ms = ${(med / stages).toFixed(2)} ms/stage`);
+      log(`    after an edit (run cache deleted):  median ${fmtMs(cold)} of ${samples(t.coldMs, fmtMs)} ms = ${(cold / stages).toFixed(2)} ms/stage`);
       log(`    steps, each timed alone (median ms): ${Object.entries(t.phases).map(([k, v]) => (Array.isArray(v) ? `${k.trim()} ${median(v).toFixed(0)}` : `${k}: ${v}`)).join('; ')}`);
       if (stages === size.graph) {
         log(`    target < ${TARGET.pluginSeconds} s for ${size.graph} stages: ${verdict(med / 1000 < TARGET.pluginSeconds)}`);
         row(`3. runProjects() in-process, ${size.graph}`, fmtS(med / 1000), '', '', `< ${TARGET.pluginSeconds} s`, med / 1000 < TARGET.pluginSeconds);
+        row(`3. ... after an edit, ${size.graph}`, fmtS(cold / 1000), '', '', `< ${TARGET.pluginSeconds} s`, cold / 1000 < TARGET.pluginSeconds);
       }
     }
   });

@@ -253,8 +253,11 @@ function loadSocmPipeline(wsRoot: string, y: YamlFile, name: string, dir: string
   const problems: Problem[] = [];
   const stages = Object.entries(p.stages).map(([stageName, s]): Stage => {
     const at = (...key: (string | number)[]) => ({ file: y.file, line: y.lineOf(['stages', stageName, ...key]), key: ['stages', stageName, ...key].join('.') });
-    const outputs = (s.outputs ?? []).map((o, i) => ({ key: normalizeDataPath(o, at('outputs', i), problems), path: normalizeDataPath(o, at('outputs', i), problems) }));
-    const inputs = (s.inputs ?? []).map((o, i) => normalizeDataPath(o, at('inputs', i), problems));
+    const outputs = (s.outputs ?? []).map((o, i) => {
+      const path = normalizeDataPath(o, () => at('outputs', i), problems);
+      return { key: path, path };
+    });
+    const inputs = (s.inputs ?? []).map((o, i) => normalizeDataPath(o, () => at('inputs', i), problems));
     const outputSet = new Set(outputs.map((o) => o.path));
     const inputSet = new Set(inputs);
     const fileArg = (prefix: string, value: string): Arg => {
@@ -288,10 +291,10 @@ function loadSocmPipeline(wsRoot: string, y: YamlFile, name: string, dir: string
   return { name, dir, file: y.file, stages, campaign: p.campaign, warnings };
 }
 
-function normalizeDataPath(path: string, at: Omit<Problem, 'message'>, problems: Problem[]): string {
+function normalizeDataPath(path: string, at: () => Omit<Problem, 'message'>, problems: Problem[]): string {
   const norm = posix.normalize(path);
   if (posix.isAbsolute(norm) || norm.startsWith('..')) {
-    problems.push({ ...at, message: `"${path}" is not inside the run's output folder`, fix: 'write it relative to the output folder, e.g. maps/map.fits' });
+    problems.push({ ...at(), message: `"${path}" is not inside the run's output folder`, fix: 'write it relative to the output folder, e.g. maps/map.fits' });
   }
   return norm;
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 import { noteFile } from '../util/consulted';
 import { configError, type Problem } from './errors';
 
@@ -48,14 +48,26 @@ export function parseYaml(text: string, file: string): YamlFile {
   };
 }
 
+/** key -> last pair with that key, per mapping: built on first look-up, so a look-up is O(depth). */
+const pairIndex = new WeakMap<YAMLMap, Map<unknown, Pair>>();
+
+function pairOf(map: YAMLMap, key: string | number): Pair | undefined {
+  let index = pairIndex.get(map);
+  if (!index) {
+    index = new Map();
+    for (const p of map.items) if (isScalar(p.key)) index.set(p.key.value, p);
+    pairIndex.set(map, index);
+  }
+  return index.get(key);
+}
+
 /** Offset of the key (for mappings) or item at `path`, falling back to its closest existing parent. */
 function locate(doc: Document, path: KeyPath): number | undefined {
   let node: unknown = doc.contents;
   let offset = (node as Node | null)?.range?.[0];
   for (const key of path) {
     if (isMap(node)) {
-      const pairs = node.items.filter((p) => isScalar(p.key) && p.key.value === key);
-      const pair = pairs[pairs.length - 1];
+      const pair = pairOf(node, key);
       if (!pair) return offset;
       offset = (pair.key as Node).range?.[0] ?? offset;
       node = pair.value;

@@ -88,18 +88,40 @@ export function buildDag(stageList: Stage[], runInputs: Record<string, string>, 
   return { order, stages, parents, children, sources };
 }
 
+/** Kahn's algorithm; among ready stages the earliest declared goes first (a binary heap). */
 function topologicalOrder(names: string[], parents: Map<string, string[]>, children: Map<string, string[]>): string[] {
   const indegree = new Map(names.map((n) => [n, parents.get(n)!.length]));
   const rank = new Map(names.map((n, i) => [n, i]));
-  const ready = names.filter((n) => indegree.get(n) === 0);
+  const heap: number[] = [];
+  const push = (i: number) => {
+    heap.push(i);
+    for (let c = heap.length - 1, p = (c - 1) >> 1; c > 0 && heap[p] > heap[c]; c = p, p = (c - 1) >> 1) [heap[p], heap[c]] = [heap[c], heap[p]];
+  };
+  const pop = () => {
+    const top = heap[0];
+    const last = heap.pop()!;
+    if (heap.length) {
+      heap[0] = last;
+      for (let p = 0; ; ) {
+        const l = 2 * p + 1, r = l + 1;
+        let m = p;
+        if (l < heap.length && heap[l] < heap[m]) m = l;
+        if (r < heap.length && heap[r] < heap[m]) m = r;
+        if (m === p) break;
+        [heap[p], heap[m]] = [heap[m], heap[p]];
+        p = m;
+      }
+    }
+    return top;
+  };
+  names.forEach((n, i) => indegree.get(n) === 0 && push(i));
   const order: string[] = [];
-  while (ready.length) {
-    ready.sort((a, b) => rank.get(a)! - rank.get(b)!);
-    const n = ready.shift()!;
+  while (heap.length) {
+    const n = names[pop()];
     order.push(n);
     for (const c of children.get(n)!) {
       indegree.set(c, indegree.get(c)! - 1);
-      if (indegree.get(c) === 0) ready.push(c);
+      if (indegree.get(c) === 0) push(rank.get(c)!);
     }
   }
   return order;
