@@ -1,4 +1,5 @@
-import { posix } from 'node:path';
+import { join, posix } from 'node:path';
+import { readYamlFile, type YamlFile } from '../config/yaml-file';
 import { formatProblem } from '../config/errors';
 import { formatDuration, formatMemory } from '../config/quantities';
 import { loadRun } from '../config/run';
@@ -15,13 +16,18 @@ export function dryRun(wsRoot: string, runFile: string): string {
   );
   if (run.preScript) lines.push(`  pre_script:  ${run.preScript}`);
   if (run.postScript) lines.push(`  post_script: ${run.postScript}`);
+  const files = new Map<string, YamlFile>();
+  const lineOf = ({ file, key }: { file: string; key: (string | number)[] }) => {
+    if (!files.has(file)) files.set(file, readYamlFile(join(wsRoot, file), file));
+    return files.get(file)!.lineOf(key);
+  };
   run.stages.forEach((name, i) => {
     const inv = stageInvocation(wsRoot, run, name);
     const r = inv.stage.resources;
     const parents = run.dag.parents.get(name)!;
     lines.push(
       '',
-      `[${i + 1}/${run.stages.length}] ${name}   (${inv.stage.source.file}:${inv.stage.source.line ?? ''})`,
+      `[${i + 1}/${run.stages.length}] ${name}   (${inv.stage.source.file}:${lineOf(inv.stage.source) ?? ''})`,
       `  command:   ${shellLine(inv.argv)}`,
       `  cwd:       ${inv.cwd}`,
       `  env:       ${Object.entries(inv.env).map(([k, v]) => shellLine([`${k}=${v}`])).join(' ')}`,

@@ -34,6 +34,7 @@ export interface Pipeline {
   campaign?: CampaignBlock;
   /** Stage types used (ceci dialect). */
   stageTypes?: StageType[];
+  yaml: YamlFile;
   warnings: Problem[];
 }
 
@@ -103,7 +104,6 @@ function loadCeciPipeline(wsRoot: string, y: YamlFile, name: string, dir: string
   const problems: Problem[] = [];
   const stages = p.stages.map((entry, i): Stage => {
     const type = types.get(entry.classname);
-    const line = y.lineOf(['stages', i]);
     if (!type) {
       throw configError({ file: y.file, line: y.lineOf(['stages', i, 'classname']), key: `stages[${i}].classname`, message: `unknown stage type "${entry.classname}"`, fix: `declare it in one of the modules (${[...new Set([...types.values()].map((t) => t.file))].join(', ') || 'none loaded'}) or use one of: ${[...types.keys()].join(', ')}` });
     }
@@ -131,13 +131,13 @@ function loadCeciPipeline(wsRoot: string, y: YamlFile, name: string, dir: string
       resources: mergeResources(type.resources, { ranks: entry.nprocess, threads: entry.threads_per_process, nodes: entry.nodes, memory: entry.memory, runtime: entry.runtime }, overrides?.resources[entry.name]),
       config,
       definitionFiles: type.script ? [type.file, posix.join(posix.dirname(type.file), type.script)] : [type.file],
-      source: { file: y.file, line },
+      source: { file: y.file, key: ['stages', i] },
     };
   });
   const usedTypes = new Set(p.stages.map((s) => types.get(s.classname)!));
   if (cfg) problems.push(...unknownGlobalKeys(cfg.y, ['global'], cfg.sections.global, usedTypes));
   if (problems.length) throw new ConfigError(problems);
-  return { name, dir, file: y.file, stages, warnings, stageTypes: [...usedTypes] };
+  return { name, dir, file: y.file, stages, warnings, stageTypes: [...usedTypes], yaml: y };
 }
 
 function loadModules(wsRoot: string, y: YamlFile, dir: string, modules: string[]): Map<string, StageType> {
@@ -284,11 +284,11 @@ function loadSocmPipeline(wsRoot: string, y: YamlFile, name: string, dir: string
       resources: mergeResources(s.resources, overrides?.resources[stageName]),
       config: kwargs,
       definitionFiles: s.script && !isAbsolute(s.script) ? [posix.join(dir, s.script)] : [],
-      source: { file: y.file, line: y.lineOf(['stages', stageName]) },
+      source: { file: y.file, key: ['stages', stageName] },
     };
   });
   if (problems.length) throw new ConfigError(problems);
-  return { name, dir, file: y.file, stages, campaign: p.campaign, warnings };
+  return { name, dir, file: y.file, stages, campaign: p.campaign, warnings, yaml: y };
 }
 
 function normalizeDataPath(path: string, at: () => Omit<Problem, 'message'>, problems: Problem[]): string {

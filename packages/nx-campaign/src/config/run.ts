@@ -63,7 +63,8 @@ export function loadRun(wsRoot: string, file: string): Run {
   if (problems.length) throw new ConfigError(problems);
 
   const inputs = Object.fromEntries(Object.entries(r.inputs).map(([tag, path]) => [tag, posix.normalize(path)]));
-  const dag = buildDag(stages, inputs, file);
+  const yamlOf = new Map(pipelines.map((p) => [p.file, p.yaml]));
+  const dag = buildDag(stages, inputs, file, (src) => yamlOf.get(src.file)?.lineOf(src.key));
   const keep = trimDag(dag, r.from ?? [], r.to ?? []);
   const sub = (p: string) => p.replaceAll('{run}', name);
   return {

@@ -16,18 +16,18 @@ export interface Dag {
   sources: Map<string, Map<string, InputSource>>;
 }
 
-const where = (s: Stage) => ({ file: s.source.file, line: s.source.line, key: s.name });
 
 /**
  * Join stages into a DAG through produced/consumed data keys and explicit `depends`.
  * Every mistake is reported at once, each at the stage that makes it.
  */
-export function buildDag(stageList: Stage[], runInputs: Record<string, string>, runFile: string): Dag {
+export function buildDag(stageList: Stage[], runInputs: Record<string, string>, runFile: string, lineOf: (source: Stage['source']) => number | undefined = () => undefined): Dag {
+  const where = (s: Stage) => ({ file: s.source.file, line: lineOf(s.source), key: s.name });
   const problems: Problem[] = [];
   const stages = new Map<string, Stage>();
   for (const s of stageList) {
     const prior = stages.get(s.name);
-    if (prior) problems.push({ ...where(s), message: `stage "${s.name}" is listed twice (also ${prior.source.file}:${prior.source.line ?? '?'})`, fix: 'rename one; a stage may belong to only one pipeline of a run' });
+    if (prior) problems.push({ ...where(s), message: `stage "${s.name}" is listed twice (also ${prior.source.file}:${lineOf(prior.source) ?? '?'})`, fix: 'rename one; a stage may belong to only one pipeline of a run' });
     else stages.set(s.name, s);
   }
   const runInputByPath = new Map(Object.entries(runInputs).map(([tag, path]) => [path, tag]));

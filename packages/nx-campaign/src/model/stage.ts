@@ -42,7 +42,8 @@ export interface Stage {
   config: Record<string, unknown>;
   /** Workspace files whose contents define what the stage does (its script, stage type file). */
   definitionFiles: string[];
-  source: { file: string; line?: number };
+  /** Where it is declared: file and key path (lines are looked up only for messages). */
+  source: { file: string; key: (string | number)[] };
 }
 
 export const DEFAULT_RESOURCES: Resources = { ranks: 1, threads: 1, memoryMB: 2000, runtimeSeconds: 3600 };

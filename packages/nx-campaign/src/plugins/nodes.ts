@@ -2,6 +2,7 @@ import type { CreateNodes, CreateNodesResultArray, TargetConfiguration } from '@
 import { AggregateCreateNodesError } from 'nx/src/project-graph/error-types';
 import { posix } from 'node:path';
 import { formatDuration, formatMemory } from '../config/quantities';
+import { formatKeyPath } from '../config/yaml-file';
 import { renderArgv, shellLine, shellQuote, stageEnv } from '../model/command';
 import type { Run } from '../model/run';
 import { loadRunCached } from '../store/run-cache';
@@ -82,7 +83,7 @@ export async function runProjects(wsRoot: string, file: string): Promise<Record<
               outputs: outputsOf(name),
               resources: { ranks: r.ranks, threads: r.threads, nodes: r.nodes, memory: formatMemory(r.memoryMB), runtime: formatDuration(r.runtimeSeconds) },
               config: stage.config,
-              source: `${stage.source.file}:${stage.source.line ?? ''}`,
+              source: `${stage.source.file} (${formatKeyPath(stage.source.key)})`,
             },
           },
         },
