@@ -54,6 +54,8 @@ export async function* runLocally(jobs: LocalJob[], opts: LocalOptions): AsyncGe
   if (tooBig.length) throw new CampaignError(`stages too large for this machine, nothing was run:\n  ${tooBig.join('\n  ')}\n  fix: lower their ranks, threads or memory, or run them on a cluster backend`);
 
   const units: Unit[] = [];
+  const receipts: Promise<void>[] = [];
+  let receiptError: Error | undefined;
   const remaining = new Map<string, number>();
   for (const job of jobs) {
     const { run } = job;
@@ -79,7 +81,8 @@ export async function* runLocally(jobs: LocalJob[], opts: LocalOptions): AsyncGe
           if (hook && hook.status !== 'success') return { ...hook, message: `pre_script failed: ${hook.message}` };
           const inv = stageInvocation(opts.wsRoot, run, name);
           const result = await runStage(inv, { refuseExisting: run.resume === 'refuse', print: opts.print, signal: opts.signal });
-          if (result.status === 'success') await writeReceipt(opts.dataDir, run.name, name, fingerprint, inv.outputs.map((o) => o.final));
+          // Written while the next stage starts; all are on disk before this generator ends.
+          if (result.status === 'success') receipts.push(writeReceipt(opts.dataDir, run.name, name, fingerprint, inv.outputs.map((o) => o.final)).catch((e: Error) => void (receiptError ??= e)));
           return result;
         },
       });
@@ -103,6 +106,8 @@ export async function* runLocally(jobs: LocalJob[], opts: LocalOptions): AsyncGe
     }
     yield { run: runName, stage, result };
   }
+  await Promise.all(receipts);
+  if (receiptError) throw new CampaignError(`could not record a finished stage: ${receiptError.message}`);
 }
 
 function splitUnitId(id: string): [string, string] {
