@@ -2,6 +2,7 @@ import { existsInWorkspace } from '../util/consulted';
 import { isAbsolute, join, posix } from 'node:path';
 import { parse as parseShell } from 'shell-quote';
 import { z } from 'zod';
+import type { CampaignBlock } from '../model/run';
 import type { Arg, Stage, StageOutput } from '../model/stage';
 import { configError, ConfigError, type Problem } from './errors';
 import { mergeResources, resourcesSchema, runtimeSchema, type ResourcesInput } from './resources';
@@ -15,14 +16,6 @@ export interface StageOverrides {
   /** stage name (or `global`) -> key -> value, at `config.<stage>` in the source. */
   config: Record<string, Record<string, unknown>>;
   resources: Record<string, ResourcesInput>;
-}
-
-/** socm's `campaign:` block, kept for planning. */
-export interface CampaignBlock {
-  deadline?: number;
-  resource?: string;
-  execution_schema?: string;
-  requested_resources?: number;
 }
 
 export interface Pipeline {

@@ -1,9 +1,16 @@
 import type { Dag } from '../graph/dag';
 import type { Problem } from '../config/errors';
-import type { CampaignBlock } from '../config/pipeline';
 import type { Stage } from './stage';
 
 export type ResumeMode = 'resume' | 'restart' | 'refuse';
+
+/** socm's `campaign:` block (deadline in seconds), kept for planning. */
+export interface CampaignBlock {
+  deadline?: number;
+  resource?: string;
+  execution_schema?: string;
+  requested_resources?: number;
+}
 
 export interface PipelineInfo {
   name: string;
