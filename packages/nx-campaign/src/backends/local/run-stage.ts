@@ -1,4 +1,4 @@
-import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { runProcess } from './process';
 import { shellLine, type StageInvocation } from '../../model/command';
@@ -12,6 +12,15 @@ export interface RunStageOptions {
   /** Receives each line of the stage's output, already prefixed with the stage name. */
   print: (line: string) => void;
   signal?: AbortSignal;
+}
+
+const madeDirs = new Set<string>();
+
+/** mkdir -p, once per folder and process. */
+function ensureDir(dir: string): void {
+  if (madeDirs.has(dir)) return;
+  mkdirSync(dir, { recursive: true });
+  madeDirs.add(dir);
 }
 
 /**
@@ -30,29 +39,33 @@ export async function runStage(inv: StageInvocation, opts: RunStageOptions): Pro
     const existing = inv.outputs.filter((o) => existsSync(o.final)).map((o) => o.final);
     if (existing.length) return fail(`resume: refuse, and output ${existing.join(', ')} already exists; delete it or set resume: resume`);
   }
-  mkdirSync(inv.cwd, { recursive: true });
-  mkdirSync(dirname(inv.logFile), { recursive: true });
+  ensureDir(inv.cwd);
+  ensureDir(dirname(inv.logFile));
   // A previous run's files go first: if this one fails, none may look like its result.
   for (const o of inv.outputs) {
-    mkdirSync(dirname(o.final), { recursive: true });
+    ensureDir(dirname(o.final));
     rmSync(o.inProgress, { force: true });
     rmSync(o.final, { force: true });
   }
 
-  const log = createWriteStream(inv.logFile);
+  // Small synchronous writes: cheaper than a stream per stage when stages are many and short.
+  const log = openSync(inv.logFile, 'w');
   const started = Date.now();
-  log.write(`# stage ${name}\n# command: ${shellLine(inv.argv)}\n# cwd: ${inv.cwd}\n# started: ${new Date(started).toISOString()}\n`);
+  writeSync(log, `# stage ${name}\n# command: ${shellLine(inv.argv)}\n# cwd: ${inv.cwd}\n# started: ${new Date(started).toISOString()}\n`);
   const tail: string[] = [];
   const onLine = (line: string) => {
-    log.write(`${line}\n`);
+    writeSync(log, `${line}\n`);
     opts.print(`[${name}] ${line}`);
     tail.push(line);
     if (tail.length > TAIL_LINES) tail.shift();
   };
   const end = await runProcess(inv.argv, { cwd: inv.cwd, env: inv.env, onLine, signal: opts.signal });
   const seconds = (Date.now() - started) / 1000;
-  const finish = (r: StageResult) =>
-    new Promise<StageResult>((resolve) => log.end(`# ended: ${new Date().toISOString()} (${seconds.toFixed(1)} s): ${r.status}: ${r.message}\n`, () => resolve(r)));
+  const finish = (r: StageResult) => {
+    writeSync(log, `# ended: ${new Date().toISOString()} (${seconds.toFixed(1)} s): ${r.status}: ${r.message}\n`);
+    closeSync(log);
+    return r;
+  };
   const tailText = () => `--- last lines of ${inv.logFile} ---\n${tail.join('\n')}`;
 
   if (end.code !== 0) {
