@@ -150,7 +150,7 @@ describe('socm DAG dialect', () => {
   });
 
   it("loads socm's own example, warning at the repeated key and the path with a space", () => {
-    const example = readFileSync(join(__dirname, '../../../../../shared/examples/socm/dag.yml'), 'utf8');
+    const example = readFileSync(join(__dirname, '../../../../pipelines/socm-example/pipeline.yaml'), 'utf8');
     const ws = fixture({ 'pipelines/pspipe/pipeline.yaml': example });
     const p = loadPipelineFile(ws, 'pipelines/pspipe/pipeline.yaml', 'pspipe');
     expect(p.stages.map((s) => s.name)).toHaveLength(8);
