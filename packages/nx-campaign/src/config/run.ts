@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { buildDag, trimDag } from '../graph/dag';
 import { RUN_NAME, runNameOf, type ResumeMode, type Run } from '../model/run';
 import { ConfigError, configError, type Problem } from './errors';
-import { loadPipeline, unknownGlobalKeys, type StageOverrides } from './pipeline';
-import { resourcesSchema } from './resources';
+import { loadPipeline, loadPipelineFile, unknownGlobalKeys, type StageOverrides } from './pipeline';
+import { resourcesSchema, runtimeSchema } from './resources';
 import { validate } from './validate';
 import { readYamlFile } from './yaml-file';
 
@@ -26,6 +26,11 @@ const runSchema = z.strictObject({
   resources: z.record(z.string(), resourcesSchema).default({}),
   from: names.optional(),
   to: names.optional(),
+  // Planning (see "Sites and plans" in README.md): where, how big an allocation, by when.
+  site: z.string().optional(),
+  requested_resources: z.number().int().positive().optional(),
+  nodes: z.number().int().positive().optional(),
+  deadline: runtimeSchema.optional(),
 });
 
 /** Load `runs/<run>.yaml`, its pipelines and their DAG. */
@@ -60,6 +65,9 @@ export function loadRun(wsRoot: string, file: string): Run {
       if (!known.has(s)) problems.push({ file, line: y.lineOf([key, i]) ?? y.lineOf([key]), key, message: `no stage "${s}" to trim ${key}`, fix: `use one of: ${[...known].join(', ')}` });
     });
   }
+  if (r.requested_resources !== undefined && r.nodes !== undefined) {
+    problems.push({ file, line: y.lineOf(['nodes']), key: 'nodes', message: 'both requested_resources (cores) and nodes cap the allocation', fix: 'keep one of them' });
+  }
   if (problems.length) throw new ConfigError(problems);
 
   const inputs = Object.fromEntries(Object.entries(r.inputs).map(([tag, path]) => [tag, posix.normalize(path)]));
@@ -80,5 +88,34 @@ export function loadRun(wsRoot: string, file: string): Run {
     dag,
     stages: dag.order.filter((n) => keep.has(n)),
     warnings: [...y.warnings, ...pipelines.flatMap((p) => p.warnings)],
+    site: r.site,
+    requestedResources: r.requested_resources,
+    nodes: r.nodes,
+    deadline: r.deadline,
+  };
+}
+
+/**
+ * A pipeline file alone (e.g. a socm DAG YAML) as a one-pipeline run with the default
+ * folders and no run inputs, named after the file: what `campaign plan <pipeline file>` plans.
+ */
+export function loadPipelineAsRun(wsRoot: string, file: string): Run {
+  const base = runNameOf(file);
+  const name = base === 'pipeline' ? posix.basename(posix.dirname(posix.normalize(file))) || base : base;
+  const p = loadPipelineFile(wsRoot, file, name);
+  const dag = buildDag(p.stages, {}, file, (src) => p.yaml.lineOf(src.key));
+  return {
+    name,
+    file,
+    outputDir: `results/${name}/outputs`,
+    logDir: `results/${name}/logs`,
+    inputs: {},
+    resume: 'resume',
+    preScript: '',
+    postScript: '',
+    pipelines: [{ name: p.name, file: p.file, campaign: p.campaign }],
+    dag,
+    stages: dag.order,
+    warnings: p.warnings,
   };
 }

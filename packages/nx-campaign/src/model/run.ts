@@ -37,6 +37,11 @@ export interface Run {
   /** Stages the run executes (after `from`/`to`), in topological order. */
   stages: string[];
   warnings: Problem[];
+  /** Planning keys of the run file: site name, allocation cap (cores or nodes), deadline in seconds. */
+  site?: string;
+  requestedResources?: number;
+  nodes?: number;
+  deadline?: number;
 }
 
 export const RUN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;

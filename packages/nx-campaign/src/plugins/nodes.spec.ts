@@ -42,6 +42,7 @@ describe('runProjects', () => {
     expect(stageOf(p, 'r.a').inputs).toContain('{workspaceRoot}/pipelines/p/a.sh');
     expect(stageOf(p, 'r.a').metadata!.campaign).toMatchObject({ cwd: 'results/r/outputs', resources: { ranks: 1, threads: 2, memory: '1G', runtime: '5m' }, outputs: ["results/r/outputs/out/it's a.txt"] });
     expect(p['runs/r'].targets.run.dependsOn).toEqual([{ projects: ['r.a', 'r.b', 'r.c'], target: 'stage' }]);
+    expect(p['runs/r'].targets.plan).toMatchObject({ executor: 'nx-campaign:plan', options: { run: 'runs/r.yaml' }, inputs: [], cache: false });
   });
 
   it('turns caching off for restart and refuse', async () => {

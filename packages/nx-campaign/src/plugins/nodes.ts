@@ -113,6 +113,13 @@ function runProject(run: Run): StageProject {
         cache: false,
         metadata: { description: `Print each stage's command, folder, environment and resources; run nothing`, technologies: ['nx-campaign'] },
       },
+      plan: {
+        executor: 'nx-campaign:plan',
+        options: { run: run.file },
+        inputs: [],
+        cache: false,
+        metadata: { description: `Place each stage on the run's site (HEFT): nodes, start, end, walltime, QoS, makespan, deadline check; run nothing`, technologies: ['nx-campaign'] },
+      },
     },
   };
 }

@@ -1,0 +1,127 @@
+import { writeFileSync } from 'node:fs';
+import { isAbsolute, join, posix, relative, resolve } from 'node:path';
+import Table from 'cli-table3';
+import { CampaignError, formatProblem } from '../config/errors';
+import { formatDuration, formatMemory } from '../config/quantities';
+import { loadPipelineAsRun, loadRun } from '../config/run';
+import { readYamlFile } from '../config/yaml-file';
+import type { Run } from '../model/run';
+import { ganttSvg } from '../planning/gantt-svg';
+import { describeAllocation, planRun, resolvePlanSettings, WALLTIME_SAFETY, type RunPlan } from '../planning/plan-run';
+import { compressHostlist } from '../sites/hostlist';
+import { loadSites } from '../sites/load';
+
+export interface PlanOptions {
+  /** Plan on this site instead of the one the file names. */
+  site?: string;
+  /** Print only JSON on stdout. */
+  json?: boolean;
+  /** Write a Gantt chart here (relative to `cwd`). */
+  svg?: string;
+}
+
+export interface PlanOutput {
+  stdout: string;
+  /** Warnings: kept off stdout so that `--json` prints JSON alone. */
+  stderr: string;
+  plan: RunPlan;
+}
+
+/** A run file, or a pipeline file (top-level `stages:`, e.g. a socm DAG YAML) planned as a one-pipeline run. */
+export function loadPlannable(wsRoot: string, file: string): Run {
+  const y = readYamlFile(join(wsRoot, file), file);
+  const data = y.data as Record<string, unknown> | null;
+  return data && typeof data === 'object' && 'stages' in data ? loadPipelineAsRun(wsRoot, file) : loadRun(wsRoot, file);
+}
+
+/** `campaign plan <file>` and the `plan` target: plan, then render as a table or JSON (and SVG). */
+export function planCommand(wsRoot: string, cwd: string, file: string, options: PlanOptions = {}): PlanOutput {
+  const abs = isAbsolute(file) ? file : resolve(cwd, file);
+  const rel = relative(wsRoot, abs).split('\\').join('/');
+  const run = loadPlannable(wsRoot, posix.normalize(rel));
+  const settings = resolvePlanSettings(wsRoot, run, loadSites(wsRoot), options.site);
+  const plan = planRun(wsRoot, run, settings);
+  let stderr = plan.warnings.map((w) => `warning: ${formatProblem(w)}\n`).join('');
+  if (options.json && plan.deadline && !plan.deadline.met) stderr += `warning: ${deadlineLines(plan).join('\n')}\n`;
+  if (options.svg) {
+    try {
+      writeFileSync(resolve(cwd, options.svg), ganttSvg(plan));
+    } catch (e) {
+      throw new CampaignError(`cannot write the Gantt chart to ${options.svg}: ${(e as Error).message}`);
+    }
+  }
+  const stdout = options.json ? `${JSON.stringify(planJson(plan), null, 2)}\n` : planTable(plan) + (options.svg ? `Gantt chart: ${options.svg}\n` : '');
+  return { stdout, stderr, plan };
+}
+
+export function planJson(plan: RunPlan) {
+  const { settings, deadline } = plan;
+  return {
+    run: plan.run,
+    file: plan.file,
+    site: settings.site.name,
+    allocation: settings.site.nodeClasses.map((c) => ({ nodeClass: c.name, nodes: c.count, coresPerNode: c.coresPerNode, memoryMBPerNode: c.memoryMBPerNode })),
+    makespanSeconds: plan.makespan,
+    lowerBoundSeconds: plan.lowerBound,
+    ratio: plan.ratio,
+    criticalPath: plan.criticalPath,
+    ...(deadline ? { deadlineSeconds: deadline.seconds, meetsDeadline: deadline.met, suggestions: deadline.suggestions } : {}),
+    stages: plan.stages.map((s) => ({
+      name: s.name,
+      nodes: s.nodes,
+      cores: s.cores,
+      memoryMB: s.memoryMB,
+      start: s.start,
+      end: s.end,
+      walltimeSeconds: s.walltimeSeconds,
+      qos: s.qos ?? null,
+      critical: s.critical,
+    })),
+  };
+}
+
+/** Seconds as `H:MM:SS`, or SLURM's `D-HH:MM:SS` from a day on. */
+export function clock(seconds: number): string {
+  const s = Math.round(seconds);
+  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  const mmss = `${String(m).padStart(2, '0')}:${String(r).padStart(2, '0')}`;
+  return d ? `${d}-${String(h).padStart(2, '0')}:${mmss}` : `${h}:${mmss}`;
+}
+
+export function planTable(plan: RunPlan): string {
+  const { settings } = plan;
+  const table = new Table({
+    head: ['stage', 'nodes', 'cores', 'memory/node', 'start', 'end', 'walltime', 'QoS'],
+    style: { head: [], border: [], compact: true },
+    colAligns: ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'left'],
+  });
+  for (const s of plan.stages) {
+    table.push([`${s.critical ? '* ' : '  '}${s.name}`, compressHostlist(s.nodes), s.cores, formatMemory(s.memoryMB), clock(s.start), clock(s.end), clock(s.walltimeSeconds), s.qos ?? '(none)']);
+  }
+  const cap = settings.cap;
+  const capText = cap ? ` (${cap.from}: ${cap.cores !== undefined ? `${cap.cores} cores` : `${cap.nodes} nodes`})` : ' (the whole site)';
+  const lines = [`plan of ${plan.file} on ${settings.site.name} (${settings.siteFrom})`, `  allocation: ${describeAllocation(settings)}${capText}`];
+  if (cap?.clampedFrom) lines.push(`  the cap asks for ${cap.clampedFrom} nodes; ${settings.fullSite.name} has ${settings.fullSite.nodeClasses[0].count}: planned on all of them`);
+  lines.push(
+    table.toString(),
+    `* critical path. walltime = estimate x ${WALLTIME_SAFETY}, rounded up to a minute (what SLURM is asked for; the plan uses the estimate)`,
+    `makespan ${clock(plan.makespan)} (${formatDuration(plan.makespan)})   lower bound ${clock(plan.lowerBound)} (${formatDuration(plan.lowerBound)})   ratio ${plan.ratio.toFixed(2)}`,
+  );
+  lines.push(...deadlineLines(plan));
+  return `${lines.join('\n')}\n`;
+}
+
+/** The deadline verdict; when missed, the critical path and what would help. */
+export function deadlineLines(plan: RunPlan): string[] {
+  const d = plan.deadline;
+  if (!d) return ['deadline: none set (deadline: in the run file, or campaign.deadline in a socm pipeline)'];
+  if (d.met) return [`deadline ${formatDuration(d.seconds)} (${d.from}): met, ${formatDuration(d.seconds - plan.makespan)} to spare`];
+  const width = Math.max(...d.criticalPath.map((x) => x.name.length));
+  return [
+    `deadline ${formatDuration(d.seconds)} (${d.from}): MISSED by ${formatDuration(plan.makespan - d.seconds)}`,
+    '  critical path (stage, start, end):',
+    ...d.criticalPath.map((c) => `    ${c.name.padEnd(width)}  ${clock(c.start)}  ${clock(c.end)}`),
+    '  to meet it:',
+    ...d.suggestions.map((s) => `    - ${s}`),
+  ];
+}
