@@ -76,6 +76,7 @@ export function planJson(plan: RunPlan) {
       walltimeSeconds: s.walltimeSeconds,
       qos: s.qos ?? null,
       critical: s.critical,
+      priority: s.priority,
     })),
   };
 }

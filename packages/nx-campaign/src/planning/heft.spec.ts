@@ -15,7 +15,7 @@ function expectedShape(t: PlanTask, c: NodeClass): { nodes: number; cores: numbe
   if (t.threads > c.coresPerNode || t.memoryMBPerNode > c.memoryMBPerNode) return undefined;
   const perNode = Math.floor(c.coresPerNode / t.threads);
   const nodes = t.nodes ?? Math.ceil(t.ranks / perNode);
-  const ranksOnNode = t.nodes ? Math.ceil(t.ranks / t.nodes) : Math.min(t.ranks, perNode);
+  const ranksOnNode = Math.ceil(t.ranks / nodes); // spread evenly
   if (ranksOnNode > perNode || nodes > c.count) return undefined;
   return { nodes, cores: ranksOnNode * t.threads };
 }

@@ -10,7 +10,7 @@ describe('footprint', () => {
   it.each([
     [{ ranks: 14, threads: 8 }, { nodes: 1, coresPerNode: 112 }],
     [{ ranks: 17, threads: 4 }, { nodes: 1, coresPerNode: 68 }],
-    [{ ranks: 30, threads: 4 }, { nodes: 2, coresPerNode: 112 }],
+    [{ ranks: 30, threads: 4 }, { nodes: 2, coresPerNode: 60 }],
     [{ ranks: 30, threads: 4, nodes: 3 }, { nodes: 3, coresPerNode: 40 }],
     [{ ranks: 1, threads: 112 }, { nodes: 1, coresPerNode: 112 }],
   ])('%o -> %o', (needs, expected) => expect(footprint(task('t', needs), tiger)).toEqual(expected));

@@ -23,8 +23,8 @@ export interface Footprint {
 
 /**
  * The task on nodes of `cls`, or undefined if it cannot run there. Ranks per node =
- * floor(cores / threads); without `task.nodes` it takes the fewest nodes that hold its ranks,
- * with `task.nodes` its ranks are spread evenly (ceil(ranks / nodes) on each).
+ * floor(cores / threads); without `task.nodes` it takes the fewest nodes that hold its ranks;
+ * either way its ranks are spread evenly (ceil(ranks / nodes) on each).
  */
 export function footprint(task: PlanTask, cls: NodeClass): Footprint | undefined {
   if (task.threads > cls.coresPerNode || task.memoryMBPerNode > cls.memoryMBPerNode) return undefined;
@@ -36,8 +36,10 @@ export function footprint(task: PlanTask, cls: NodeClass): Footprint | undefined
     ranksOnNode = Math.ceil(task.ranks / nodes);
     if (ranksOnNode > ranksPerNode) return undefined;
   } else {
+    // The fewest nodes, ranks spread evenly over them (130 ranks on 112-core nodes: 65 + 65,
+    // not 112 + 18 with 94 cores held idle); the sbatch header must ask for the same.
     nodes = Math.ceil(task.ranks / ranksPerNode);
-    ranksOnNode = Math.min(task.ranks, ranksPerNode);
+    ranksOnNode = Math.ceil(task.ranks / nodes);
   }
   if (nodes > cls.count) return undefined;
   return { nodes, coresPerNode: ranksOnNode * task.threads };

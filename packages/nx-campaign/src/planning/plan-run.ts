@@ -44,6 +44,10 @@ export interface StagePlan {
   /** Undefined when no QoS of the site admits the walltime and cores. */
   qos?: string;
   critical: boolean;
+  /** HEFT upward rank, seconds: the work left from this stage's start to the campaign's end. */
+  rank: number;
+  /** 1 = most urgent: stages by decreasing rank (what a backend turns into SLURM priorities). */
+  priority: number;
 }
 
 export interface DeadlineCheck {
@@ -191,13 +195,14 @@ export function planRun(wsRoot: string, run: Run, settings: PlanSettings): RunPl
   const byId = new Map(plan.placements.map((p) => [p.id, p]));
   const critical = new Set(plan.criticalPath);
   const order = new Map(run.stages.map((s, i) => [s, i]));
+  const priority = new Map([...plan.placements].sort((a, b) => b.rank - a.rank || order.get(a.id)! - order.get(b.id)!).map((p, i) => [p.id, i + 1]));
   const stages: StagePlan[] = run.stages
     .map((name): StagePlan => {
       const p = byId.get(name);
       if (!p) throw new Error(`planner returned no placement for stage ${name}`);
       const cores = p.coresPerNode * p.nodes.length;
       const walltimeSeconds = walltimeFor(p.end - p.start);
-      return { name, pipeline: run.dag.stages.get(name)!.pipeline, nodes: p.nodes, cores, memoryMB: p.memoryMBPerNode, start: p.start, end: p.end, walltimeSeconds, qos: chooseQos(site, walltimeSeconds, cores)?.name, critical: critical.has(name) };
+      return { name, pipeline: run.dag.stages.get(name)!.pipeline, nodes: p.nodes, cores, memoryMB: p.memoryMBPerNode, start: p.start, end: p.end, walltimeSeconds, qos: chooseQos(site, walltimeSeconds, cores)?.name, critical: critical.has(name), rank: p.rank, priority: priority.get(name)! };
     })
     .sort((a, b) => a.start - b.start || order.get(a.name)! - order.get(b.name)!);
 
