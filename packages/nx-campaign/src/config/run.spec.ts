@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fixture } from '../testing/fixture';
-import { ConfigError } from './errors';
+import { fixture, problemsOf } from '../testing/fixture';
 import { loadPipelineFile } from './pipeline';
 import { loadRun } from './run';
 import { renderArgv, stageInvocation } from '../model/command';
@@ -55,16 +54,6 @@ function ceciWorkspace(overrides: Record<string, string> = {}) {
   });
 }
 
-/** The problems of the ConfigError `fn` throws. */
-function problemsOf(fn: () => unknown) {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('ceci dialect', () => {
   it('builds the DAG from tags and aliases, and the command from inputs, outputs and sorted config', () => {

@@ -2,10 +2,9 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { planJson } from '../cli/plan';
-import { ConfigError } from '../config/errors';
 import { loadPipelineAsRun, loadRun } from '../config/run';
 import { loadSites } from '../sites/load';
-import { fixture } from '../testing/fixture';
+import { fixture, problemsOf } from '../testing/fixture';
 import { xmlProblems } from '../testing/xml';
 import { escapeXml, fitLabel, ganttSvg } from './gantt-svg';
 import { planRun, planTasks, resolvePlanSettings, walltimeFor, WALLTIME_SAFETY, type RunPlan } from './plan-run';
@@ -13,15 +12,6 @@ import { planRun, planTasks, resolvePlanSettings, walltimeFor, WALLTIME_SAFETY, 
 const SOCM_EXAMPLE = readFileSync(join(__dirname, '../../../../pipelines/socm-example/pipeline.yaml'), 'utf8');
 const CRITICAL = ['get_xtra_mask', 'get_windows', 'get_mcm_bbl_and_pseudosignal', 'get_pseudo2datavec', 'get_spectra_from_maps'];
 
-function problemsOf(fn: () => unknown) {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 /** A socm stage `name` with the given resources and parents. */
 function stage(name: string, resources: string, depends: string[] = []) {

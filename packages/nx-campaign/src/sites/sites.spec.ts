@@ -1,21 +1,11 @@
 import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError } from '../config/errors';
-import { fixture } from '../testing/fixture';
+import { fixture, problemsOf } from '../testing/fixture';
 import { builtinSites } from './builtins';
 import { compressHostlist } from './hostlist';
 import { loadSites, siteNamed } from './load';
 import { capSite, chooseQos, UNLIMITED, type Site } from './site';
 
-function problemsOf(fn: () => unknown) {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 const byName = (sites: Site[], name: string) => sites.find((s) => s.name === name)!;
 

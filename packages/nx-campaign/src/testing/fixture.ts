@@ -1,3 +1,4 @@
+import { ConfigError, type Problem } from '../config/errors';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -10,4 +11,15 @@ export function fixture(files: Record<string, string>): string {
     writeFileSync(join(root, path), text);
   }
   return root;
+}
+
+/** The problems of the ConfigError `fn` throws; fails when it throws none. */
+export function problemsOf(fn: () => unknown): Problem[] {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  throw new Error('expected a ConfigError');
 }
