@@ -104,6 +104,36 @@ describe('runLocally', () => {
     expect(readFileSync(join(ws, 'results/r/outputs/x.txt'), 'utf8')).toBe('old');
   });
 
+  it('on interrupt, stops running stages and leaves no complete-looking output, even from a command that then exits 0', async () => {
+    const ws = fixture({
+      'pipelines/p/pipeline.yaml': `stages:
+  stubborn:
+    executable: sh
+    script-args: ["-c", "trap 'exit 0' TERM; echo partial > out/s.txt; sleep 20 & wait"]
+    outputs: [out/s.txt]
+  after:
+    executable: touch
+    script-args: [out/after.txt]
+    inputs: [out/s.txt]
+    outputs: [out/after.txt]
+`,
+      'runs/r.yaml': 'pipelines: p\n',
+    });
+    const run = loadRun(ws, 'runs/r.yaml');
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 500);
+    const started = Date.now();
+    const results = await collect(runLocally([{ run, stages: run.stages, fingerprints: new Map(), reuseComplete: false }], { wsRoot: ws, dataDir: join(ws, '.nx/workspace-data'), print: () => {}, signal: abort.signal }));
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const by = Object.fromEntries(results.map((r) => [r.stage, r.result]));
+    expect(by.stubborn).toMatchObject({ status: 'failure', message: expect.stringContaining('interrupted') });
+    expect(by.after.status).toBe('skipped');
+    const out = join(ws, 'results/r/outputs/out');
+    expect(existsSync(join(out, 's.txt'))).toBe(false);
+    expect(readFileSync(join(out, 'inprogress_s.txt'), 'utf8')).toBe('partial\n');
+    expect(existsSync(join(ws, '.nx/workspace-data/nx-campaign/r/receipts/stubborn.json'))).toBe(false);
+  });
+
   it('rejects a stage larger than the machine before running anything', async () => {
     const ws = fixture({ 'pipelines/p/pipeline.yaml': 'stages:\n  big:\n    executable: touch\n    script-args: [x]\n    resources: {ranks: 4, threads: 2}\n', 'runs/r.yaml': 'pipelines: p\n' });
     const run = loadRun(ws, 'runs/r.yaml');

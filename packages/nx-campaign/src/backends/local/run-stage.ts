@@ -68,12 +68,15 @@ export async function runStage(inv: StageInvocation, opts: RunStageOptions): Pro
   };
   const tailText = () => `--- last lines of ${inv.logFile} ---\n${tail.join('\n')}`;
 
-  if (end.code !== 0) {
+  // Interrupted counts as failed even if the command then exits 0: a script whose child was
+  // killed may carry on and exit cleanly with half its work done.
+  const interrupted = end.interrupted || opts.signal?.aborted === true;
+  if (end.code !== 0 || interrupted) {
     for (const o of inv.outputs) if (!o.viaArgument && existsSync(o.final)) renameSync(o.final, o.inProgress);
     const why =
       end.error?.code === 'ENOENT' ? `command not found: ${inv.argv[0]}`
       : end.error ? `could not start ${inv.argv[0]}: ${end.error.message}`
-      : end.interrupted ? 'interrupted'
+      : interrupted ? 'interrupted'
       : end.signal ? `killed by ${end.signal}`
       : `exited with code ${end.code}`;
     return finish({ status: 'failure', message: `${why} (log: ${inv.logFile})`, output: `${tailText()}\n`, logFile: inv.logFile, seconds });
