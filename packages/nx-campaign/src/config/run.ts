@@ -1,9 +1,9 @@
 import { join, posix } from 'node:path';
 import { z } from 'zod';
 import { buildDag, trimDag } from '../graph/dag';
-import { RUN_NAME, runNameOf, type ResumeMode, type Run } from '../model/run';
+import { SAFE_NAME, runNameOf, type ResumeMode, type Run } from '../model/run';
 import { ConfigError, configError, type Problem } from './errors';
-import { loadPipeline, loadPipelineFile, unknownGlobalKeys, type StageOverrides } from './pipeline';
+import { loadPipeline, loadPipelineFile, unknownGlobalKeys, type Pipeline, type StageOverrides } from './pipeline';
 import { resourcesSchema, runtimeSchema } from './resources';
 import { validate } from './validate';
 import { readYamlFile } from './yaml-file';
@@ -36,7 +36,7 @@ const runSchema = z.strictObject({
 /** Load `runs/<run>.yaml`, its pipelines and their DAG. */
 export function loadRun(wsRoot: string, file: string): Run {
   const name = runNameOf(file);
-  if (!RUN_NAME.test(name)) throw configError({ file, message: `run name "${name}" has characters Nx cannot use`, fix: 'rename the file with letters, digits, _ . and - only' });
+  if (!SAFE_NAME.test(name)) throw configError({ file, message: `run name "${name}" has characters Nx cannot use`, fix: 'rename the file with letters, digits, _ . and - only' });
   const y = readYamlFile(join(wsRoot, file), file);
   const r = validate(runSchema, y, y.data, [], () => 'see the run format in README.md ("Runs")');
   const overrides: StageOverrides = { source: y, config: r.config, resources: r.resources };
@@ -50,8 +50,7 @@ export function loadRun(wsRoot: string, file: string): Run {
       throw e;
     }
   });
-  const stages = pipelines.flatMap((p) => p.stages);
-  const known = new Set(stages.map((s) => s.name));
+  const known = new Set(pipelines.flatMap((p) => p.stages.map((s) => s.name)));
   const problems: Problem[] = [];
   for (const section of ['config', 'resources'] as const) {
     for (const stage of Object.keys(r[section])) {
@@ -70,9 +69,14 @@ export function loadRun(wsRoot: string, file: string): Run {
   }
   if (problems.length) throw new ConfigError(problems);
 
+  return assembleRun(name, file, r, pipelines, [...y.warnings, ...pipelines.flatMap((p) => p.warnings)]);
+}
+
+/** The run's DAG over its pipelines' stages, trimmed, with its folders and settings resolved. */
+function assembleRun(name: string, file: string, r: z.output<typeof runSchema>, pipelines: Pipeline[], warnings: Problem[]): Run {
   const inputs = Object.fromEntries(Object.entries(r.inputs).map(([tag, path]) => [tag, posix.normalize(path)]));
   const yamlOf = new Map(pipelines.map((p) => [p.file, p.yaml]));
-  const dag = buildDag(stages, inputs, file, (src) => yamlOf.get(src.file)?.lineOf(src.key));
+  const dag = buildDag(pipelines.flatMap((p) => p.stages), inputs, file, (src) => yamlOf.get(src.file)?.lineOf(src.key));
   const keep = trimDag(dag, r.from ?? [], r.to ?? []);
   const sub = (p: string) => p.replaceAll('{run}', name);
   return {
@@ -87,7 +91,7 @@ export function loadRun(wsRoot: string, file: string): Run {
     pipelines: pipelines.map((p) => ({ name: p.name, file: p.file, campaign: p.campaign })),
     dag,
     stages: dag.order.filter((n) => keep.has(n)),
-    warnings: [...y.warnings, ...pipelines.flatMap((p) => p.warnings)],
+    warnings,
     site: r.site,
     requestedResources: r.requested_resources,
     nodes: r.nodes,
@@ -103,19 +107,5 @@ export function loadPipelineAsRun(wsRoot: string, file: string): Run {
   const base = runNameOf(file);
   const name = base === 'pipeline' ? posix.basename(posix.dirname(posix.normalize(file))) || base : base;
   const p = loadPipelineFile(wsRoot, file, name);
-  const dag = buildDag(p.stages, {}, file, (src) => p.yaml.lineOf(src.key));
-  return {
-    name,
-    file,
-    outputDir: `results/${name}/outputs`,
-    logDir: `results/${name}/logs`,
-    inputs: {},
-    resume: 'resume',
-    preScript: '',
-    postScript: '',
-    pipelines: [{ name: p.name, file: p.file, campaign: p.campaign }],
-    dag,
-    stages: dag.order,
-    warnings: p.warnings,
-  };
+  return assembleRun(name, file, runSchema.parse({ pipelines: p.name }), [p], p.warnings);
 }

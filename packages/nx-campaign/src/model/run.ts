@@ -44,7 +44,8 @@ export interface Run {
   deadline?: number;
 }
 
-export const RUN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** Names of runs, sites and QoS: what Nx project names and SLURM accept. */
+export const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 export function runNameOf(file: string): string {
   return file.replace(/^.*\//, '').replace(/\.ya?ml$/, '');

@@ -5,16 +5,16 @@ import { ConfigError, configError, type Location, type Problem } from '../config
 import { memorySchema, runtimeSchema } from '../config/resources';
 import { validate } from '../config/validate';
 import { formatKeyPath, readYamlFile } from '../config/yaml-file';
+import { SAFE_NAME } from '../model/run';
 import { builtinSites } from './builtins';
 import { UNLIMITED, type Site } from './site';
 
 export const SITES_FILE = 'sites.yaml';
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const count = z.number().int().positive();
 
 const nodeClassSchema = z.strictObject({
-  name: z.string().regex(NAME, 'use letters, digits, _ . and -'),
+  name: z.string().regex(SAFE_NAME, 'use letters, digits, _ . and -'),
   count,
   cores: count,
   memory: memorySchema,
@@ -34,11 +34,11 @@ const siteSchema = z.strictObject({
   partition: z.string().optional(),
   account: z.string().optional(),
   node_classes: z.array(nodeClassSchema).min(1, 'list at least one node class').optional(),
-  qos: z.record(z.string().regex(NAME, 'use letters, digits, _ . and -'), qosSchema).optional(),
+  qos: z.record(z.string().regex(SAFE_NAME, 'use letters, digits, _ . and -'), qosSchema).optional(),
 });
 
 const sitesFileSchema = z.strictObject({
-  sites: z.record(z.string().regex(NAME, 'site names use letters, digits, _ . and -'), siteSchema).nullish(),
+  sites: z.record(z.string().regex(SAFE_NAME, 'site names use letters, digits, _ . and -'), siteSchema).nullish(),
 });
 
 const FIX = 'see "Sites and plans" in README.md for the format of sites.yaml';
