@@ -129,6 +129,25 @@ function checkEarliestFinish(tasks: PlanTask[], classes: NodeClass[], plan: Plan
 
 // ---------------------------------------------------------------------------------------------
 
+describe('planHeft: forward-backward improvement', () => {
+  // 4 cores: HEFT takes b, c, d, a by rank (60, 50, 50, 40), so d waits for c and a for d: 140.
+  // Reordered from the backward pass, c and d share the node first, then a beside b: 110.
+  const tasks = [
+    task('a', { threads: 3, runtimeSeconds: 40 }),
+    task('b', { threads: 1, runtimeSeconds: 60 }),
+    task('c', { threads: 2, runtimeSeconds: 50 }),
+    task('d', { threads: 2, runtimeSeconds: 50 }),
+  ];
+  const classes = [site({ count: 1, coresPerNode: 4 })];
+
+  it('shortens a plan where rank order leaves cores idle', () => {
+    expect(planHeft(tasks, classes, { improvementRounds: 0 }).makespan).toBe(140);
+    const plan = planHeft(tasks, classes);
+    expect(plan.makespan).toBe(110);
+    checkPlan(tasks, classes, plan);
+  });
+});
+
 describe('planHeftMatrix: the HEFT paper example (Topcuoglu et al. 2002, fig. 2)', () => {
   const costs = [[14, 16, 9], [13, 19, 18], [11, 13, 19], [13, 8, 17], [12, 13, 10], [13, 16, 9], [7, 15, 11], [5, 11, 14], [18, 12, 20], [21, 7, 16]];
   const edges: Array<[number, number, number]> = [
@@ -320,11 +339,21 @@ describe('planHeft on random DAGs and sites (fast-check)', () => {
     );
   });
 
-  it('gives each task, in rank order, the earliest finish any class had room for', () => {
+  it('gives each task, in rank order, the earliest finish any class had room for (HEFT pass alone)', () => {
     fc.assert(
       fc.property(dagArb, siteArb, (raw, classes) => {
         const tasks = fitting(raw, classes);
-        checkEarliestFinish(tasks, classes, planHeft(tasks, classes));
+        checkEarliestFinish(tasks, classes, planHeft(tasks, classes, { improvementRounds: 0 }));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('improves on the HEFT pass or keeps it, never longer', () => {
+    fc.assert(
+      fc.property(dagArb, siteArb, (raw, classes) => {
+        const tasks = fitting(raw, classes);
+        expect(planHeft(tasks, classes).makespan).toBeLessThanOrEqual(planHeft(tasks, classes, { improvementRounds: 0 }).makespan);
       }),
       { numRuns: 150 },
     );

@@ -19,12 +19,19 @@
  *    and among idle ones the one that became idle last (the tightest fit in time).
  *    The search of a class stops at the first node offering the ready time, and a class is
  *    searched only for starts that would beat the best finish found on earlier classes.
+ * 4. Then forward-backward improvement (see `improve`): up to IMPROVEMENT_ROUNDS rounds of list
+ *    scheduling, backward on the reversed graph then forward again, each ordered by the times of
+ *    the previous plan, with the same placement rule. The shortest plan is kept, so the result
+ *    is never longer than the HEFT pass; it stops at the lower bound or after two rounds that
+ *    found nothing shorter. On contended sites it cuts 2-6% (tools/bench-plan.mjs).
  *
  * Cost: ranks and order O(v log v + e). Placing a task costs, per class it fits, one binary
  * search over the class plus at most one gap search per busy node of the class (a binary search
  * and a walk over that node's segments after the ready time, cut off at the best start so far),
  * repeated for each candidate start of a multi-node task. Worst case O(v^2 p) like HEFT (v tasks,
- * p nodes); on layered campaigns most placements are an early exit or an idle node.
+ * p nodes); on layered campaigns most placements are an early exit or an idle node. The
+ * improvement rounds repeat the placement up to 2 x IMPROVEMENT_ROUNDS times, only on plans
+ * above the lower bound (contended sites).
  *
  * The same ranking, ordering and gap search also run the paper's cost-matrix form
  * (`planHeftMatrix`: one task at a time per processor, communication delay between processors),
@@ -35,7 +42,7 @@
  * task on one of its nodes whose end freed them (the one ending at its start, else the latest
  * ending before it).
  */
-import { boundOf, checkNodeClasses, footprints, indexTasks, topoOrder, type PlanOptions } from './lower-bound';
+import { boundOf, checkNodeClasses, footprints, indexTasks, topoOrder, type Footprint, type PlanOptions, type TaskGraph } from './lower-bound';
 import type { NodeClass, Placement, Plan, PlanTask } from './types';
 
 export { footprint, lowerBound, UnplaceableTaskError, type Footprint, type PlanOptions } from './lower-bound';
@@ -358,21 +365,20 @@ function nodeName(cls: NodeClass, i: number): string {
   return `${cls.name}-${String(i).padStart(String(cls.count - 1).length, '0')}`;
 }
 
+export interface HeftOptions extends PlanOptions {
+  /** Backward-forward rounds after the HEFT pass (default IMPROVEMENT_ROUNDS; 0 = HEFT alone). */
+  improvementRounds?: number;
+}
+
 /**
  * Plan `tasks` on a site of `nodeClasses` with HEFT (see the module comment). Throws an
  * UnplaceableTaskError naming the first task that fits no node class, and an Error for
  * malformed input (duplicate ids, unknown deps, cycles, non-positive ranks...).
  */
-export function planHeft(tasks: PlanTask[], nodeClasses: NodeClass[], opts: PlanOptions = {}): Plan {
+export function planHeft(tasks: PlanTask[], nodeClasses: NodeClass[], opts: HeftOptions = {}): Plan {
   checkNodeClasses(nodeClasses);
   const g = indexTasks(tasks, opts);
   const feet = footprints(tasks, nodeClasses);
-  const n = tasks.length;
-  const states: ClassState[] = nodeClasses.map((cls) => ({
-    cls,
-    nodes: Array.from({ length: cls.count }, () => new Timeline(cls.coresPerNode, cls.memoryMBPerNode)),
-    byIdle: Array.from({ length: cls.count }, (_, i) => cls.count - 1 - i),
-  }));
   const weights = tasks.map((_, i) => {
     let time = 0;
     let count = 0;
@@ -383,33 +389,10 @@ export function planHeft(tasks: PlanTask[], nodeClasses: NodeClass[], opts: Plan
     });
     return time / count;
   });
-  const start = new Array<number>(n).fill(0);
-  const end = new Array<number>(n).fill(0);
-  const classOf = new Array<number>(n).fill(-1);
-  const nodesOf: number[][] = new Array(n);
-  const rank = runHeft(weights, g.preds, g.succs, g.topo, undefined, (i) => {
-    let ready = 0;
-    for (const p of g.preds[i]) ready = Math.max(ready, end[p]);
-    let bestEnd = Infinity;
-    for (let k = 0; k < states.length; k++) {
-      const f = feet[i][k];
-      if (!f) continue;
-      const d = g.runtime[i] / states[k].cls.speed;
-      if (ready + d >= bestEnd) continue;
-      const found = searchClass(states[k], ready, d, f.coresPerNode, tasks[i].memoryMBPerNode, f.nodes, bestEnd - d);
-      if (found && found.start + d < bestEnd) {
-        bestEnd = found.start + d;
-        start[i] = found.start;
-        classOf[i] = k;
-        nodesOf[i] = found.nodes;
-      }
-    }
-    // Every task fits some class, and a class always has a start (its k idle-soonest nodes).
-    end[i] = bestEnd;
-    const cs = states[classOf[i]];
-    const f = feet[i][classOf[i]]!;
-    for (const node of nodesOf[i]) reserveOn(cs, node, start[i], end[i], f.coresPerNode, tasks[i].memoryMBPerNode);
-  });
+  const rank = upwardRanks(weights, g.succs, g.topo);
+  const lowerBound = boundOf(tasks, nodeClasses, g, feet);
+  const best = improve(placeAll(tasks, nodeClasses, g.preds, g.runtime, feet, rankOrder(rank, g.preds, g.succs)), (preds, order) => placeAll(tasks, nodeClasses, preds, g.runtime, feet, order), g, lowerBound, opts.improvementRounds ?? IMPROVEMENT_ROUNDS);
+  const { start, end, classOf, nodesOf } = best;
   const placements: Placement[] = tasks.map((t, i) => {
     const cls = nodeClasses[classOf[i]];
     return {
@@ -422,12 +405,89 @@ export function planHeft(tasks: PlanTask[], nodeClasses: NodeClass[], opts: Plan
       rank: rank[i],
     };
   });
-  return {
-    placements,
-    makespan: end.reduce((a, b) => Math.max(a, b), 0),
-    lowerBound: boundOf(tasks, nodeClasses, g, feet),
-    criticalPath: criticalPath(placements, g.preds),
-  };
+  return { placements, makespan: best.makespan, lowerBound, criticalPath: criticalPath(placements, g.preds) };
+}
+
+/** At most this many backward-forward rounds after the HEFT plan. */
+export const IMPROVEMENT_ROUNDS = 8;
+/** Stop after this many rounds in a row that found nothing shorter. */
+const PATIENCE = 2;
+
+/**
+ * Forward-backward improvement (Li & Willis 1992; Valls, Ballestin & Quintanilla 2005): place
+ * the tasks again on the reversed graph, latest-ending first, then forward again, earliest
+ * backward start first. Each pass is a list schedule whose order comes from the previous
+ * schedule, which pulls tasks that waited for room toward the gaps left by others. The backward
+ * plan, read in reverse time, is itself a valid plan and is kept when shorter.
+ */
+function improve(first: Placed, place: (preds: number[][], order: number[]) => Placed, g: TaskGraph, lowerBound: number, rounds: number): Placed {
+  let best = first;
+  let fwd = first;
+  for (let round = 0, stale = 0; round < rounds && stale < PATIENCE && best.makespan > lowerBound * (1 + 1e-9); round++) {
+    const back = place(g.succs, rankOrder(fwd.end, g.succs, g.preds));
+    fwd = place(g.preds, rankOrder(back.end, g.preds, g.succs));
+    stale++;
+    for (const plan of [mirror(back), fwd]) {
+      if (plan.makespan < best.makespan - 1e-6) {
+        best = plan;
+        stale = 0;
+      }
+    }
+  }
+  return best;
+}
+
+/** A plan of the reversed graph as a plan of the graph: time runs from its makespan to 0. */
+function mirror(p: Placed): Placed {
+  return { ...p, start: p.end.map((e) => p.makespan - e), end: p.start.map((s) => p.makespan - s) };
+}
+
+interface Placed {
+  start: number[];
+  end: number[];
+  classOf: number[];
+  nodesOf: number[][];
+  makespan: number;
+}
+
+/** Place tasks in `order` (a topological order), each where it finishes earliest. */
+function placeAll(tasks: PlanTask[], nodeClasses: NodeClass[], preds: number[][], runtime: number[], feet: (Footprint | undefined)[][], order: number[]): Placed {
+  const n = tasks.length;
+  const states: ClassState[] = nodeClasses.map((cls) => ({
+    cls,
+    nodes: Array.from({ length: cls.count }, () => new Timeline(cls.coresPerNode, cls.memoryMBPerNode)),
+    byIdle: Array.from({ length: cls.count }, (_, i) => cls.count - 1 - i),
+  }));
+  const start = new Array<number>(n).fill(0);
+  const end = new Array<number>(n).fill(0);
+  const classOf = new Array<number>(n).fill(-1);
+  const nodesOf: number[][] = new Array(n);
+  let makespan = 0;
+  for (const i of order) {
+    let ready = 0;
+    for (const p of preds[i]) ready = Math.max(ready, end[p]);
+    let bestEnd = Infinity;
+    for (let k = 0; k < states.length; k++) {
+      const f = feet[i][k];
+      if (!f) continue;
+      const d = runtime[i] / states[k].cls.speed;
+      if (ready + d >= bestEnd) continue;
+      const found = searchClass(states[k], ready, d, f.coresPerNode, tasks[i].memoryMBPerNode, f.nodes, bestEnd - d);
+      if (found && found.start + d < bestEnd) {
+        bestEnd = found.start + d;
+        start[i] = found.start;
+        classOf[i] = k;
+        nodesOf[i] = found.nodes;
+      }
+    }
+    // Every task fits some class, and a class always has a start (its k idle-soonest nodes).
+    end[i] = bestEnd;
+    if (bestEnd > makespan) makespan = bestEnd;
+    const cs = states[classOf[i]];
+    const f = feet[i][classOf[i]]!;
+    for (const node of nodesOf[i]) reserveOn(cs, node, start[i], end[i], f.coresPerNode, tasks[i].memoryMBPerNode);
+  }
+  return { start, end, classOf, nodesOf, makespan };
 }
 
 /** See the module comment. */

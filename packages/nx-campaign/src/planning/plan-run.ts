@@ -46,7 +46,10 @@ export interface StagePlan {
   critical: boolean;
   /** HEFT upward rank, seconds: the work left from this stage's start to the campaign's end. */
   rank: number;
-  /** 1 = most urgent: stages by decreasing rank (what a backend turns into SLURM priorities). */
+  /**
+   * 1 = most urgent: stages by planned start, ties by decreasing rank (what a backend turns into
+   * SLURM priorities, so jobs pending together start in the plan's order).
+   */
   priority: number;
 }
 
@@ -195,7 +198,7 @@ export function planRun(wsRoot: string, run: Run, settings: PlanSettings): RunPl
   const byId = new Map(plan.placements.map((p) => [p.id, p]));
   const critical = new Set(plan.criticalPath);
   const order = new Map(run.stages.map((s, i) => [s, i]));
-  const priority = new Map([...plan.placements].sort((a, b) => b.rank - a.rank || order.get(a.id)! - order.get(b.id)!).map((p, i) => [p.id, i + 1]));
+  const priority = new Map([...plan.placements].sort((a, b) => a.start - b.start || b.rank - a.rank || order.get(a.id)! - order.get(b.id)!).map((p, i) => [p.id, i + 1]));
   const stages: StagePlan[] = run.stages
     .map((name): StagePlan => {
       const p = byId.get(name);

@@ -38,7 +38,7 @@ export interface Placement {
   /** Seconds from the campaign start. */
   start: number;
   end: number;
-  /** HEFT upward rank, seconds: higher = more urgent (drives SLURM priority). */
+  /** HEFT upward rank, seconds: the work left from this task's start to the end. */
   rank: number;
 }
 
