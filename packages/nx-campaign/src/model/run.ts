@@ -39,6 +39,8 @@ export interface Run {
   warnings: Problem[];
   /** Planning keys of the run file: site name, allocation cap (cores or nodes), deadline in seconds. */
   site?: string;
+  /** Where stages execute, when the run file says (else the site's backend). */
+  backend?: 'local' | 'slurm';
   requestedResources?: number;
   nodes?: number;
   deadline?: number;

@@ -228,7 +228,7 @@ export function planRun(wsRoot: string, run: Run, settings: PlanSettings): RunPl
 /** A stage no QoS admits; QoS whose job or core limits the plan's concurrency exceeds. */
 function qosWarnings(wsRoot: string, run: Run, site: Site, stages: StagePlan[]): Problem[] {
   const out: Problem[] = [];
-  if (site.backend !== 'slurm') return out;
+  if (site.backend !== 'slurm' || site.qos.length === 0) return out;
   const longest = [...site.qos].sort((a, b) => b.maxWalltimeSeconds - a.maxWalltimeSeconds)[0];
   for (const s of stages) {
     if (s.qos) continue;

@@ -116,7 +116,7 @@ function splitUnitId(id: string): [string, string] {
 }
 
 /** pre_script / post_script: a shell command the user wrote, run from the workspace root. */
-async function runHook(opts: LocalOptions, run: Run, which: string, command: string): Promise<StageResult> {
+export async function runHook(opts: { wsRoot: string; print: (line: string) => void; signal?: AbortSignal }, run: Run, which: string, command: string): Promise<StageResult> {
   const logDir = absolutePath(opts.wsRoot, run.logDir);
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `${which}.log`);

@@ -24,6 +24,40 @@ function ensureDir(dir: string): void {
 }
 
 /**
+ * Before a stage starts, on any backend: its inputs exist, and (`refuseExisting`) none of its
+ * outputs does; earlier outputs are removed, so that if this attempt fails none looks like its
+ * result. Returns why the stage cannot start, or undefined. `producedLater`: inputs that stages
+ * submitted with it will write first.
+ */
+export function prepareOutputs(inv: StageInvocation, refuseExisting: boolean, producedLater: ReadonlySet<string> = new Set()): string | undefined {
+  const missing = inv.inputs.filter((f) => !producedLater.has(f) && !existsSync(f));
+  if (missing.length) return `input ${missing.join(', ')} does not exist`;
+  if (refuseExisting) {
+    const existing = inv.outputs.filter((o) => existsSync(o.final)).map((o) => o.final);
+    if (existing.length) return `resume: refuse, and output ${existing.join(', ')} already exists; delete it or set resume: resume`;
+  }
+  ensureDir(inv.cwd);
+  ensureDir(dirname(inv.logFile));
+  for (const o of inv.outputs) {
+    ensureDir(dirname(o.final));
+    rmSync(o.inProgress, { force: true });
+    rmSync(o.final, { force: true });
+  }
+  return undefined;
+}
+
+/** After a failed or interrupted attempt: an output the command wrote itself goes to its in-progress name. */
+export function settleFailedOutputs(inv: StageInvocation): void {
+  for (const o of inv.outputs) if (!o.viaArgument && existsSync(o.final)) renameSync(o.final, o.inProgress);
+}
+
+/** After a command exited 0: in-progress outputs get their final names. Returns the outputs still missing. */
+export function settleOutputs(inv: StageInvocation): string[] {
+  for (const o of inv.outputs) if (o.viaArgument && existsSync(o.inProgress)) renameSync(o.inProgress, o.final);
+  return inv.outputs.filter((o) => !existsSync(o.final)).map((o) => o.final);
+}
+
+/**
  * Run one stage on this machine: output to its log (and, prefixed, to `print`), outputs
  * made atomic. Earlier outputs are removed before the start. An output given to the
  * command as an argument is written under its in-progress name and renamed on success;
@@ -33,20 +67,8 @@ function ensureDir(dir: string): void {
 export async function runStage(inv: StageInvocation, opts: RunStageOptions): Promise<StageResult> {
   const name = inv.stage.name;
   const fail = (message: string, output = ''): StageResult => ({ status: 'failure', message, output, logFile: inv.logFile });
-  const missing = inv.inputs.filter((f) => !existsSync(f));
-  if (missing.length) return fail(`input ${missing.join(', ')} does not exist`);
-  if (opts.refuseExisting) {
-    const existing = inv.outputs.filter((o) => existsSync(o.final)).map((o) => o.final);
-    if (existing.length) return fail(`resume: refuse, and output ${existing.join(', ')} already exists; delete it or set resume: resume`);
-  }
-  ensureDir(inv.cwd);
-  ensureDir(dirname(inv.logFile));
-  // A previous run's files go first: if this one fails, none may look like its result.
-  for (const o of inv.outputs) {
-    ensureDir(dirname(o.final));
-    rmSync(o.inProgress, { force: true });
-    rmSync(o.final, { force: true });
-  }
+  const refused = prepareOutputs(inv, opts.refuseExisting);
+  if (refused) return fail(refused);
 
   // Small synchronous writes: cheaper than a stream per stage when stages are many and short.
   const log = openSync(inv.logFile, 'w');
@@ -72,7 +94,7 @@ export async function runStage(inv: StageInvocation, opts: RunStageOptions): Pro
   // killed may carry on and exit cleanly with half its work done.
   const interrupted = end.interrupted || opts.signal?.aborted === true;
   if (end.code !== 0 || interrupted) {
-    for (const o of inv.outputs) if (!o.viaArgument && existsSync(o.final)) renameSync(o.final, o.inProgress);
+    settleFailedOutputs(inv);
     const why =
       end.error?.code === 'ENOENT' ? `command not found: ${inv.argv[0]}`
       : end.error ? `could not start ${inv.argv[0]}: ${end.error.message}`
@@ -81,8 +103,7 @@ export async function runStage(inv: StageInvocation, opts: RunStageOptions): Pro
       : `exited with code ${end.code}`;
     return finish({ status: 'failure', message: `${why} (log: ${inv.logFile})`, output: `${tailText()}\n`, logFile: inv.logFile, seconds });
   }
-  for (const o of inv.outputs) if (o.viaArgument && existsSync(o.inProgress)) renameSync(o.inProgress, o.final);
-  const absent = inv.outputs.filter((o) => !existsSync(o.final)).map((o) => o.final);
+  const absent = settleOutputs(inv);
   if (absent.length) {
     return finish({ status: 'failure', message: `exited 0 but did not write ${absent.join(', ')} (log: ${inv.logFile})`, output: `${tailText()}\n`, logFile: inv.logFile, seconds });
   }

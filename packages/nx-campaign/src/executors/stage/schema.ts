@@ -3,4 +3,10 @@ export interface StageExecutorOptions {
   stage: string;
   fingerprint?: string;
   epoch?: string;
+  /** Overrides the run file's `backend` and its site's. */
+  backend?: 'local' | 'slurm';
+  /** SLURM: seconds between squeue calls. */
+  pollInterval?: number;
+  /** SLURM: on Ctrl-C or SIGTERM, leave submitted jobs running instead of cancelling them. */
+  leaveRunning?: boolean;
 }

@@ -1,5 +1,9 @@
 import type { ExecutorContext, TaskGraph } from '@nx/devkit';
 import { runLocally, type LocalJob } from '../../backends/local';
+import { DEFAULT_POLL_SECONDS, runOnSlurm, type SlurmJob } from '../../backends/slurm';
+import type { StageResult } from '../../backends/result';
+import { planRun, resolvePlanSettings } from '../../planning/plan-run';
+import { loadSites } from '../../sites/load';
 import { loadRunCached } from '../../store/run-cache';
 import { CampaignError } from '../../config/errors';
 import { workspaceDataDir } from '../../store/stage-state';
@@ -14,10 +18,13 @@ interface BatchResult {
  * Nx hands the whole uncached sub-DAG of `stage` tasks to one process; the local backend
  * schedules it within this machine's cores and memory and reports each stage as it ends.
  */
-export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<string, StageExecutorOptions>, _overrides: unknown, context: ExecutorContext): AsyncGenerator<BatchResult> {
+export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<string, StageExecutorOptions>, overrides: Partial<StageExecutorOptions> | undefined, context: ExecutorContext): AsyncGenerator<BatchResult> {
   const dataDir = workspaceDataDir(context.root);
   const taskOf = new Map<string, string>();
   const jobs = new Map<string, LocalJob>();
+  const first = inputs[Object.keys(taskGraph.tasks)[0]] ?? {};
+  const option = <K extends keyof StageExecutorOptions>(k: K): StageExecutorOptions[K] | undefined => first[k] ?? overrides?.[k];
+  const slurmJobs: SlurmJob[] = [];
   try {
     for (const taskId of Object.keys(taskGraph.tasks)) {
       const o = inputs[taskId];
@@ -33,6 +40,15 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
       job.stages.push(o.stage);
       taskOf.set(`${job.run.name}/${o.stage}`, taskId);
     }
+    // Backend: --backend, else the run file's, else its site's.
+    const sites = [...jobs.values()].some((j) => option('backend') !== 'local' && j.run.backend !== 'local') ? loadSites(context.root) : [];
+    for (const [name, job] of jobs) {
+      if ((option('backend') ?? job.run.backend) === 'local') continue;
+      const settings = resolvePlanSettings(context.root, job.run, sites);
+      if ((option('backend') ?? job.run.backend ?? settings.site.backend) !== 'slurm') continue;
+      slurmJobs.push({ ...job, plan: planRun(context.root, job.run, settings) });
+      jobs.delete(name);
+    }
   } catch (e) {
     yield* failAll(Object.keys(taskGraph.tasks), e);
     return;
@@ -42,12 +58,13 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    const results = runLocally([...jobs.values()], {
-      wsRoot: context.root,
-      dataDir,
-      print: (line) => process.stdout.write(`${line}\n`),
-      signal: abort.signal,
-    });
+    const print = (line: string) => process.stdout.write(`${line}\n`);
+    const results = merge(
+      jobs.size ? runLocally([...jobs.values()], { wsRoot: context.root, dataDir, print, signal: abort.signal }) : undefined,
+      slurmJobs.length
+        ? runOnSlurm(slurmJobs, { wsRoot: context.root, dataDir, print, signal: abort.signal, pollSeconds: option('pollInterval') ?? DEFAULT_POLL_SECONDS, leaveRunning: option('leaveRunning') === true })
+        : undefined,
+    );
     for await (const { run, stage, result } of results) {
       const line = `${run}/${stage}: ${result.message}`;
       if (result.status !== 'success') process.stderr.write(`${line}\n`);
@@ -60,6 +77,22 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
+  }
+}
+
+type Finished = { run: string; stage: string; result: StageResult };
+
+/** Results of both backends, each as soon as it is known. */
+async function* merge(...sources: (AsyncGenerator<Finished> | undefined)[]): AsyncGenerator<Finished> {
+  const live = sources.filter((s): s is AsyncGenerator<Finished> => s !== undefined);
+  const next = new Map(live.map((s) => [s, s.next().then((r) => ({ s, r }))]));
+  while (next.size) {
+    const { s, r } = await Promise.race(next.values());
+    if (r.done) next.delete(s);
+    else {
+      next.set(s, s.next().then((r2) => ({ s, r: r2 })));
+      yield r.value;
+    }
   }
 }
 

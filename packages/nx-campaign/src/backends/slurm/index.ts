@@ -1,0 +1,302 @@
+/**
+ * The SLURM backend: every stage one sbatch job, sized by the plan, submitted parents first
+ * with `--dependency=afterok` so SLURM starts each as soon as its inputs exist; one poller
+ * follows them all.
+ *
+ * A job's wrapper writes "<exit code> <start> <end>" to `<log_dir>/<stage>.exit`; that file,
+ * not SLURM's accounting, says whether the command succeeded, and it is read every second
+ * without asking SLURM. squeue (and sacct where accounting exists) is asked once per poll
+ * interval for all jobs, for the ones that ended without writing it (cancelled, timeout,
+ * out of memory, node failure) and those SLURM will never start.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { CampaignError } from '../../config/errors';
+import { formatDuration } from '../../config/quantities';
+import { stageInvocation, type StageInvocation } from '../../model/command';
+import type { Run } from '../../model/run';
+import type { RunPlan } from '../../planning/plan-run';
+import type { Site } from '../../sites/site';
+import { isComplete, stateDir, writeFileAtomic, writeReceipt } from '../../store/stage-state';
+import { runHook } from '../local';
+import { prepareOutputs, settleFailedOutputs, settleOutputs } from '../local/run-stage';
+import type { StageResult } from '../result';
+import { FINISHED, hasAccounting, sacct, sbatch, scancel, squeue, stageState, type Exec, exec as realExec, type JobState, type StageState } from './commands';
+import { renderSbatch, templateFor, type SbatchContext } from './template';
+
+export interface SlurmJob {
+  run: Run;
+  stages: string[];
+  fingerprints: Map<string, string>;
+  reuseComplete: boolean;
+  plan: RunPlan;
+}
+
+export interface SlurmOptions {
+  wsRoot: string;
+  dataDir: string;
+  print: (line: string) => void;
+  signal?: AbortSignal;
+  /** Seconds between squeue calls while something changes; it backs off to 4x when nothing does. */
+  pollSeconds: number;
+  /** On interrupt, leave submitted jobs running instead of cancelling them. */
+  leaveRunning: boolean;
+  exec?: Exec;
+}
+
+export const DEFAULT_POLL_SECONDS = 5;
+const TAIL_LINES = 30;
+const SAFE_PATH = /^[A-Za-z0-9_@%+=:,./-]+$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** D-HH:MM:SS */
+export function slurmTime(seconds: number): string {
+  const s = Math.ceil(seconds);
+  const d = Math.floor(s / 86400);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d}-${pad(Math.floor((s % 86400) / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
+}
+
+/** Where the job ids of a run's last submission are kept, for a later invocation. */
+export const jobsFile = (dataDir: string, run: string) => join(stateDir(dataDir, run), 'slurm-jobs.json');
+
+interface Unit {
+  run: Run;
+  job: SlurmJob;
+  stage: string;
+  inv: StageInvocation;
+  exitFile: string;
+  jobId?: string;
+  state: StageState | 'waiting';
+  done: boolean;
+  /** Polls that saw SLURM call it finished while its exit file was still absent. */
+  missingExit: number;
+}
+
+/** The sbatch script of one stage, from its template and its plan. */
+export function sbatchScript(wsRoot: string, site: Site, run: Run, plan: RunPlan, inv: StageInvocation, exitFile: string): string {
+  const name = inv.stage.name;
+  const sp = plan.stages.find((s) => s.name === name);
+  if (!sp) throw new CampaignError(`${run.name}/${name} is not in the run's plan`);
+  for (const [what, path] of [['log_dir', dirname(inv.logFile)], ['output_dir', inv.cwd]] as const) {
+    if (!SAFE_PATH.test(path)) throw new CampaignError(`${run.file}: ${what} ${path} has characters sbatch cannot take in #SBATCH lines\n  fix: use letters, digits and _ @ % + = : , . / - only`);
+  }
+  const badEnv = Object.keys(inv.env).filter((k) => !ENV_NAME.test(k));
+  if (badEnv.length) throw new CampaignError(`${run.name}/${name}: environment variable name ${badEnv.join(', ')} is not a shell name\n  fix: use letters, digits and _, not starting with a digit`);
+  const r = inv.stage.resources;
+  const context: SbatchContext = {
+    job: {
+      name: `${run.name}.${name}`,
+      comment: `nx-campaign:${run.name}`,
+      nodes: sp.nodes.length,
+      ntasks: r.ranks,
+      cpusPerTask: r.threads,
+      mem: `${Math.ceil(sp.memoryMB)}M`,
+      time: slurmTime(sp.walltimeSeconds),
+      partition: site.partition,
+      qos: sp.qos,
+      account: site.account,
+      output: inv.logFile,
+    },
+    stage: { name, run: run.name, cwd: inv.cwd, argv: inv.argv, env: inv.env, outputs: inv.outputs, srun: r.ranks > 1, exitFile },
+  };
+  const t = templateFor(wsRoot, site.name, name);
+  return renderSbatch(t.source, t.file, context);
+}
+
+/**
+ * Submit the stages of `jobs` and report each as it ends. Each run's pre_script runs here
+ * before its first submission, its post_script after its last stage when all succeeded.
+ */
+export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGenerator<{ run: string; stage: string; result: StageResult }> {
+  const exec = opts.exec ?? realExec;
+  const results: { run: string; stage: string; result: StageResult }[] = [];
+  const units = new Map<string, Unit>();
+  const key = (run: string, stage: string) => `${run}/${stage}`;
+  const remaining = new Map(jobs.map((j) => [j.run.name, j.stages.length]));
+  const failedRuns = new Set<string>();
+  /** Hand out finished stages; after a run's last one, its post_script if all succeeded. */
+  async function* flush(): AsyncGenerator<{ run: string; stage: string; result: StageResult }> {
+    for (const r of results.splice(0)) {
+      if (r.result.status !== 'success') failedRuns.add(r.run);
+      const left = remaining.get(r.run)! - 1;
+      remaining.set(r.run, left);
+      const run = jobs.find((j) => j.run.name === r.run)!.run;
+      if (left === 0 && run.postScript && !failedRuns.has(r.run)) {
+        const hook = await runHook(opts, run, 'post_script', run.postScript);
+        if (hook.status !== 'success') {
+          yield { ...r, result: { ...hook, message: `post_script failed after this stage: ${hook.message}` } };
+          continue;
+        }
+      }
+      yield r;
+    }
+  }
+  const finish = (u: Unit, result: StageResult) => {
+    if (u.done) return;
+    u.done = true;
+    results.push({ run: u.run.name, stage: u.stage, result });
+  };
+
+  // 1. Up-to-date stages, pre_scripts, scripts; nothing is submitted before all scripts render.
+  const scripts = new Map<Unit, string>();
+  for (const job of jobs) {
+    const { run } = job;
+    const site = job.plan.settings.site;
+    let hookFailed: StageResult | undefined;
+    if (run.preScript && job.stages.some((s) => !(job.reuseComplete && isComplete(opts.dataDir, run.name, s, job.fingerprints.get(s) ?? '')))) {
+      const hook = await runHook(opts, run, 'pre_script', run.preScript);
+      if (hook.status !== 'success') hookFailed = { ...hook, message: `pre_script failed: ${hook.message}` };
+    }
+    for (const stage of job.stages) {
+      const inv = stageInvocation(opts.wsRoot, run, stage);
+      const u: Unit = { run, job, stage, inv, exitFile: inv.logFile.replace(/\.log$/, '.exit'), state: 'waiting', done: false, missingExit: 0 };
+      units.set(key(run.name, stage), u);
+      if (job.reuseComplete && isComplete(opts.dataDir, run.name, stage, job.fingerprints.get(stage) ?? '')) {
+        finish(u, { status: 'success', message: 'up to date: its outputs on disk were made by this configuration', output: '' });
+      } else if (hookFailed) {
+        finish(u, hookFailed);
+      } else {
+        scripts.set(u, sbatchScript(opts.wsRoot, site, run, job.plan, inv, u.exitFile));
+      }
+    }
+  }
+  yield* flush();
+
+  const parentsOf = (u: Unit) => u.run.dag.parents.get(u.stage)!.map((p) => units.get(key(u.run.name, p))).filter((p): p is Unit => p !== undefined);
+  const childrenOf = (u: Unit) => u.run.dag.children.get(u.stage)!.map((c) => units.get(key(u.run.name, c))).filter((c): c is Unit => c !== undefined);
+  const cancelled: string[] = [];
+  /** A failed stage's pending descendants: cancelled (one scancel) and reported skipped. */
+  const prune = async (failed: Unit) => {
+    const ids: string[] = [];
+    const walk = (u: Unit) => {
+      for (const c of childrenOf(u)) {
+        if (c.done) continue;
+        if (c.jobId) ids.push(c.jobId);
+        finish(c, { status: 'skipped', message: `skipped: ${failed.stage} failed${c.jobId ? ` (job ${c.jobId} cancelled)` : ''}`, output: '' });
+        walk(c);
+      }
+    };
+    walk(failed);
+    cancelled.push(...ids);
+    await scancel(ids, exec);
+  };
+
+  // 2. Submit parents first (topological order within each run), with afterok on their jobs.
+  const saveIds = () => {
+    for (const job of jobs) {
+      const ids = Object.fromEntries(job.stages.flatMap((s) => { const u = units.get(key(job.run.name, s))!; return u.jobId ? [[s, u.jobId]] : []; }));
+      if (Object.keys(ids).length) writeFileAtomic(jobsFile(opts.dataDir, job.run.name), `${JSON.stringify({ submitted: new Date().toISOString(), jobs: ids }, null, 2)}\n`);
+    }
+  };
+  const producedLater = new Set([...scripts.keys()].flatMap((u) => u.inv.outputs.map((o) => o.final)));
+  try {
+    for (const [u, script] of scripts) {
+      if (opts.signal?.aborted) break;
+      if (u.done) continue; // pruned below a parent that could not be submitted
+      const refused = prepareOutputs(u.inv, u.run.resume === 'refuse', producedLater);
+      if (refused) {
+        finish(u, { status: 'failure', message: refused, output: '' });
+        await prune(u);
+        continue;
+      }
+      rmSync(u.exitFile, { force: true });
+      const scriptFile = u.inv.logFile.replace(/\.log$/, '.sbatch');
+      mkdirSync(dirname(scriptFile), { recursive: true });
+      writeFileSync(scriptFile, script, { mode: 0o755 });
+      const deps = parentsOf(u).filter((p) => !p.done || p.jobId).flatMap((p) => (p.jobId ? [p.jobId] : []));
+      const sp = u.job.plan.stages.find((s) => s.name === u.stage)!;
+      u.jobId = await sbatch(scriptFile, { dependsOn: deps, nice: sp.priority - 1 }, exec);
+      u.state = 'pending';
+      opts.print(`[${u.stage}] submitted as job ${u.jobId}${deps.length ? ` after ${deps.join(', ')}` : ''}`);
+    }
+  } finally {
+    saveIds();
+  }
+  yield* flush();
+
+  // 3. Follow them: exit files every second, SLURM every poll interval (backing off).
+  const accounting = await hasAccounting(exec);
+  const base = opts.pollSeconds * 1000;
+  let interval = base;
+  let nextPoll = Date.now() + interval;
+  const live = () => [...units.values()].filter((u) => !u.done && u.jobId);
+  const stopped = new Promise<void>((resolve) => opts.signal?.addEventListener('abort', () => resolve(), { once: true }));
+  while (live().length) {
+    if (opts.signal?.aborted) {
+      const ids = live().map((u) => u.jobId!);
+      if (!opts.leaveRunning) await scancel(ids, exec);
+      for (const u of live()) {
+        settleFailedOutputs(u.inv);
+        finish(u, { status: 'failure', message: opts.leaveRunning ? `interrupted: job ${u.jobId} left running (ids in ${jobsFile(opts.dataDir, u.run.name)})` : `interrupted: job ${u.jobId} cancelled`, output: '' });
+      }
+      break;
+    }
+    for (const u of live()) {
+      if (existsSync(u.exitFile)) {
+        const result = readExit(u);
+        finish(u, result);
+        if (result.status === 'success') await writeReceipt(opts.dataDir, u.run.name, u.stage, u.job.fingerprints.get(u.stage) ?? '', u.inv.outputs.map((o) => o.final));
+        else await prune(u);
+      }
+    }
+    if (Date.now() >= nextPoll && live().length) {
+      const ids = live().map((u) => u.jobId!);
+      const states = await squeue(ids, exec);
+      const gone = ids.filter((id) => !states.has(id));
+      if (accounting && gone.length) for (const [id, s] of await sacct(gone, exec)) states.set(id, s);
+      let changed = false;
+      for (const u of live()) {
+        const s = states.get(u.jobId!);
+        const state: StageState | 'vanished' = s ? stageState(s) : 'vanished';
+        if (state !== u.state) {
+          changed = true;
+          if (state === 'running' && u.state !== 'running') opts.print(`[${u.stage}] running (job ${u.jobId})`);
+        }
+        if (state === 'pruned') {
+          await scancel([u.jobId!], exec);
+          finish(u, { status: 'skipped', message: `skipped: SLURM will never start job ${u.jobId} (DependencyNeverSatisfied)`, output: '' });
+        } else if ((state === 'vanished' || FINISHED.has(state)) && !existsSync(u.exitFile)) {
+          // The wrapper writes its exit file before the job ends; give a shared file system one more poll.
+          if (++u.missingExit >= 2 || state !== 'succeeded') {
+            settleFailedOutputs(u.inv);
+            finish(u, { status: 'failure', message: `job ${u.jobId} ${describe(state, s)} without recording an exit code (log: ${u.inv.logFile})`, output: tail(u.inv.logFile) });
+            await prune(u);
+          }
+        }
+        if (state !== 'vanished') u.state = state;
+      }
+      interval = changed ? base : Math.min(interval * 1.5, base * 4);
+      nextPoll = Date.now() + interval;
+    }
+    yield* flush();
+    if (live().length) await Promise.race([new Promise((r) => setTimeout(r, 1000)), stopped]);
+  }
+  yield* flush();
+}
+
+function describe(state: StageState | 'vanished', s?: JobState): string {
+  if (state === 'vanished') return 'left the queue';
+  if (state === 'succeeded') return 'completed';
+  return `ended ${s?.state ?? state}${s?.reason && s.reason !== 'None' ? ` (${s.reason})` : ''}`;
+}
+
+function tail(logFile: string): string {
+  if (!existsSync(logFile)) return '';
+  const lines = readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-TAIL_LINES);
+  return `--- last lines of ${logFile} ---\n${lines.join('\n')}\n`;
+}
+
+/** The result recorded by the job's wrapper. */
+function readExit(u: Unit): StageResult {
+  const [code, start, end] = readFileSync(u.exitFile, 'utf8').trim().split(/\s+/).map(Number);
+  const seconds = end - start;
+  const where = `job ${u.jobId}, log: ${u.inv.logFile}`;
+  if (code !== 0) {
+    settleFailedOutputs(u.inv);
+    return { status: 'failure', message: `exited with code ${code} (${where})`, output: tail(u.inv.logFile), logFile: u.inv.logFile, seconds };
+  }
+  const absent = settleOutputs(u.inv);
+  if (absent.length) return { status: 'failure', message: `exited 0 but did not write ${absent.join(', ')} (${where})`, output: tail(u.inv.logFile), logFile: u.inv.logFile, seconds };
+  return { status: 'success', message: `done in ${formatDuration(seconds)} (${where})`, output: '', logFile: u.inv.logFile, seconds };
+}

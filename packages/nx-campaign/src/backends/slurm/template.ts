@@ -1,0 +1,148 @@
+/**
+ * sbatch scripts from Handlebars templates, with every value shell-quoted unless the template
+ * asks for it raw (`{{raw x}}`).
+ *
+ * Handlebars only knows HTML escaping, and its escape function is shared by the whole process,
+ * so values are quoted before rendering instead: every string or number in the context
+ * becomes a SafeString holding its quoted form, which Handlebars prints as is, through
+ * `{{x}}`, `{{{x}}}`, `#each` and partials alike. `raw` maps one back to the original text.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Handlebars from 'handlebars';
+import { shellQuote } from '../../model/command';
+import { CampaignError } from '../../config/errors';
+
+/** Where a workspace overrides the default template: a stage's own, else its site's. */
+export const TEMPLATE_DIR = 'sbatch';
+export const stageTemplatePath = (stage: string) => join(TEMPLATE_DIR, 'stages', `${stage}.hbs`);
+export const siteTemplatePath = (site: string) => join(TEMPLATE_DIR, 'sites', `${site}.hbs`);
+
+/**
+ * The header comes from the plan; `run-stage` is the wrapper a template must keep: it runs
+ * the command (through srun) and records its exit code and times next to the log.
+ */
+export const DEFAULT_TEMPLATE = `#!/bin/bash
+#SBATCH --job-name={{job.name}}
+#SBATCH --comment={{job.comment}}
+#SBATCH --nodes={{job.nodes}}
+#SBATCH --ntasks={{job.ntasks}}
+#SBATCH --cpus-per-task={{job.cpusPerTask}}
+#SBATCH --mem={{job.mem}}
+#SBATCH --time={{job.time}}
+{{#if job.partition}}
+#SBATCH --partition={{job.partition}}
+{{/if}}
+{{#if job.qos}}
+#SBATCH --qos={{job.qos}}
+{{/if}}
+{{#if job.account}}
+#SBATCH --account={{job.account}}
+{{/if}}
+#SBATCH --output={{job.output}}
+#SBATCH --error={{job.output}}
+
+{{> run-stage}}
+`;
+
+/**
+ * Sets the environment and runs the command; then, as the local backend does, gives outputs
+ * their final names on success (so jobs started by afterok find them) or in-progress names on
+ * failure, and writes "<exit code> <start> <end>" (epoch seconds) to the exit file. A command
+ * that exits 0 without writing a declared output fails the job, so its children never start.
+ */
+const RUN_STAGE = `cd {{stage.cwd}} || exit 1
+{{#each stage.env}}
+export {{raw @key}}={{this}}
+{{/each}}
+nxc_start=$(date +%s)
+echo "# stage {{raw stage.name}} of run {{raw stage.run}}, job $SLURM_JOB_ID on $(hostname), started $(date -u +%FT%TZ)"
+{{#if stage.srun}}srun --ntasks={{job.ntasks}} --cpus-per-task={{job.cpusPerTask}} {{/if}}{{#each stage.argv}}{{this}} {{/each}}
+nxc_code=$?
+nxc_job=$nxc_code
+if [ $nxc_code -eq 0 ]; then
+{{#each stage.outputs}}
+  {{#if viaArgument}}[ -e {{inProgress}} ] && mv -f {{inProgress}} {{final}}{{/if}}
+  [ -e {{final}} ] || { echo "nx-campaign: exited 0 but did not write {{raw final}}"; nxc_job=1; }
+{{/each}}
+else
+{{#each stage.outputs}}
+  {{#unless viaArgument}}[ -e {{final}} ] && mv -f {{final}} {{inProgress}}{{/unless}}
+{{/each}}
+  :
+fi
+printf '%s %s %s\\n' "$nxc_code" "$nxc_start" "$(date +%s)" > {{stage.exitFile}}.tmp && mv {{stage.exitFile}}.tmp {{stage.exitFile}}
+exit $nxc_job
+`;
+
+const hb = Handlebars.create();
+const originals = new WeakMap<object, string>();
+hb.registerPartial('run-stage', RUN_STAGE);
+hb.registerHelper('raw', (value: unknown) => new hb.SafeString(value !== null && typeof value === 'object' && originals.has(value) ? originals.get(value)! : String(value ?? '')));
+
+/** The context with every string and number replaced by its shell-quoted SafeString. */
+function quoted(value: unknown): unknown {
+  if (typeof value === 'string' || typeof value === 'number') {
+    const text = String(value);
+    const safe = new hb.SafeString(shellQuote(text));
+    originals.set(safe, text);
+    return safe;
+  }
+  if (Array.isArray(value)) return value.map(quoted);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, quoted(v)]));
+  return value;
+}
+
+export interface SbatchContext {
+  job: {
+    name: string;
+    comment: string;
+    nodes: number;
+    ntasks: number;
+    cpusPerTask: number;
+    /** e.g. `4000M` */
+    mem: string;
+    /** D-HH:MM:SS */
+    time: string;
+    partition?: string;
+    qos?: string;
+    account?: string;
+    output: string;
+  };
+  stage: {
+    name: string;
+    run: string;
+    cwd: string;
+    argv: string[];
+    env: Record<string, string>;
+    outputs: { final: string; inProgress: string; viaArgument: boolean }[];
+    /** Launch through srun (MPI: more than one rank). */
+    srun: boolean;
+    exitFile: string;
+  };
+}
+
+const compiled = new Map<string, HandlebarsTemplateDelegate>();
+
+/** Render `source` (a template's text; `file` names it in errors). */
+export function renderSbatch(source: string, file: string, context: SbatchContext): string {
+  let template = compiled.get(source);
+  if (!template) {
+    template = hb.compile(source, { strict: true, noEscape: false });
+    compiled.set(source, template);
+  }
+  try {
+    return template(quoted(context));
+  } catch (e) {
+    throw new CampaignError(`${file}: ${(e as Error).message.split('\n')[0]}\n  fix: use the fields of the default template (npx campaign sbatch-template prints it)`);
+  }
+}
+
+/** The template for a stage: `sbatch/stages/<stage>.hbs`, else `sbatch/sites/<site>.hbs`, else the default. */
+export function templateFor(wsRoot: string, site: string, stage: string): { file: string; source: string } {
+  for (const file of [stageTemplatePath(stage), siteTemplatePath(site)]) {
+    const path = join(wsRoot, file);
+    if (existsSync(path)) return { file, source: readFileSync(path, 'utf8') };
+  }
+  return { file: 'the default sbatch template', source: DEFAULT_TEMPLATE };
+}

@@ -1,0 +1,169 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { campaign, copyWorkspace, readFile, removeWorkspace, repoRoot, runStages, stripAnsi, writeFile } from './workspace';
+
+/**
+ * Against the real single-node SLURM that tools/slurm/start.sh starts (.ci/run does).
+ * Every run here names the site `testslurm` (backend slurm) in the workspace's sites.yaml.
+ */
+const SITES = `sites:
+  testslurm:
+    backend: slurm
+    partition: debug
+    node_classes:
+      - {name: vm, count: 1, cores: 16, memory: 8000M}
+`;
+const POLL = '--pollInterval=1';
+const submitted = (out: string) => [...out.matchAll(/^\[(\S+)\] submitted as job (\d+)/gm)].map((m) => m[1]).sort();
+
+const PIPELINE = `stages:
+  a:
+    executable: sh
+    script-args: ["-c", "echo made a; echo A > out/a.txt"]
+    depends: null
+    outputs: [out/a.txt]
+    resources: {ranks: 1, threads: 2, memory: 100M, runtime: 5m}
+  b:
+    executable: sh
+    script-args: ["-c", "echo partial > $0; echo b is failing >&2; exit 3", out/b.txt]
+    inputs: [out/a.txt]
+    outputs: [out/b.txt]
+    resources: {memory: 100M, runtime: 1m}
+  c:
+    executable: sh
+    script-args: ["-c", "cat out/b.txt > out/c.txt"]
+    inputs: [out/b.txt]
+    outputs: [out/c.txt]
+    resources: {memory: 100M, runtime: 1m}
+  e:
+    executable: sh
+    script-args: ["-c", "cat out/a.txt > out/e.txt; printf '%s\\\\n' \\"$0\\" > out/arg.txt", "$(touch pwned); \`touch pwned2\`; echo 'q\\"uote' ; rm -rf /"]
+    depends: [a]
+    outputs: [out/e.txt]
+    resources: {ranks: 2, threads: 1, memory: 200M, runtime: 90m}
+`;
+
+function squeueIds(): string[] {
+  return execFileSync('squeue', ['--noheader', '--format=%i'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+}
+
+describe.sequential('SLURM backend (real SLURM)', () => {
+  let ws: string;
+
+  beforeAll(() => {
+    // Fails (not skips) without SLURM: run tools/slurm/start.sh first.
+    execFileSync('sinfo', ['--noheader'], { encoding: 'utf8' });
+    ws = copyWorkspace();
+    writeFile(ws, 'sites.yaml', SITES);
+    writeFile(ws, 'runs/photoz-sim.yaml', `site: testslurm\n${readFileSync(join(repoRoot, 'runs/photoz-sim.yaml'), 'utf8')}`);
+    writeFile(ws, 'pipelines/mixed/pipeline.yaml', PIPELINE);
+    writeFile(ws, 'runs/mixed.yaml', 'pipelines: mixed\nsite: testslurm\n');
+  });
+  afterAll(() => removeWorkspace(ws));
+
+  it('runs a whole run as chained jobs: outputs, logs, exit files', () => {
+    const r = runStages(ws, 'photoz-sim', [POLL]);
+    expect(r.status, r.out).toBe(0);
+    expect(submitted(r.out)).toEqual(['estimate_target', 'estimate_test', 'evaluate', 'split_catalog', 'train_photoz']);
+    expect(r.out).toMatch(/\[train_photoz\] submitted as job \d+ after \d+/);
+    const metrics = JSON.parse(readFile(ws, 'results/photoz-sim/outputs/metrics.json'));
+    expect(metrics.sigma_nmad).toBeGreaterThan(0);
+    expect(readFile(ws, 'results/photoz-sim/logs/evaluate.log')).toMatch(/# stage evaluate of run photoz-sim, job \d+/);
+    expect(readFile(ws, 'results/photoz-sim/logs/evaluate.exit')).toMatch(/^0 \d+ \d+\n$/);
+  });
+
+  it('submits nothing on a cached re-run', () => {
+    const r = runStages(ws, 'photoz-sim', [POLL]);
+    expect(r.status, r.out).toBe(0);
+    expect(submitted(r.out)).toEqual([]);
+  });
+
+  it('writes sbatch headers that match the plan', () => {
+    const plan = JSON.parse(campaign(ws, ['plan', 'runs/photoz-sim.yaml', '--json']).stdout);
+    for (const s of plan.stages) {
+      const script = readFile(ws, `results/photoz-sim/logs/${s.name}.sbatch`);
+      const h = (opt: string) => new RegExp(`^#SBATCH --${opt}=(.*)$`, 'm').exec(script)?.[1];
+      expect(h('job-name')).toBe(`photoz-sim.${s.name}`);
+      expect(Number(h('nodes'))).toBe(s.nodes.length);
+      expect(h('mem')).toBe(`${s.memoryMB}M`);
+      const [d, hms] = h('time')!.split('-');
+      const [hh, mm, ss] = hms.split(':').map(Number);
+      expect(Number(d) * 86400 + hh * 3600 + mm * 60 + ss).toBe(s.walltimeSeconds);
+      expect(h('partition')).toBe('debug');
+      expect(h('output')).toBe(join(ws, `results/photoz-sim/logs/${s.name}.log`));
+    }
+  });
+
+  describe('a failing stage', () => {
+    let r: ReturnType<typeof runStages>;
+    beforeAll(() => {
+      r = runStages(ws, 'mixed', [POLL]);
+    });
+
+    it('fails the run, prunes its descendants, lets the independent branch finish', () => {
+      expect(r.status).not.toBe(0);
+      expect(r.out).toMatch(/mixed\/b: exited with code 3 \(job \d+/);
+      expect(r.out).toContain('b is failing');
+      expect(r.out).toMatch(/mixed\/c: skipped: b failed \(job \d+ cancelled\)/);
+      expect(readFile(ws, 'results/mixed/outputs/out/e.txt')).toBe('A\n');
+      expect(existsSync(join(ws, 'results/mixed/outputs/out/c.txt'))).toBe(false);
+      // b wrote its output itself, then failed: it is left only under its in-progress name
+      expect(existsSync(join(ws, 'results/mixed/outputs/out/b.txt'))).toBe(false);
+    });
+
+    it('sizes multi-core and MPI stages from their resources', () => {
+      const a = readFile(ws, 'results/mixed/logs/a.sbatch');
+      expect(a).toMatch(/^#SBATCH --cpus-per-task=2$/m);
+      const e = readFile(ws, 'results/mixed/logs/e.sbatch');
+      expect(e).toMatch(/^#SBATCH --ntasks=2$/m);
+      expect(e).toMatch(/^#SBATCH --time=0-02:15:00$/m);
+      expect(e).toMatch(/^srun --ntasks=2 --cpus-per-task=1 sh /m);
+    });
+
+    it('keeps hostile config values inert', () => {
+      expect(existsSync(join(ws, 'results/mixed/outputs/pwned'))).toBe(false);
+      expect(existsSync(join(ws, 'results/mixed/outputs/pwned2'))).toBe(false);
+      // srun ran it twice (2 ranks); each wrote the argument back unchanged
+      expect(readFile(ws, 'results/mixed/outputs/out/arg.txt')).toBe(`$(touch pwned); \`touch pwned2\`; echo 'q"uote' ; rm -rf /\n`);
+    });
+  });
+
+  it('cancels what it submitted when nx is interrupted', async () => {
+    writeFile(ws, 'pipelines/slow/pipeline.yaml', `stages:
+  first:
+    executable: sleep
+    script-args: ["300"]
+    depends: null
+    resources: {memory: 100M, runtime: 10m}
+  second:
+    executable: "true"
+    depends: [first]
+    resources: {memory: 100M, runtime: 1m}
+`);
+    writeFile(ws, 'runs/slow.yaml', 'pipelines: slow\nsite: testslurm\n');
+    const before = new Set(squeueIds());
+    const child = spawn(join(repoRoot, 'node_modules', '.bin', 'nx'), ['run-many', '-t', 'stage', '--projects=tag:run:slow', '--outputStyle=static', POLL], {
+      cwd: ws,
+      env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', CI: 'true' },
+      detached: true,
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const deadline = Date.now() + 60_000;
+    while (submitted(stripAnsi(out)).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    const ids = [...stripAnsi(out).matchAll(/submitted as job (\d+)/g)].map((m) => m[1]);
+    expect(ids.length, out).toBe(2);
+    expect(squeueIds().filter((id) => !before.has(id)).sort()).toEqual([...ids].sort());
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    process.kill(-child.pid!, 'SIGINT');
+    expect(await exited).not.toBe(0);
+    const left = squeueIds().filter((id) => ids.includes(id));
+    expect(left, stripAnsi(out)).toEqual([]);
+    // Nx exits on SIGINT without printing its tasks' last words: SLURM says what happened.
+    for (const id of ids) expect(execFileSync('scontrol', ['show', 'job', id], { encoding: 'utf8' })).toMatch(/JobState=CANCELLED/);
+    expect(JSON.parse(readFile(ws, '.nx/workspace-data/nx-campaign/slow/slurm-jobs.json')).jobs).toEqual({ first: ids[0], second: ids[1] });
+  }, 90_000);
+});
