@@ -1,3 +1,4 @@
+import { DEFAULT_TEMPLATE } from '../backends/slurm/template';
 import { CampaignError } from '../config/errors';
 import { findWorkspaceRoot } from '../util/workspace';
 import { dryRun } from './dry-run';
@@ -11,6 +12,8 @@ commands:
                             place a run's stages on a site's nodes (HEFT): nodes, start, end, walltime
                             and QoS per stage, makespan, lower bound, deadline check. <file> is a run
                             file or a pipeline file (e.g. a socm DAG YAML) planned alone
+  sbatch-template           print the default sbatch template, to copy to sbatch/sites/<site>.hbs or
+                            sbatch/stages/<stage>.hbs and extend (module load, conda, #SBATCH lines)
 `;
 
 function parsePlanArgs(args: string[]): { file: string; options: PlanOptions } {
@@ -58,6 +61,9 @@ export function main(argv: string[]): number {
         process.stdout.write(out.stdout);
         return 0;
       }
+      case 'sbatch-template':
+        process.stdout.write(DEFAULT_TEMPLATE);
+        return 0;
       case undefined:
       case '-h':
       case '--help':

@@ -61,6 +61,7 @@ echo "# stage {{raw stage.name}} of run {{raw stage.run}}, job $SLURM_JOB_ID on 
 nxc_code=$?
 nxc_job=$nxc_code
 if [ $nxc_code -eq 0 ]; then
+  :
 {{#each stage.outputs}}
   {{#if viaArgument}}[ -e {{inProgress}} ] && mv -f {{inProgress}} {{final}}{{/if}}
   [ -e {{final}} ] || { echo "nx-campaign: exited 0 but did not write {{raw final}}"; nxc_job=1; }
