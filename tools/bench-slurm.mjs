@@ -26,11 +26,12 @@
 //        truncated to the second, so the figure is an upper bound (the true value is at most
 //        1 s less); target < 2 poll intervals (10 s).
 //   2. the same with a 100-stage run: squeue calls per minute must not grow with the stages.
-//      Its DAG is a chain (root -> 98 -> final), so that it runs about as long as the wide
-//      1,000-stage one (~1 min): 100 stages in 5 layers end in ~8 s, one or two polls.
+//      Its DAG is deep (root -> 65 layers of 2, then 1 -> final), so that it runs about as
+//      long as the wide 1,000-stage one (~1 min): 100 stages in 5 layers end in ~8 s, after
+//      one or two polls, too few for a per-minute figure.
 //   "calls/min" counts the one-off sacct accounting probe too; the steady-state squeue rate
 //   (mean gap between squeue calls) is printed beside it.
-// --quick: a 200-stage run instead of 1,000 and the 100-stage one 30 layers deep (a smoke run,
+// --quick: a 200-stage run instead of 1,000 and the 100-stage one 20 layers deep (a smoke run,
 //   ~40 s; its runs are too short for good per-minute figures), fewer sbatch timings.
 // --keep: leave the workspaces and shim logs in os.tmpdir().
 // Figures, not asserts: exit 0 unless a measurement could not be taken (nx failed, a stage
@@ -70,10 +71,10 @@ for (const a of process.argv.slice(2)) {
 const POLL_SECONDS = 5; // the backend's default (DEFAULT_POLL_SECONDS); no --pollInterval is passed
 const TARGET = { rate: 50, callsPerMin: 12, exitLatency: 2 * POLL_SECONDS };
 const sizes = opts.quick ? [200, 100] : [1000, 100];
-// Layers of each run's DAG. Jobs here go about 20/s and each layer of dependants waits ~0.5 s
-// for SLURM to start it, so the wide 1,000-stage run lasts ~60 s; the 100-stage run is made a
-// chain (98 layers of 1) to last about as long: with 5 layers it is over in ~8 s, too short
-// for a per-minute figure (one or two calls in all).
+// Layers of each run's DAG. Jobs here go about 20/s and each layer of dependants waits 0.5-1 s
+// for SLURM to start it, so the wide 1,000-stage run lasts ~60 s; the 100-stage run is made
+// deep (65 layers: 33 of 2, 32 of 1) to last about as long: with 5 layers it is over in ~8 s,
+// too short for a per-minute figure (one or two calls in all).
 const LAYERS = opts.quick ? { 200: 5, 100: 20 } : { 1000: 5, 100: 65 };
 const SBATCH_SAMPLES = opts.quick ? { seq: 20, par: 40 } : { seq: 50, par: 100 };
 const TIMEOUT_SEC = { 1000: 420, 200: 240, 100: 180 };
@@ -101,6 +102,7 @@ const workspaces = [];
 const tempDirs = [];
 const submittedIds = new Set(); // every job id our nx runs printed, for clean-up on interrupt
 let current; // the running nx, if any
+let interrupted = false;
 function cleanup() {
   const left = stillQueued([...submittedIds]);
   if (left.length) {
@@ -115,6 +117,7 @@ function cleanup() {
 }
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.once(sig, async () => {
+    interrupted = true;
     console.error(`\nbench-slurm: ${sig}: interrupting nx, cancelling our jobs, removing workspaces`);
     if (current) {
       current.interrupt();
@@ -145,7 +148,9 @@ if (Number.isFinite(maxJobs) && q0.length + sizes[0] + SBATCH_SAMPLES.seq + SBAT
   log(`  WARNING: MaxJobCount ${maxJobs} may be too small for ${q0.length} known jobs + ${sizes[0]} new ones; sbatch may refuse`);
 }
 
+const never = () => new Promise(() => {}); // after an interrupt: the signal handler exits
 async function section(title, fn) {
+  if (interrupted) return never();
   log(`\n=== ${title}`);
   const t0 = Date.now();
   try {
@@ -211,6 +216,7 @@ for (const [idx, n] of sizes.entries()) {
       },
     });
     const r = await current.done;
+    if (interrupted) return never();
     current = undefined;
     const wall = (r.tExit - r.t0) / 1000;
     const subs = r.lines.map((l) => ({ l, m: SUB.exec(l.text) })).filter((x) => x.m).map(({ l, m }) => ({ t: l.t, stage: m[1], id: m[2] }));

@@ -119,8 +119,9 @@ const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]/g;
  * Run `nx ARGS` in `ws` and stamp every output line with the (epoch ms) time it was seen.
  * Output goes to a file polled every 2 ms (see runNx in measure.mjs: a pipe would lose Nx's
  * last lines at process.exit); a line's stamp is the poll that read its newline.
- * Resolves to { status, t0, tExit, lines: [{ t, text }], out }. The child is its own process
- * group: `handle.interrupt()` sends it SIGINT (the backend then cancels its jobs).
+ * `handle.done` resolves to { status, t0, tExit, lines: [{ t, text }], out }. The child is its
+ * own process group (a Ctrl-C of ours does not reach it); `handle.interrupt()` sends nx SIGINT
+ * (the backend then cancels its jobs).
  */
 export function runNxStamped(ws, args, { env = {}, timeoutSec = 600, onLine } = {}) {
   const bin = join(ws, 'node_modules', 'nx', 'dist', 'bin', 'nx.js');
@@ -130,7 +131,9 @@ export function runNxStamped(ws, args, { env = {}, timeoutSec = 600, onLine } = 
   const handle = {
     interrupt: () => {
       try {
-        if (child?.pid && child.exitCode === null) process.kill(-child.pid, 'SIGINT');
+        // nx's own pid, not its group: a group-wide SIGINT (a terminal's Ctrl-C) also kills
+        // the sbatch or squeue in flight, and the backend then fails without cancelling its jobs.
+        if (child?.pid && child.exitCode === null) process.kill(child.pid, 'SIGINT');
       } catch {
         /* already gone */
       }
