@@ -8,3 +8,6 @@ export interface StageResult {
   logFile?: string;
   seconds?: number;
 }
+
+/** A stage whose outputs on disk were made by its current configuration: reported done, not run. */
+export const UP_TO_DATE: StageResult = { status: 'success', message: 'up to date: its outputs on disk were made by this configuration', output: '' };

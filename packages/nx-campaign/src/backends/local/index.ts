@@ -9,7 +9,7 @@ import { remainingPathSeconds } from '../../graph/dag';
 import { absolutePath, stageInvocation } from '../../model/command';
 import { coresOf } from '../../model/stage';
 import { isComplete, writeReceipt } from '../../store/stage-state';
-import type { StageResult } from '../result';
+import { UP_TO_DATE, type StageResult } from '../result';
 import { runStage } from './run-stage';
 import { schedule, type Capacity, type Unit } from './schedule';
 
@@ -75,7 +75,7 @@ export async function* runLocally(jobs: LocalJob[], opts: LocalOptions): AsyncGe
         execute: async () => {
           const fingerprint = job.fingerprints.get(name) ?? '';
           if (job.reuseComplete && isComplete(opts.dataDir, run.name, name, fingerprint)) {
-            return { status: 'success', message: 'up to date: its outputs on disk were made by this configuration', output: '' };
+            return UP_TO_DATE;
           }
           const hook = await preScript();
           if (hook && hook.status !== 'success') return { ...hook, message: `pre_script failed: ${hook.message}` };

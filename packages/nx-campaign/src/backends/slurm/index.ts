@@ -15,12 +15,12 @@ import { CampaignError } from '../../config/errors';
 import { formatDuration } from '../../config/quantities';
 import { stageInvocation, type StageInvocation } from '../../model/command';
 import type { Run } from '../../model/run';
-import type { RunPlan } from '../../planning/plan-run';
+import type { RunPlan, StagePlan } from '../../planning/plan-run';
 import type { Site } from '../../sites/site';
 import { isComplete, stateDir, writeFileAtomic, writeReceipt } from '../../store/stage-state';
 import { runHook } from '../local';
 import { prepareOutputs, settleFailedOutputs, settleOutputs } from '../local/run-stage';
-import type { StageResult } from '../result';
+import { UP_TO_DATE, type StageResult } from '../result';
 import { FINISHED, hasAccounting, sacct, sbatch, scancel, squeue, stageState, type Exec, exec as realExec, type JobState, type StageState } from './commands';
 import { renderSbatch, templateFor, type SbatchContext } from './template';
 
@@ -65,6 +65,7 @@ interface Unit {
   job: SlurmJob;
   stage: string;
   inv: StageInvocation;
+  plan: StagePlan;
   exitFile: string;
   jobId?: string;
   state: StageState | 'waiting';
@@ -74,10 +75,8 @@ interface Unit {
 }
 
 /** The sbatch script of one stage, from its template and its plan. */
-export function sbatchScript(wsRoot: string, site: Site, run: Run, plan: RunPlan, inv: StageInvocation, exitFile: string): string {
+export function sbatchScript(wsRoot: string, site: Site, run: Run, sp: StagePlan, inv: StageInvocation, exitFile: string): string {
   const name = inv.stage.name;
-  const sp = plan.stages.find((s) => s.name === name);
-  if (!sp) throw new CampaignError(`${run.name}/${name} is not in the run's plan`);
   for (const [what, path] of [['log_dir', dirname(inv.logFile)], ['output_dir', inv.cwd]] as const) {
     if (!SAFE_PATH.test(path)) throw new CampaignError(`${run.file}: ${what} ${path} has characters sbatch cannot take in #SBATCH lines\n  fix: use letters, digits and _ @ % + = : , . / - only`);
   }
@@ -143,21 +142,25 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
   for (const job of jobs) {
     const { run } = job;
     const site = job.plan.settings.site;
+    const planOf = new Map(job.plan.stages.map((sp) => [sp.name, sp]));
+    const upToDate = new Set(job.reuseComplete ? job.stages.filter((s) => isComplete(opts.dataDir, run.name, s, job.fingerprints.get(s) ?? '')) : []);
     let hookFailed: StageResult | undefined;
-    if (run.preScript && job.stages.some((s) => !(job.reuseComplete && isComplete(opts.dataDir, run.name, s, job.fingerprints.get(s) ?? '')))) {
+    if (run.preScript && job.stages.some((s) => !upToDate.has(s))) {
       const hook = await runHook(opts, run, 'pre_script', run.preScript);
       if (hook.status !== 'success') hookFailed = { ...hook, message: `pre_script failed: ${hook.message}` };
     }
     for (const stage of job.stages) {
       const inv = stageInvocation(opts.wsRoot, run, stage);
-      const u: Unit = { run, job, stage, inv, exitFile: inv.logFile.replace(/\.log$/, '.exit'), state: 'waiting', done: false, missingExit: 0 };
+      const sp = planOf.get(stage);
+      if (!sp) throw new CampaignError(`${run.name}/${stage} is not in the run's plan`);
+      const u: Unit = { run, job, stage, inv, plan: sp, exitFile: inv.logFile.replace(/\.log$/, '.exit'), state: 'waiting', done: false, missingExit: 0 };
       units.set(key(run.name, stage), u);
-      if (job.reuseComplete && isComplete(opts.dataDir, run.name, stage, job.fingerprints.get(stage) ?? '')) {
-        finish(u, { status: 'success', message: 'up to date: its outputs on disk were made by this configuration', output: '' });
+      if (upToDate.has(stage)) {
+        finish(u, UP_TO_DATE);
       } else if (hookFailed) {
         finish(u, hookFailed);
       } else {
-        scripts.set(u, sbatchScript(opts.wsRoot, site, run, job.plan, inv, u.exitFile));
+        scripts.set(u, sbatchScript(opts.wsRoot, site, run, sp, inv, u.exitFile));
       }
     }
   }
@@ -204,9 +207,8 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
       const scriptFile = u.inv.logFile.replace(/\.log$/, '.sbatch');
       mkdirSync(dirname(scriptFile), { recursive: true });
       writeFileSync(scriptFile, script, { mode: 0o755 });
-      const deps = parentsOf(u).filter((p) => !p.done || p.jobId).flatMap((p) => (p.jobId ? [p.jobId] : []));
-      const sp = u.job.plan.stages.find((s) => s.name === u.stage)!;
-      u.jobId = await sbatch(scriptFile, { dependsOn: deps, nice: sp.priority - 1 }, exec);
+      const deps = parentsOf(u).flatMap((p) => (p.jobId ? [p.jobId] : []));
+      u.jobId = await sbatch(scriptFile, { dependsOn: deps, nice: u.plan.priority - 1 }, exec);
       u.state = 'pending';
       opts.print(`[${u.stage}] submitted as job ${u.jobId}${deps.length ? ` after ${deps.join(', ')}` : ''}`);
     }
