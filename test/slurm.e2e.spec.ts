@@ -45,6 +45,27 @@ const PIPELINE = `stages:
     resources: {ranks: 2, threads: 1, memory: 200M, runtime: 90m}
 `;
 
+/** nx run-many of one run in its own process group, as a terminal runs it (Ctrl-C reaches the whole group). */
+function startNx(ws: string, run: string) {
+  const child = spawn(join(repoRoot, 'node_modules', '.bin', 'nx'), ['run-many', '-t', 'stage', `--projects=tag:run:${run}`, '--outputStyle=static', POLL], {
+    cwd: ws,
+    env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', CI: 'true' },
+    detached: true,
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    out: () => stripAnsi(out),
+    /** Ctrl-C: SIGINT to the process group; resolves with nx's exit code. */
+    interrupt: () => {
+      process.kill(-child.pid!, 'SIGINT');
+      return exited;
+    },
+  };
+}
+
 function squeueIds(): string[] {
   return execFileSync('squeue', ['--noheader', '--format=%i'], { encoding: 'utf8' }).split('\n').filter(Boolean);
 }
@@ -144,26 +165,43 @@ describe.sequential('SLURM backend (real SLURM)', () => {
 `);
     writeFile(ws, 'runs/slow.yaml', 'pipelines: slow\nsite: testslurm\n');
     const before = new Set(squeueIds());
-    const child = spawn(join(repoRoot, 'node_modules', '.bin', 'nx'), ['run-many', '-t', 'stage', '--projects=tag:run:slow', '--outputStyle=static', POLL], {
-      cwd: ws,
-      env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', CI: 'true' },
-      detached: true,
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
+    const nx = startNx(ws, 'slow');
     const deadline = Date.now() + 60_000;
-    while (submitted(stripAnsi(out)).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    const ids = [...stripAnsi(out).matchAll(/submitted as job (\d+)/g)].map((m) => m[1]);
-    expect(ids.length, out).toBe(2);
+    while (submitted(nx.out()).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    const ids = [...nx.out().matchAll(/submitted as job (\d+)/g)].map((m) => m[1]);
+    expect(ids.length, nx.out()).toBe(2);
     expect(squeueIds().filter((id) => !before.has(id)).sort()).toEqual([...ids].sort());
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    process.kill(-child.pid!, 'SIGINT');
-    expect(await exited).not.toBe(0);
+    expect(await nx.interrupt()).not.toBe(0);
     const left = squeueIds().filter((id) => ids.includes(id));
-    expect(left, stripAnsi(out)).toEqual([]);
+    expect(left, nx.out()).toEqual([]);
     // Nx exits on SIGINT without printing its tasks' last words: SLURM says what happened.
     for (const id of ids) expect(execFileSync('scontrol', ['show', 'job', id], { encoding: 'utf8' })).toMatch(/JobState=CANCELLED/);
     expect(JSON.parse(readFile(ws, '.nx/workspace-data/nx-campaign/slow/slurm-jobs.json')).jobs).toEqual({ first: ids[0], second: ids[1] });
   }, 90_000);
+
+  it('cancels every job, and knows every id, when interrupted in the middle of submitting', async () => {
+    const fan = 200;
+    const lines = ['stages:', '  root:', '    executable: sleep', '    script-args: ["300"]', '    depends: null', '    resources: {memory: 10M, runtime: 10m}'];
+    for (let i = 0; i < fan; i++) lines.push(`  leaf${i}:`, '    executable: "true"', '    depends: [root]', '    resources: {memory: 10M, runtime: 1m}');
+    writeFile(ws, 'pipelines/burst/pipeline.yaml', `${lines.join('\n')}\n`);
+    writeFile(ws, 'runs/burst.yaml', 'pipelines: burst\nsite: testslurm\n');
+    const jobsOfRun = () =>
+      execFileSync('squeue', ['--noheader', '--states=all', '--format=%i|%T|%k'], { encoding: 'utf8' })
+        .split('\n')
+        .map((l) => l.split('|'))
+        .filter(([, , comment]) => comment === 'nx-campaign:burst');
+    const before = new Set(jobsOfRun().map(([id]) => id)); // ended jobs stay listed for MinJobAge
+    const nx = startNx(ws, 'burst');
+    const deadline = Date.now() + 60_000;
+    while (submitted(nx.out()).length < 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await nx.interrupt()).not.toBe(0);
+    const recorded = Object.values(JSON.parse(readFile(ws, '.nx/workspace-data/nx-campaign/burst/slurm-jobs.json')).jobs as Record<string, string>);
+    // Interrupted part-way: some submitted, not all.
+    expect(recorded.length, nx.out()).toBeGreaterThanOrEqual(20);
+    expect(recorded.length, nx.out()).toBeLessThan(fan + 1);
+    // Every job SLURM has for this run is one the ids file names, and none is left to run.
+    const ofRun = jobsOfRun().filter(([id]) => !before.has(id));
+    expect(ofRun.map(([id]) => id).sort()).toEqual([...recorded].sort());
+    expect(ofRun.filter(([, state]) => state !== 'CANCELLED'), nx.out()).toEqual([]);
+  }, 120_000);
 });

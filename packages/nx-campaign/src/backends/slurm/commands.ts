@@ -2,19 +2,27 @@
  * The SLURM commands the backend calls, without a shell: arguments are passed as they are.
  * Every query covers many jobs in one call.
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { CampaignError } from '../../config/errors';
 
 export interface Exec {
   (cmd: string, args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
+/**
+ * Runs in its own process group, so the terminal's Ctrl-C (sent to nx's whole group) does not
+ * kill an sbatch between SLURM accepting the job and printing its id: every id is learned,
+ * and the interrupted backend can cancel it.
+ */
 export const exec: Exec = (cmd, args) =>
   new Promise((resolve) => {
-    execFile(cmd, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 127) : 0;
-      resolve({ code, stdout: String(stdout), stderr: error && code === 127 && !stderr ? error.message : String(stderr) });
-    });
+    const child = spawn(cmd, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', (e) => resolve({ code: 127, stdout, stderr: stderr || e.message }));
+    child.on('close', (code, signal) => resolve({ code: code ?? 128, stdout, stderr: stderr || (signal ? `killed by ${signal}` : '') }));
   });
 
 /** `sbatch --parsable` prints `id` or `id;cluster`. */

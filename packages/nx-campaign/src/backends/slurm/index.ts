@@ -168,7 +168,6 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
 
   const parentsOf = (u: Unit) => u.run.dag.parents.get(u.stage)!.map((p) => units.get(key(u.run.name, p))).filter((p): p is Unit => p !== undefined);
   const childrenOf = (u: Unit) => u.run.dag.children.get(u.stage)!.map((c) => units.get(key(u.run.name, c))).filter((c): c is Unit => c !== undefined);
-  const cancelled: string[] = [];
   /** A failed stage's pending descendants: cancelled (one scancel) and reported skipped. */
   const prune = async (failed: Unit) => {
     const ids: string[] = [];
@@ -181,7 +180,6 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
       }
     };
     walk(failed);
-    cancelled.push(...ids);
     await scancel(ids, exec);
   };
 
@@ -193,9 +191,22 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
     }
   };
   const producedLater = new Set([...scripts.keys()].flatMap((u) => u.inv.outputs.map((o) => o.final)));
+  const live = () => [...units.values()].filter((u) => !u.done && u.jobId);
+  /** Cancel (unless asked not to) every job not yet ended, and report every stage not yet reported. */
+  const interrupt = async (why: string) => {
+    const ids = live().map((u) => u.jobId!);
+    if (!opts.leaveRunning) await scancel(ids, exec);
+    for (const u of units.values()) {
+      if (u.done) continue;
+      if (u.jobId) settleFailedOutputs(u.inv);
+      const what = !u.jobId ? 'not submitted' : opts.leaveRunning ? `job ${u.jobId} left running (ids in ${jobsFile(opts.dataDir, u.run.name)})` : `job ${u.jobId} cancelled`;
+      finish(u, { status: 'failure', message: `${why}: ${what}`, output: '' });
+    }
+  };
+  const aborted = () => opts.signal?.aborted === true;
   try {
     for (const [u, script] of scripts) {
-      if (opts.signal?.aborted) break;
+      if (aborted()) break;
       if (u.done) continue; // pruned below a parent that could not be submitted
       const refused = prepareOutputs(u.inv, u.run.resume === 'refuse', producedLater);
       if (refused) {
@@ -208,71 +219,99 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
       mkdirSync(dirname(scriptFile), { recursive: true });
       writeFileSync(scriptFile, script, { mode: 0o755 });
       const deps = parentsOf(u).flatMap((p) => (p.jobId ? [p.jobId] : []));
-      u.jobId = await sbatch(scriptFile, { dependsOn: deps, nice: u.plan.priority - 1 }, exec);
+      try {
+        u.jobId = await sbatch(scriptFile, { dependsOn: deps, nice: u.plan.priority - 1 }, exec);
+      } catch (e) {
+        if (aborted() || !(e instanceof CampaignError)) throw e;
+        settleFailedOutputs(u.inv);
+        finish(u, { status: 'failure', message: `not submitted: ${e.message}\n  script: ${scriptFile}`, output: '' });
+        await prune(u);
+        continue;
+      }
       u.state = 'pending';
       opts.print(`[${u.stage}] submitted as job ${u.jobId}${deps.length ? ` after ${deps.join(', ')}` : ''}`);
+    }
+  } catch (e) {
+    if (!aborted()) {
+      await interrupt('submission stopped');
+      throw e;
     }
   } finally {
     saveIds();
   }
+  if (aborted()) await interrupt('interrupted');
   yield* flush();
 
   // 3. Follow them: exit files every second, SLURM every poll interval (backing off).
-  const accounting = await hasAccounting(exec);
   const base = opts.pollSeconds * 1000;
   let interval = base;
   let nextPoll = Date.now() + interval;
-  const live = () => [...units.values()].filter((u) => !u.done && u.jobId);
+  let changed = false;
+  let outage = 0;
   const stopped = new Promise<void>((resolve) => opts.signal?.addEventListener('abort', () => resolve(), { once: true }));
-  while (live().length) {
-    if (opts.signal?.aborted) {
-      const ids = live().map((u) => u.jobId!);
-      if (!opts.leaveRunning) await scancel(ids, exec);
-      for (const u of live()) {
-        settleFailedOutputs(u.inv);
-        finish(u, { status: 'failure', message: opts.leaveRunning ? `interrupted: job ${u.jobId} left running (ids in ${jobsFile(opts.dataDir, u.run.name)})` : `interrupted: job ${u.jobId} cancelled`, output: '' });
+  try {
+    const accounting = live().length > 0 && (await hasAccounting(exec));
+    while (live().length) {
+      if (aborted()) {
+        await interrupt('interrupted');
+        break;
       }
-      break;
-    }
-    for (const u of live()) {
-      if (existsSync(u.exitFile)) {
-        const result = readExit(u);
-        finish(u, result);
-        if (result.status === 'success') await writeReceipt(opts.dataDir, u.run.name, u.stage, u.job.fingerprints.get(u.stage) ?? '', u.inv.outputs.map((o) => o.final));
-        else await prune(u);
-      }
-    }
-    if (Date.now() >= nextPoll && live().length) {
-      const ids = live().map((u) => u.jobId!);
-      const states = await squeue(ids, exec);
-      const gone = ids.filter((id) => !states.has(id));
-      if (accounting && gone.length) for (const [id, s] of await sacct(gone, exec)) states.set(id, s);
-      let changed = false;
       for (const u of live()) {
-        const s = states.get(u.jobId!);
-        const state: StageState | 'vanished' = s ? stageState(s) : 'vanished';
-        if (state !== u.state) {
+        if (existsSync(u.exitFile)) {
           changed = true;
-          if (state === 'running' && u.state !== 'running') opts.print(`[${u.stage}] running (job ${u.jobId})`);
+          const result = readExit(u);
+          finish(u, result);
+          if (result.status === 'success') await writeReceipt(opts.dataDir, u.run.name, u.stage, u.job.fingerprints.get(u.stage) ?? '', u.inv.outputs.map((o) => o.final));
+          else await prune(u);
         }
-        if (state === 'pruned') {
-          await scancel([u.jobId!], exec);
-          finish(u, { status: 'skipped', message: `skipped: SLURM will never start job ${u.jobId} (DependencyNeverSatisfied)`, output: '' });
-        } else if ((state === 'vanished' || FINISHED.has(state)) && !existsSync(u.exitFile)) {
-          // The wrapper writes its exit file before the job ends; give a shared file system one more poll.
-          if (++u.missingExit >= 2 || state !== 'succeeded') {
-            settleFailedOutputs(u.inv);
-            finish(u, { status: 'failure', message: `job ${u.jobId} ${describe(state, s)} without recording an exit code (log: ${u.inv.logFile})`, output: tail(u.inv.logFile) });
-            await prune(u);
+      }
+      if (Date.now() >= nextPoll && live().length) {
+        const ids = live().map((u) => u.jobId!);
+        let states: Map<string, JobState> | undefined;
+        try {
+          states = await squeue(ids, exec);
+          if (outage) opts.print(`squeue answers again after ${outage} failed polls`);
+          outage = 0;
+        } catch (e) {
+          if (aborted() || !(e instanceof CampaignError)) throw e;
+          // The controller restarting is not a reason to drop the run: exit files keep coming.
+          if (outage++ === 0) opts.print(`${e.message}; retrying every poll`);
+        }
+        if (states) {
+          const gone = ids.filter((id) => !states.has(id));
+          if (accounting && gone.length) for (const [id, s] of await sacct(gone, exec)) states.set(id, s);
+          for (const u of live()) {
+            const s = states.get(u.jobId!);
+            const state: StageState | 'vanished' = s ? stageState(s) : 'vanished';
+            if (state !== u.state) {
+              changed = true;
+              if (state === 'running' && u.state !== 'running') opts.print(`[${u.stage}] running (job ${u.jobId})`);
+            }
+            if (state === 'pruned') {
+              await scancel([u.jobId!], exec);
+              finish(u, { status: 'skipped', message: `skipped: SLURM will never start job ${u.jobId} (DependencyNeverSatisfied)`, output: '' });
+            } else if ((state === 'vanished' || FINISHED.has(state)) && !existsSync(u.exitFile)) {
+              // The wrapper writes its exit file before the job ends; give a shared file system one more poll.
+              if (++u.missingExit >= 2 || state !== 'succeeded') {
+                settleFailedOutputs(u.inv);
+                finish(u, { status: 'failure', message: `job ${u.jobId} ${describe(state, s)} without recording an exit code (log: ${u.inv.logFile})`, output: tail(u.inv.logFile) });
+                await prune(u);
+              }
+            }
+            if (state !== 'vanished') u.state = state;
           }
         }
-        if (state !== 'vanished') u.state = state;
+        // Back off while nothing (no SLURM state, no exit file) changes.
+        interval = changed ? base : Math.min(interval * 1.5, base * 4);
+        changed = false;
+        nextPoll = Date.now() + interval;
       }
-      interval = changed ? base : Math.min(interval * 1.5, base * 4);
-      nextPoll = Date.now() + interval;
+      yield* flush();
+      if (live().length) await Promise.race([new Promise((r) => setTimeout(r, 1000)), stopped]);
     }
-    yield* flush();
-    if (live().length) await Promise.race([new Promise((r) => setTimeout(r, 1000)), stopped]);
+  } catch (e) {
+    await interrupt(aborted() ? 'interrupted' : 'tracking stopped');
+    if (!aborted()) throw e;
   }
   yield* flush();
 }
