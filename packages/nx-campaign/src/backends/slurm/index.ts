@@ -246,11 +246,11 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
   const base = opts.pollSeconds * 1000;
   let interval = base;
   let nextPoll = Date.now() + interval;
-  let changed = false;
   let outage = 0;
+  /** Whether sacct answers here; asked the first time a job leaves squeue's list. */
+  let accounting: boolean | undefined;
   const stopped = new Promise<void>((resolve) => opts.signal?.addEventListener('abort', () => resolve(), { once: true }));
   try {
-    const accounting = live().length > 0 && (await hasAccounting(exec));
     while (live().length) {
       if (aborted()) {
         await interrupt('interrupted');
@@ -258,7 +258,6 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
       }
       for (const u of live()) {
         if (existsSync(u.exitFile)) {
-          changed = true;
           const result = readExit(u);
           finish(u, result);
           if (result.status === 'success') await writeReceipt(opts.dataDir, u.run.name, u.stage, u.job.fingerprints.get(u.stage) ?? '', u.inv.outputs.map((o) => o.final));
@@ -277,8 +276,10 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
           // The controller restarting is not a reason to drop the run: exit files keep coming.
           if (outage++ === 0) opts.print(`${e.message}; retrying every poll`);
         }
+        let changed = false;
         if (states) {
           const gone = ids.filter((id) => !states.has(id));
+          if (gone.length) accounting ??= await hasAccounting(exec);
           if (accounting && gone.length) for (const [id, s] of await sacct(gone, exec)) states.set(id, s);
           for (const u of live()) {
             const s = states.get(u.jobId!);
@@ -301,9 +302,8 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
             if (state !== 'vanished') u.state = state;
           }
         }
-        // Back off while nothing (no SLURM state, no exit file) changes.
+        // Back off while SLURM reports no change; exit files are read every second regardless.
         interval = changed ? base : Math.min(interval * 1.5, base * 4);
-        changed = false;
         nextPoll = Date.now() + interval;
       }
       yield* flush();
