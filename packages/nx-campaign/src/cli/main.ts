@@ -3,6 +3,7 @@ import { CampaignError } from '../config/errors';
 import { findWorkspaceRoot } from '../util/workspace';
 import { dryRun } from './dry-run';
 import { planCommand, type PlanOptions } from './plan';
+import { quickTest, type QuickTestOptions } from './quick-test';
 
 const USAGE = `usage: campaign <command> [args]
 
@@ -12,12 +13,16 @@ commands:
                             place a run's stages on a site's nodes (HEFT): nodes, start, end, walltime
                             and QoS per stage, makespan, lower bound, deadline check. <file> is a run
                             file or a pipeline file (e.g. a socm DAG YAML) planned alone
+  quick-test <runs/RUN.yaml> [--nodes N] [--time 30m] [--qos Q] [--partition P] [--account A] [--print]
+                            ask SLURM for a small allocation of whole nodes (salloc; default 1 node, 30 min,
+                            the site's shortest QoS) and run the run inside it as srun steps
+                            (--backend=allocation); --print shows the salloc command instead
   sbatch-template           print the default sbatch template, to copy to sbatch/sites/<site>.hbs or
                             sbatch/stages/<stage>.hbs and extend (module load, conda, #SBATCH lines)
 `;
 
-function parsePlanArgs(args: string[]): { file: string; options: PlanOptions } {
-  const options: PlanOptions = {};
+/** `<file> --flag value --flag=value --switch`: the one file, and each flag through `take`. */
+function parseArgs(command: string, args: string[], take: (flag: string, value: () => string) => boolean): string {
   const files: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const [flag, inline] = args[i].startsWith('--') ? args[i].split(/=(.*)/s, 2) : [args[i]];
@@ -26,14 +31,41 @@ function parsePlanArgs(args: string[]): { file: string; options: PlanOptions } {
       if (v === undefined || v === '') throw new CampaignError(`${flag} needs a value\n${USAGE}`);
       return v;
     };
+    if (!flag.startsWith('-')) files.push(args[i]);
+    else if (!take(flag, value)) throw new CampaignError(`${command}: unknown option "${flag}"\n${USAGE}`);
+  }
+  if (files.length !== 1) throw new CampaignError(`${command} takes one file\n${USAGE}`);
+  return files[0];
+}
+
+function parsePlanArgs(args: string[]): { file: string; options: PlanOptions } {
+  const options: PlanOptions = {};
+  const file = parseArgs('plan', args, (flag, value) => {
     if (flag === '--site') options.site = value();
     else if (flag === '--svg') options.svg = value();
     else if (flag === '--json') options.json = true;
-    else if (flag.startsWith('-')) throw new CampaignError(`plan: unknown option "${flag}"\n${USAGE}`);
-    else files.push(args[i]);
-  }
-  if (files.length !== 1) throw new CampaignError(`plan takes one run or pipeline file\n${USAGE}`);
-  return { file: files[0], options };
+    else return false;
+    return true;
+  });
+  return { file, options };
+}
+
+function parseQuickTestArgs(args: string[]): { file: string; options: QuickTestOptions } {
+  const options: QuickTestOptions = {};
+  const file = parseArgs('quick-test', args, (flag, value) => {
+    if (flag === '--nodes') {
+      const v = value();
+      options.nodes = Number(v);
+      if (!Number.isInteger(options.nodes) || options.nodes < 1) throw new CampaignError(`--nodes ${v}: a whole number of nodes, at least 1`);
+    } else if (flag === '--time') options.time = value();
+    else if (flag === '--qos') options.qos = value();
+    else if (flag === '--partition') options.partition = value();
+    else if (flag === '--account') options.account = value();
+    else if (flag === '--print') options.print = true;
+    else return false;
+    return true;
+  });
+  return { file, options };
 }
 
 /** The workspace root; for `plan`, a folder without nx.json is fine (a socm DAG file planned where it lies). */
@@ -60,6 +92,10 @@ export function main(argv: string[]): number {
         process.stderr.write(out.stderr);
         process.stdout.write(out.stdout);
         return 0;
+      }
+      case 'quick-test': {
+        const { file, options } = parseQuickTestArgs(args);
+        return quickTest(findWorkspaceRoot(process.cwd()), file, options);
       }
       case 'sbatch-template':
         process.stdout.write(DEFAULT_TEMPLATE);

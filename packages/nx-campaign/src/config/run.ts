@@ -1,5 +1,6 @@
 import { join, posix } from 'node:path';
 import { z } from 'zod';
+import { BACKENDS } from '../sites/site';
 import { buildDag, trimDag } from '../graph/dag';
 import { SAFE_NAME, runNameOf, type ResumeMode, type Run } from '../model/run';
 import { ConfigError, configError, type Problem } from './errors';
@@ -28,7 +29,7 @@ const runSchema = z.strictObject({
   to: names.optional(),
   // Planning (see "Sites and plans" in README.md): where, how big an allocation, by when.
   site: z.string().optional(),
-  backend: z.enum(['local', 'slurm']).optional(),
+  backend: z.enum(BACKENDS).optional(),
   requested_resources: z.number().int().positive().optional(),
   nodes: z.number().int().positive().optional(),
   deadline: runtimeSchema.optional(),

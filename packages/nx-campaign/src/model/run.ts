@@ -1,5 +1,6 @@
 import type { Dag } from '../graph/dag';
 import type { Problem } from '../config/errors';
+import type { Backend } from '../sites/site';
 import type { Stage } from './stage';
 
 export type ResumeMode = 'resume' | 'restart' | 'refuse';
@@ -40,7 +41,7 @@ export interface Run {
   /** Planning keys of the run file: site name, allocation cap (cores or nodes), deadline in seconds. */
   site?: string;
   /** Where stages execute, when the run file says (else the site's backend). */
-  backend?: 'local' | 'slurm';
+  backend?: Backend;
   requestedResources?: number;
   nodes?: number;
   deadline?: number;

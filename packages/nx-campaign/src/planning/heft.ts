@@ -361,7 +361,7 @@ function searchClass(cs: ClassState, ready: number, d: number, c: number, m: num
   return undefined;
 }
 
-function nodeName(cls: NodeClass, i: number): string {
+export function nodeName(cls: NodeClass, i: number): string {
   return `${cls.name}-${String(i).padStart(String(cls.count - 1).length, '0')}`;
 }
 

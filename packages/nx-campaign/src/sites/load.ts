@@ -7,7 +7,7 @@ import { validate } from '../config/validate';
 import { formatKeyPath, readYamlFile } from '../config/yaml-file';
 import { SAFE_NAME } from '../model/run';
 import { builtinSites } from './builtins';
-import { UNLIMITED, type Site } from './site';
+import { BACKENDS, UNLIMITED, type Site } from './site';
 
 export const SITES_FILE = 'sites.yaml';
 
@@ -30,7 +30,7 @@ const qosSchema = z
   .nullish();
 
 const siteSchema = z.strictObject({
-  backend: z.enum(['slurm', 'local']).optional(),
+  backend: z.enum(BACKENDS).optional(),
   partition: z.string().optional(),
   account: z.string().optional(),
   node_classes: z.array(nodeClassSchema).min(1, 'list at least one node class').optional(),

@@ -1,6 +1,8 @@
 import type { NodeClass } from '../planning/types';
 
-export type Backend = 'local' | 'slurm';
+/** Where stages execute: this machine, SLURM jobs, or srun steps inside the current allocation. */
+export const BACKENDS = ['local', 'slurm', 'allocation'] as const;
+export type Backend = (typeof BACKENDS)[number];
 
 /** A SLURM quality of service: the limits a job submitted under it must respect. */
 export interface Qos {

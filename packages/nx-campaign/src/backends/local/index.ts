@@ -6,12 +6,12 @@ import { CampaignError } from '../../config/errors';
 import type { Run } from '../../model/run';
 import { formatMemory } from '../../config/quantities';
 import { remainingPathSeconds } from '../../graph/dag';
-import { absolutePath, stageInvocation } from '../../model/command';
+import { absolutePath, stageInvocation, type StageInvocation } from '../../model/command';
 import { coresOf } from '../../model/stage';
 import { isComplete, writeReceipt } from '../../store/stage-state';
 import { UP_TO_DATE, type StageResult } from '../result';
 import { runStage } from './run-stage';
-import { schedule, type Capacity, type Unit } from './schedule';
+import { machinePool, schedule, type Capacity, type Pool, type Unit } from './schedule';
 
 export interface LocalJob {
   run: Run;
@@ -38,6 +38,17 @@ export function machineCapacity(): Capacity {
 
 export const unitId = (run: string, stage: string) => `${run}/${stage}`;
 
+/** How a pool-scheduled backend places and starts stages. */
+export interface Placement {
+  pool: Pool;
+  /** Higher starts first among ready stages. */
+  priority(run: Run, stage: string): number;
+  cores(run: Run, stage: string): number;
+  memoryMB(run: Run, stage: string): number;
+  /** The invocation as started there (e.g. under srun); default as it is. */
+  launch?(run: Run, stage: string, inv: StageInvocation): StageInvocation;
+}
+
 /**
  * Run stages of one or more runs on this machine within its cores and memory.
  * Each run's pre_script goes before its first stage, its post_script after its last
@@ -52,26 +63,34 @@ export async function* runLocally(jobs: LocalJob[], opts: LocalOptions): AsyncGe
       .map((s) => `${run.name}/${s.name} needs ${coresOf(s.resources)} cores and ${formatMemory(s.resources.memoryMB)}; this machine has ${capacity.cores} cores and ${formatMemory(capacity.memoryMB)}`),
   );
   if (tooBig.length) throw new CampaignError(`stages too large for this machine, nothing was run:\n  ${tooBig.join('\n  ')}\n  fix: lower their ranks, threads or memory, or run them on a cluster backend`);
+  const priorities = new Map(jobs.map(({ run }) => [run.name, remainingPathSeconds(run.dag)]));
+  yield* runInPool(jobs, opts, {
+    pool: machinePool(capacity),
+    priority: (run, stage) => priorities.get(run.name)!.get(stage)!,
+    cores: (run, stage) => coresOf(run.dag.stages.get(stage)!.resources),
+    memoryMB: (run, stage) => run.dag.stages.get(stage)!.resources.memoryMB,
+  });
+}
 
+/** Run stages as their parents succeed, as many at once as `placement`'s pool has room for. */
+export async function* runInPool(jobs: LocalJob[], opts: LocalOptions, placement: Placement): AsyncGenerator<{ run: string; stage: string; result: StageResult }> {
   const units: Unit[] = [];
   const receipts: Promise<void>[] = [];
   let receiptError: Error | undefined;
   const remaining = new Map<string, number>();
   for (const job of jobs) {
     const { run } = job;
-    const priority = remainingPathSeconds(run.dag);
     let pre: Promise<StageResult | undefined> | undefined;
     const preScript = () => (pre ??= run.preScript ? runHook(opts, run, 'pre_script', run.preScript) : Promise.resolve(undefined));
     remaining.set(run.name, job.stages.length);
     for (const name of job.stages) {
-      const stage = run.dag.stages.get(name)!;
       units.push({
         id: unitId(run.name, name),
         label: jobs.length > 1 ? unitId(run.name, name) : name,
         deps: run.dag.parents.get(name)!.map((p) => unitId(run.name, p)),
-        cores: coresOf(stage.resources),
-        memoryMB: stage.resources.memoryMB,
-        priority: priority.get(name)!,
+        cores: placement.cores(run, name),
+        memoryMB: placement.memoryMB(run, name),
+        priority: placement.priority(run, name),
         execute: async () => {
           const fingerprint = job.fingerprints.get(name) ?? '';
           if (job.reuseComplete && isComplete(opts.dataDir, run.name, name, fingerprint)) {
@@ -80,7 +99,7 @@ export async function* runLocally(jobs: LocalJob[], opts: LocalOptions): AsyncGe
           const hook = await preScript();
           if (hook && hook.status !== 'success') return { ...hook, message: `pre_script failed: ${hook.message}` };
           const inv = stageInvocation(opts.wsRoot, run, name);
-          const result = await runStage(inv, { refuseExisting: run.resume === 'refuse', print: opts.print, signal: opts.signal });
+          const result = await runStage(placement.launch?.(run, name, inv) ?? inv, { refuseExisting: run.resume === 'refuse', print: opts.print, signal: opts.signal });
           // Written while the next stage starts; all are on disk before this generator ends.
           if (result.status === 'success') receipts.push(writeReceipt(opts.dataDir, run.name, name, fingerprint, inv.outputs.map((o) => o.final)).catch((e: Error) => void (receiptError ??= e)));
           return result;
@@ -89,7 +108,7 @@ export async function* runLocally(jobs: LocalJob[], opts: LocalOptions): AsyncGe
     }
   }
   const failedRuns = new Set<string>();
-  for await (const { id, result } of schedule(units, capacity)) {
+  for await (const { id, result } of schedule(units, placement.pool)) {
     const [runName, stage] = splitUnitId(id);
     if (result.status !== 'success') failedRuns.add(runName);
     const left = remaining.get(runName)! - 1;

@@ -5,7 +5,7 @@ import { loadRun } from '../../config/run';
 import { fixture } from '../../testing/fixture';
 import type { StageResult } from '../result';
 import { runLocally } from './index';
-import { schedule, type Unit } from './schedule';
+import { machinePool, schedule, type Unit } from './schedule';
 
 async function collect<T>(gen: AsyncGenerator<T>): Promise<T[]> {
   const out: T[] = [];
@@ -37,7 +37,7 @@ describe('schedule', () => {
     const results = await collect(
       schedule(
         [unit('short', [], 1, 1), unit('long', [], 2, 10), unit('bad', [], 1, 5, false), unit('after-bad', ['bad'], 1, 4), unit('after-after', ['after-bad'], 1, 3), unit('after-long', ['long'], 3, 9)],
-        { cores: 3, memoryMB: 1000 },
+        machinePool({ cores: 3, memoryMB: 1000 }),
       ),
     );
     expect(peak).toBeLessThanOrEqual(3);

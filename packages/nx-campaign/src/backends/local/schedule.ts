@@ -19,13 +19,36 @@ export interface Capacity {
   memoryMB: number;
 }
 
+/** Where units run: takes a unit's resources if they are free now, gives them back when it ends. */
+export interface Pool {
+  claim(u: Unit): boolean;
+  release(u: Unit): void;
+}
+
+/** One machine's cores and memory, shared by all units. */
+export function machinePool(capacity: Capacity): Pool {
+  const free = { ...capacity };
+  return {
+    claim(u) {
+      if (u.cores > free.cores || u.memoryMB > free.memoryMB) return false;
+      free.cores -= u.cores;
+      free.memoryMB -= u.memoryMB;
+      return true;
+    },
+    release(u) {
+      free.cores += u.cores;
+      free.memoryMB += u.memoryMB;
+    },
+  };
+}
+
 /**
- * Run units as their dependencies succeed, as many at once as fit in the free cores and
- * memory, highest priority first (a unit that does not fit yet lets smaller ones by).
+ * Run units as their dependencies succeed, as many at once as `pool` has room for, highest
+ * priority first (a unit that does not fit yet lets smaller ones by).
  * A failure skips only its descendants; independent branches go on. Results stream out
  * in completion order.
  */
-export async function* schedule(units: Unit[], capacity: Capacity): AsyncGenerator<{ id: string; result: StageResult }> {
+export async function* schedule(units: Unit[], pool: Pool): AsyncGenerator<{ id: string; result: StageResult }> {
   const byId = new Map(units.map((u) => [u.id, u]));
   const waitingOn = new Map(units.map((u) => [u.id, new Set(u.deps.filter((d) => byId.has(d)))]));
   const dependents = new Map<string, string[]>(units.map((u) => [u.id, []]));
@@ -33,7 +56,6 @@ export async function* schedule(units: Unit[], capacity: Capacity): AsyncGenerat
   const ready = units.filter((u) => waitingOn.get(u.id)!.size === 0);
   const running = new Map<string, Promise<{ id: string; result: StageResult }>>();
   const done = new Set<string>();
-  let free = { ...capacity };
 
   const skipDescendants = function* (failed: string): Generator<{ id: string; result: StageResult }> {
     const message = `skipped: upstream stage ${byId.get(failed)!.label} failed`;
@@ -52,9 +74,8 @@ export async function* schedule(units: Unit[], capacity: Capacity): AsyncGenerat
     ready.sort((a, b) => b.priority - a.priority);
     for (let i = 0; i < ready.length; ) {
       const u = ready[i];
-      if (u.cores <= free.cores && u.memoryMB <= free.memoryMB) {
+      if (pool.claim(u)) {
         ready.splice(i, 1);
-        free = { cores: free.cores - u.cores, memoryMB: free.memoryMB - u.memoryMB };
         running.set(
           u.id,
           u.execute().then(
@@ -70,8 +91,7 @@ export async function* schedule(units: Unit[], capacity: Capacity): AsyncGenerat
     const { id, result } = await Promise.race(running.values());
     running.delete(id);
     done.add(id);
-    const u = byId.get(id)!;
-    free = { cores: free.cores + u.cores, memoryMB: free.memoryMB + u.memoryMB };
+    pool.release(byId.get(id)!);
     yield { id, result };
     if (result.status === 'success') {
       for (const d of dependents.get(id)!) {

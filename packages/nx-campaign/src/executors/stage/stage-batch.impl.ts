@@ -1,4 +1,5 @@
 import type { ExecutorContext, TaskGraph } from '@nx/devkit';
+import { runInAllocation } from '../../backends/allocation';
 import { runLocally, type LocalJob } from '../../backends/local';
 import { DEFAULT_POLL_SECONDS, runOnSlurm, type SlurmJob } from '../../backends/slurm';
 import type { StageResult } from '../../backends/result';
@@ -15,8 +16,8 @@ interface BatchResult {
 }
 
 /**
- * Nx hands the whole uncached sub-DAG of `stage` tasks to one process; the local backend
- * schedules it within this machine's cores and memory and reports each stage as it ends.
+ * Nx hands the whole uncached sub-DAG of `stage` tasks to one process; each run goes to its
+ * backend (local, slurm or allocation), and each stage is reported as it ends.
  */
 export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<string, StageExecutorOptions>, overrides: Partial<StageExecutorOptions> | undefined, context: ExecutorContext): AsyncGenerator<BatchResult> {
   const dataDir = workspaceDataDir(context.root);
@@ -25,6 +26,7 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
   const first = inputs[Object.keys(taskGraph.tasks)[0]] ?? {};
   const option = <K extends keyof StageExecutorOptions>(k: K): StageExecutorOptions[K] | undefined => first[k] ?? overrides?.[k];
   const slurmJobs: SlurmJob[] = [];
+  const allocationJobs: LocalJob[] = [];
   try {
     for (const taskId of Object.keys(taskGraph.tasks)) {
       const o = inputs[taskId];
@@ -43,10 +45,18 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
     // Backend: --backend, else the run file's, else its site's.
     const sites = [...jobs.values()].some((j) => option('backend') !== 'local' && j.run.backend !== 'local') ? loadSites(context.root) : [];
     for (const [name, job] of jobs) {
-      if ((option('backend') ?? job.run.backend) === 'local') continue;
+      const chosen = option('backend') ?? job.run.backend;
+      if (chosen === 'local') continue;
+      if (chosen === 'allocation') {
+        allocationJobs.push(job);
+        jobs.delete(name);
+        continue;
+      }
       const settings = resolvePlanSettings(context.root, job.run, sites);
-      if ((option('backend') ?? job.run.backend ?? settings.site.backend) !== 'slurm') continue;
-      slurmJobs.push({ ...job, plan: planRun(context.root, job.run, settings) });
+      const backend = chosen ?? settings.site.backend;
+      if (backend === 'allocation') allocationJobs.push(job);
+      else if (backend === 'slurm') slurmJobs.push({ ...job, plan: planRun(context.root, job.run, settings) });
+      else continue;
       jobs.delete(name);
     }
   } catch (e) {
@@ -64,6 +74,7 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
       slurmJobs.length
         ? runOnSlurm(slurmJobs, { wsRoot: context.root, dataDir, print, signal: abort.signal, pollSeconds: option('pollInterval') ?? DEFAULT_POLL_SECONDS, leaveRunning: option('leaveRunning') === true })
         : undefined,
+      allocationJobs.length ? runInAllocation(allocationJobs, { wsRoot: context.root, dataDir, print, signal: abort.signal }) : undefined,
     );
     for await (const { run, stage, result } of results) {
       const line = `${run}/${stage}: ${result.message}`;

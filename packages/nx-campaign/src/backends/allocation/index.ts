@@ -1,0 +1,148 @@
+/**
+ * In-allocation mode: inside an `salloc` or `sbatch` allocation, each stage runs as an `srun`
+ * job step on the nodes the plan gave it (the pilot-job case). The plan is made over the
+ * allocation's own nodes, cores and memory; a stage starts when its parents succeeded and its
+ * planned nodes have its cores and memory free, most urgent (plan priority) first.
+ */
+import { CampaignError } from '../../config/errors';
+import type { StageInvocation } from '../../model/command';
+import type { Run } from '../../model/run';
+import { nodeName } from '../../planning/heft';
+import { planRun, type RunPlan, type StagePlan } from '../../planning/plan-run';
+import type { NodeClass } from '../../planning/types';
+import type { Site } from '../../sites/site';
+import { runInPool, type LocalJob, type LocalOptions } from '../local';
+import type { Pool } from '../local/schedule';
+import type { StageResult } from '../result';
+import { exec as realExec, type Exec } from '../slurm/commands';
+
+export interface AllocationNode {
+  host: string;
+  cores: number;
+  memoryMB: number;
+}
+
+export interface Allocation {
+  jobId: string;
+  nodes: AllocationNode[];
+}
+
+const NOT_INSIDE = 'the allocation backend runs inside a SLURM allocation, and SLURM_JOB_ID is not set\n  fix: start nx under salloc (npx campaign quick-test <run> does), or from an sbatch script; or use --backend=slurm';
+
+/** "16(x2),8" -> [16, 16, 8] (SLURM_JOB_CPUS_PER_NODE). */
+export function expandCpusPerNode(value: string): number[] {
+  return value.split(',').flatMap((part) => {
+    const m = /^(\d+)(?:\(x(\d+)\))?$/.exec(part.trim());
+    if (!m) throw new CampaignError(`SLURM_JOB_CPUS_PER_NODE=${value}: cannot read "${part}"`);
+    return Array<number>(Number(m[2] ?? 1)).fill(Number(m[1]));
+  });
+}
+
+/**
+ * The nodes, cores and memory of the allocation this process runs in, from SLURM's environment.
+ * SLURM's M is MiB; taking it as our MB (10^6 bytes) understates memory by 5%, on the safe side.
+ */
+export async function readAllocation(env: NodeJS.ProcessEnv = process.env, run: Exec = realExec): Promise<Allocation> {
+  const jobId = env.SLURM_JOB_ID;
+  const nodeList = env.SLURM_JOB_NODELIST;
+  const cpus = env.SLURM_JOB_CPUS_PER_NODE;
+  if (!jobId) throw new CampaignError(NOT_INSIDE);
+  if (!nodeList || !cpus) throw new CampaignError(`allocation ${jobId}: SLURM_JOB_NODELIST or SLURM_JOB_CPUS_PER_NODE is not set; is this a job step rather than the allocation's shell?`);
+  const hostsOut = await run('scontrol', ['show', 'hostnames', nodeList]);
+  if (hostsOut.code !== 0) throw new CampaignError(`scontrol show hostnames ${nodeList} failed: ${hostsOut.stderr.trim()}`);
+  const hosts = hostsOut.stdout.split('\n').filter(Boolean);
+  const cores = expandCpusPerNode(cpus);
+  if (cores.length !== hosts.length) throw new CampaignError(`allocation ${jobId}: ${hosts.length} nodes in ${nodeList} but ${cores.length} in SLURM_JOB_CPUS_PER_NODE=${cpus}`);
+  let memoryMB: (i: number) => number;
+  if (env.SLURM_MEM_PER_NODE) memoryMB = () => Number(env.SLURM_MEM_PER_NODE);
+  else if (env.SLURM_MEM_PER_CPU) memoryMB = (i) => Number(env.SLURM_MEM_PER_CPU) * cores[i];
+  else {
+    // No --mem asked: the job holds what its TRES say (often whole nodes).
+    const job = await run('scontrol', ['show', 'job', '-o', jobId]);
+    const mem = /\bTRES=\S*?\bmem=(\d+(?:\.\d+)?)([MGT])/.exec(job.stdout);
+    if (!mem) throw new CampaignError(`allocation ${jobId}: cannot tell its memory (no SLURM_MEM_PER_NODE, SLURM_MEM_PER_CPU or TRES mem)\n  fix: ask for memory, e.g. salloc --mem=...`);
+    const total = Number(mem[1]) * { M: 1, G: 1024, T: 1024 * 1024 }[mem[2] as 'M' | 'G' | 'T'];
+    memoryMB = () => Math.floor(total / hosts.length);
+  }
+  return { jobId, nodes: hosts.map((host, i) => ({ host, cores: cores[i], memoryMB: memoryMB(i) })) };
+}
+
+/** The allocation as a site: one node class per distinct (cores, memory), and the planner's node names -> hosts. */
+export function allocationSite(a: Allocation): { site: Site; hostOf: Map<string, string> } {
+  const groups = new Map<string, AllocationNode[]>();
+  for (const n of a.nodes) {
+    const k = `${n.cores}/${n.memoryMB}`;
+    groups.set(k, [...(groups.get(k) ?? []), n]);
+  }
+  const hostOf = new Map<string, string>();
+  const nodeClasses: NodeClass[] = [...groups.values()].map((nodes) => {
+    const cls: NodeClass = { name: nodes[0].host, count: nodes.length, coresPerNode: nodes[0].cores, memoryMBPerNode: nodes[0].memoryMB, speed: 1 };
+    nodes.forEach((n, i) => hostOf.set(nodeName(cls, i), n.host));
+    return cls;
+  });
+  return { site: { name: `allocation ${a.jobId}`, backend: 'slurm', nodeClasses, qos: [] }, hostOf };
+}
+
+/** The command of a stage as an srun job step on its planned hosts, sized as planned. */
+export function srunInvocation(run: Run, sp: StagePlan, hosts: string[], inv: StageInvocation): StageInvocation {
+  const r = run.dag.stages.get(sp.name)!.resources;
+  const step = [
+    'srun',
+    `--job-name=${run.name}.${sp.name}`,
+    `--nodes=${hosts.length}`,
+    `--nodelist=${hosts.join(',')}`,
+    `--ntasks=${r.ranks}`,
+    `--cpus-per-task=${r.threads}`,
+    `--mem=${Math.ceil(sp.memoryMB)}M`,
+    '--exact',
+    '--kill-on-bad-exit=1',
+    '--',
+  ];
+  return { ...inv, argv: [...step, ...inv.argv] };
+}
+
+/** Per-host cores and memory; a stage takes its planned hosts or waits for them. */
+function hostPool(a: Allocation, placed: Map<string, { hosts: string[]; coresPerNode: number; memoryMBPerNode: number }>): Pool {
+  const free = new Map(a.nodes.map((n) => [n.host, { cores: n.cores, memoryMB: n.memoryMB }]));
+  return {
+    claim(u) {
+      const p = placed.get(u.id)!;
+      if (!p.hosts.every((h) => free.get(h)!.cores >= p.coresPerNode && free.get(h)!.memoryMB >= p.memoryMBPerNode)) return false;
+      for (const h of p.hosts) {
+        free.get(h)!.cores -= p.coresPerNode;
+        free.get(h)!.memoryMB -= p.memoryMBPerNode;
+      }
+      return true;
+    },
+    release(u) {
+      const p = placed.get(u.id)!;
+      for (const h of p.hosts) {
+        free.get(h)!.cores += p.coresPerNode;
+        free.get(h)!.memoryMB += p.memoryMBPerNode;
+      }
+    },
+  };
+}
+
+/** Plan each run over the allocation, then run its stages as srun steps where the plan put them. */
+export async function* runInAllocation(jobs: LocalJob[], opts: LocalOptions & { exec?: Exec; env?: NodeJS.ProcessEnv }): AsyncGenerator<{ run: string; stage: string; result: StageResult }> {
+  const allocation = await readAllocation(opts.env, opts.exec);
+  const { site, hostOf } = allocationSite(allocation);
+  const plans = new Map<string, Map<string, StagePlan>>();
+  const placed = new Map<string, { hosts: string[]; coresPerNode: number; memoryMBPerNode: number }>();
+  for (const { run } of jobs) {
+    const plan: RunPlan = planRun(opts.wsRoot, run, { site, fullSite: site, siteFrom: `SLURM allocation ${allocation.jobId}` });
+    plans.set(run.name, new Map(plan.stages.map((sp) => [sp.name, sp])));
+    for (const sp of plan.stages) placed.set(`${run.name}/${sp.name}`, { hosts: sp.nodes.map((n) => hostOf.get(n)!), coresPerNode: sp.cores / sp.nodes.length, memoryMBPerNode: sp.memoryMB });
+  }
+  const where = allocation.nodes.map((n) => `${n.host} (${n.cores} cores)`).join(', ');
+  opts.print(`allocation ${allocation.jobId}: ${where}`);
+  const planOf = (run: Run, stage: string) => plans.get(run.name)!.get(stage)!;
+  yield* runInPool(jobs, opts, {
+    pool: hostPool(allocation, placed),
+    priority: (run, stage) => -planOf(run, stage).priority,
+    cores: (run, stage) => planOf(run, stage).cores,
+    memoryMB: (run, stage) => planOf(run, stage).memoryMB * planOf(run, stage).nodes.length,
+    launch: (run, stage, inv) => srunInvocation(run, planOf(run, stage), placed.get(`${run.name}/${stage}`)!.hosts, inv),
+  });
+}

@@ -1,0 +1,120 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { campaign, copyWorkspace, executedStages, readFile, removeWorkspace, repoRoot, runStages, stripAnsi, writeFile } from './workspace';
+
+/**
+ * In-allocation mode against the real SLURM of tools/slurm/start.sh: nx runs under salloc and
+ * each stage is an srun step of that allocation.
+ */
+const SITES = `sites:
+  testslurm:
+    backend: slurm
+    partition: debug
+    node_classes:
+      - {name: vm, count: 1, cores: 16, memory: 8000M}
+`;
+
+/** Each stage writes where and how SLURM ran it, and when. */
+const probe = (name: string) => `sh -c 'echo "$SLURM_JOB_ID $SLURM_STEP_ID $SLURMD_NODENAME $SLURM_CPUS_PER_TASK $OMP_NUM_THREADS $(date +%s.%N)"; sleep 1; date +%s.%N' > out/${name}.txt`;
+const stage = (name: string, threads: number, depends = 'null') => `  ${name}:
+    executable: sh
+    script-args: ["-c", ${JSON.stringify(probe(name))}]
+    depends: ${depends}
+    outputs: [out/${name}.txt]
+    resources: {threads: ${threads}, memory: 200M, runtime: 1m}
+`;
+const PIPELINE = `stages:\n${stage('wide1', 4)}${stage('wide2', 4)}${stage('narrow1', 2)}${stage('narrow2', 2)}${stage('narrow3', 2)}${stage('after', 1, '[wide1, narrow1]')}`;
+
+interface Probe { job: string; step: string; node: string; cpus: number; omp: number; start: number; end: number }
+function probed(ws: string, name: string): Probe {
+  const [first, end] = readFile(ws, `results/alloc/outputs/out/${name}.txt`).trim().split('\n');
+  const [job, step, node, cpus, omp, start] = first.split(' ');
+  return { job, step, node, cpus: Number(cpus), omp: Number(omp), start: Number(start), end: Number(end) };
+}
+
+describe.sequential('allocation backend (real SLURM)', () => {
+  let ws: string;
+
+  beforeAll(() => {
+    execFileSync('sinfo', ['--noheader'], { encoding: 'utf8' });
+    ws = copyWorkspace();
+    writeFile(ws, 'sites.yaml', SITES);
+    writeFile(ws, 'pipelines/alloc/pipeline.yaml', PIPELINE);
+    writeFile(ws, 'runs/alloc.yaml', 'pipelines: alloc\nsite: testslurm\n');
+    writeFile(ws, 'runs/photoz-sim.yaml', `site: testslurm\n${readFileSync(join(repoRoot, 'runs/photoz-sim.yaml'), 'utf8')}`);
+  });
+  afterAll(() => removeWorkspace(ws));
+
+  it('refuses outside an allocation, naming the way in', () => {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SLURM_')));
+    const r = spawnSync(join(repoRoot, 'node_modules', '.bin', 'nx'), ['run-many', '-t', 'stage', '--projects=tag:run:alloc', '--outputStyle=static', '--backend=allocation', '--skipNxCache'], { cwd: ws, encoding: 'utf8', env: { ...env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', CI: 'true' } });
+    expect(r.status).not.toBe(0);
+    expect(stripAnsi(r.stdout + r.stderr)).toContain('the allocation backend runs inside a SLURM allocation, and SLURM_JOB_ID is not set');
+  });
+
+  it('runs stages as srun steps of the allocation, within its cores, sized and placed by the plan', () => {
+    const nxBin = join(repoRoot, 'node_modules', '.bin', 'nx');
+    const r = spawnSync('salloc', ['--cpus-per-task=6', '--mem=3000M', '--time=5', nxBin, 'run-many', '-t', 'stage', '--projects=tag:run:alloc', '--outputStyle=static', '--backend=allocation'], {
+      cwd: ws,
+      encoding: 'utf8',
+      env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', CI: 'true' },
+    });
+    const out = stripAnsi(r.stdout + r.stderr);
+    expect(r.status, out).toBe(0);
+    const job = /Granted job allocation (\d+)/.exec(out)![1];
+    expect(out).toContain(`allocation ${job}: vm (6 cores)`);
+    const names = ['wide1', 'wide2', 'narrow1', 'narrow2', 'narrow3', 'after'];
+    const p = Object.fromEntries(names.map((n) => [n, probed(ws, n)]));
+    for (const n of names) {
+      expect(p[n].job, n).toBe(job);
+      expect(p[n].step, n).toMatch(/^\d+$/); // set only inside an srun step
+      expect(p[n].node).toBe('vm');
+    }
+    expect(new Set(names.map((n) => p[n].step)).size).toBe(names.length);
+    expect([p.wide1.cpus, p.narrow1.cpus, p.after.cpus]).toEqual([4, 2, 1]);
+    expect(p.wide1.omp).toBe(4);
+    // 6 cores: the two 4-core stages never overlap, and no instant has more than 6 cores busy.
+    const overlap = (a: Probe, b: Probe) => a.start < b.end && b.start < a.end;
+    expect(overlap(p.wide1, p.wide2)).toBe(false);
+    for (const n of names) {
+      const busy = names.filter((m) => p[m].start <= p[n].start && p[m].end > p[n].start).reduce((s, m) => s + p[m].cpus, 0);
+      expect(busy, n).toBeLessThanOrEqual(6);
+    }
+    expect(p.after.start).toBeGreaterThanOrEqual(Math.max(p.wide1.end, p.narrow1.end));
+    expect(readFile(ws, 'results/alloc/logs/wide1.log')).toMatch(/^# command: srun --job-name=alloc\.wide1 --nodes=1 --nodelist=vm --ntasks=1 --cpus-per-task=4 --mem=200M --exact --kill-on-bad-exit=1 -- sh -c /m);
+  }, 120_000);
+
+  it('rejects a stage larger than the allocation before running anything', () => {
+    writeFile(ws, 'pipelines/alloc/pipeline.yaml', `${PIPELINE}${stage('huge', 8)}`);
+    const nxBin = join(repoRoot, 'node_modules', '.bin', 'nx');
+    const r = spawnSync('salloc', ['--cpus-per-task=6', '--mem=3000M', '--time=5', nxBin, 'run-many', '-t', 'stage', '--projects=tag:run:alloc', '--outputStyle=static', '--backend=allocation', '--skipNxCache'], {
+      cwd: ws,
+      encoding: 'utf8',
+      env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', CI: 'true' },
+    });
+    const out = stripAnsi(r.stdout + r.stderr);
+    expect(r.status).not.toBe(0);
+    expect(out).toMatch(/huge/);
+    expect(out).toMatch(/8 cores/);
+    expect(existsSync(join(ws, 'results/alloc/outputs/out/huge.txt'))).toBe(false);
+    writeFile(ws, 'pipelines/alloc/pipeline.yaml', PIPELINE);
+  }, 120_000);
+
+  it('quick-test asks for an allocation and runs the run inside it', () => {
+    const r = campaign(ws, ['quick-test', 'runs/photoz-sim.yaml', '--time', '5m']);
+    expect(r.status, r.out).toBe(0);
+    expect(r.out).toMatch(/Granted job allocation \d+/);
+    expect(r.out).toMatch(/allocation \d+: vm \(16 cores\)/);
+    expect(executedStages(r.out).length).toBeGreaterThan(0);
+    expect(readFile(ws, 'results/photoz-sim/logs/split_catalog.log')).toMatch(/^# command: srun --job-name=photoz-sim\.split_catalog /m);
+    // Done is done: the same run afterwards on the local backend (another task hash, since
+    // --backend is an option) finds every stage's outputs made by this configuration.
+    const again = runStages(ws, 'photoz-sim');
+    expect(again.status).toBe(0);
+    const ran = executedStages(again.out);
+    expect(ran.length).toBeGreaterThan(0);
+    for (const s of ran) expect(again.out).toContain(`${s.replace('photoz-sim.', 'photoz-sim/')}: up to date`);
+  }, 180_000);
+});
