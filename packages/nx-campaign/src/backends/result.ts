@@ -1,3 +1,5 @@
+import type { AttemptState } from '../store/record';
+
 /** What every backend reports for a stage, as soon as it is known. */
 export interface StageResult {
   status: 'success' | 'failure' | 'skipped';
@@ -7,6 +9,11 @@ export interface StageResult {
   output: string;
   logFile?: string;
   seconds?: number;
+  /** For the record: the precise end state (default from status), exit code, start time, peak memory. */
+  state?: AttemptState;
+  exitCode?: number;
+  startedAt?: string;
+  peakMemoryMB?: number;
 }
 
 /** A stage whose outputs on disk were made by its current configuration: reported done, not run. */

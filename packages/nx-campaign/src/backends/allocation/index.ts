@@ -139,7 +139,9 @@ export async function* runInAllocation(jobs: LocalJob[], opts: LocalOptions & { 
   opts.print(`allocation ${allocation.jobId}: ${where}`);
   const planOf = (run: Run, stage: string) => plans.get(run.name)!.get(stage)!;
   yield* runInPool(jobs, opts, {
+    backend: 'allocation',
     pool: hostPool(allocation, placed),
+    hosts: (run, stage) => placed.get(`${run.name}/${stage}`)!.hosts,
     priority: (run, stage) => -planOf(run, stage).priority,
     cores: (run, stage) => planOf(run, stage).cores,
     memoryMB: (run, stage) => planOf(run, stage).memoryMB * planOf(run, stage).nodes.length,

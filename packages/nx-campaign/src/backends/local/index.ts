@@ -1,4 +1,4 @@
-import { availableParallelism, totalmem } from 'node:os';
+import { availableParallelism, hostname, totalmem } from 'node:os';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runProcess } from './process';
@@ -8,6 +8,7 @@ import { formatMemory } from '../../config/quantities';
 import { remainingPathSeconds } from '../../graph/dag';
 import { absolutePath, stageInvocation, type StageInvocation } from '../../model/command';
 import { coresOf } from '../../model/stage';
+import type { AttemptLog } from '../../store/recorder';
 import { isComplete, writeReceipt } from '../../store/stage-state';
 import { UP_TO_DATE, type StageResult } from '../result';
 import { runStage } from './run-stage';
@@ -30,6 +31,8 @@ export interface LocalOptions {
   capacity?: Capacity;
   print: (line: string) => void;
   signal?: AbortSignal;
+  /** Where attempts are recorded. */
+  record?: AttemptLog;
 }
 
 export function machineCapacity(): Capacity {
@@ -40,7 +43,11 @@ export const unitId = (run: string, stage: string) => `${run}/${stage}`;
 
 /** How a pool-scheduled backend places and starts stages. */
 export interface Placement {
+  /** The backend's name, for the record. */
+  backend: string;
   pool: Pool;
+  /** Hosts a stage runs on. */
+  hosts(run: Run, stage: string): string[];
   /** Higher starts first among ready stages. */
   priority(run: Run, stage: string): number;
   cores(run: Run, stage: string): number;
@@ -64,8 +71,11 @@ export async function* runLocally(jobs: LocalJob[], opts: LocalOptions): AsyncGe
   );
   if (tooBig.length) throw new CampaignError(`stages too large for this machine, nothing was run:\n  ${tooBig.join('\n  ')}\n  fix: lower their ranks, threads or memory, or run them on a cluster backend`);
   const priorities = new Map(jobs.map(({ run }) => [run.name, remainingPathSeconds(run.dag)]));
+  const host = [hostname()];
   yield* runInPool(jobs, opts, {
+    backend: 'local',
     pool: machinePool(capacity),
+    hosts: () => host,
     priority: (run, stage) => priorities.get(run.name)!.get(stage)!,
     cores: (run, stage) => coresOf(run.dag.stages.get(stage)!.resources),
     memoryMB: (run, stage) => run.dag.stages.get(stage)!.resources.memoryMB,
@@ -99,6 +109,7 @@ export async function* runInPool(jobs: LocalJob[], opts: LocalOptions, placement
           const hook = await preScript();
           if (hook && hook.status !== 'success') return { ...hook, message: `pre_script failed: ${hook.message}` };
           const inv = stageInvocation(opts.wsRoot, run, name);
+          opts.record?.started(run, name, { backend: placement.backend, cores: placement.cores(run, name), memoryMB: placement.memoryMB(run, name), nodes: placement.hosts(run, name), logPath: inv.logFile, state: 'running' });
           const result = await runStage(placement.launch?.(run, name, inv) ?? inv, { refuseExisting: run.resume === 'refuse', print: opts.print, signal: opts.signal });
           // Written while the next stage starts; all are on disk before this generator ends.
           if (result.status === 'success') receipts.push(writeReceipt(opts.dataDir, run.name, name, fingerprint, inv.outputs.map((o) => o.final)).catch((e: Error) => void (receiptError ??= e)));

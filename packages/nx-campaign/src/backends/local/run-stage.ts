@@ -73,6 +73,7 @@ export async function runStage(inv: StageInvocation, opts: RunStageOptions): Pro
   // Small synchronous writes: cheaper than a stream per stage when stages are many and short.
   const log = openSync(inv.logFile, 'w');
   const started = Date.now();
+  const startedAt = new Date(started).toISOString();
   writeSync(log, `# stage ${name}\n# command: ${shellLine(inv.argv)}\n# cwd: ${inv.cwd}\n# started: ${new Date(started).toISOString()}\n`);
   const tail: string[] = [];
   const onLine = (line: string) => {
@@ -93,6 +94,7 @@ export async function runStage(inv: StageInvocation, opts: RunStageOptions): Pro
   // Interrupted counts as failed even if the command then exits 0: a script whose child was
   // killed may carry on and exit cleanly with half its work done.
   const interrupted = end.interrupted || opts.signal?.aborted === true;
+  const recorded = { seconds, startedAt, exitCode: end.code ?? undefined, logFile: inv.logFile };
   if (end.code !== 0 || interrupted) {
     settleFailedOutputs(inv);
     const why =
@@ -101,11 +103,11 @@ export async function runStage(inv: StageInvocation, opts: RunStageOptions): Pro
       : interrupted ? 'interrupted'
       : end.signal ? `killed by ${end.signal}`
       : `exited with code ${end.code}`;
-    return finish({ status: 'failure', message: `${why} (log: ${inv.logFile})`, output: `${tailText()}\n`, logFile: inv.logFile, seconds });
+    return finish({ ...recorded, status: 'failure', state: interrupted ? 'interrupted' : 'failed', message: `${why} (log: ${inv.logFile})`, output: `${tailText()}\n` });
   }
   const absent = settleOutputs(inv);
   if (absent.length) {
-    return finish({ status: 'failure', message: `exited 0 but did not write ${absent.join(', ')} (log: ${inv.logFile})`, output: `${tailText()}\n`, logFile: inv.logFile, seconds });
+    return finish({ ...recorded, status: 'failure', message: `exited 0 but did not write ${absent.join(', ')} (log: ${inv.logFile})`, output: `${tailText()}\n` });
   }
-  return finish({ status: 'success', message: `done in ${seconds.toFixed(1)} s (log: ${inv.logFile})`, output: '', logFile: inv.logFile, seconds });
+  return finish({ ...recorded, status: 'success', message: `done in ${seconds.toFixed(1)} s (log: ${inv.logFile})`, output: '' });
 }

@@ -17,10 +17,12 @@ import { stageInvocation, type StageInvocation } from '../../model/command';
 import type { Run } from '../../model/run';
 import type { RunPlan, StagePlan } from '../../planning/plan-run';
 import type { Site } from '../../sites/site';
+import type { AttemptLog } from '../../store/recorder';
 import { isComplete, stateDir, writeFileAtomic, writeReceipt } from '../../store/stage-state';
 import { runHook } from '../local';
 import { prepareOutputs, settleFailedOutputs, settleOutputs } from '../local/run-stage';
 import { UP_TO_DATE, type StageResult } from '../result';
+import type { AttemptState } from '../../store/record';
 import { FINISHED, hasAccounting, sacct, sbatch, scancel, squeue, stageState, type Exec, exec as realExec, type JobState, type StageState } from './commands';
 import { renderSbatch, templateFor, type SbatchContext } from './template';
 
@@ -42,6 +44,8 @@ export interface SlurmOptions {
   /** On interrupt, leave submitted jobs running instead of cancelling them. */
   leaveRunning: boolean;
   exec?: Exec;
+  /** Where attempts are recorded. */
+  record?: AttemptLog;
 }
 
 export const DEFAULT_POLL_SECONDS = 5;
@@ -200,7 +204,9 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
       if (u.done) continue;
       if (u.jobId) settleFailedOutputs(u.inv);
       const what = !u.jobId ? 'not submitted' : opts.leaveRunning ? `job ${u.jobId} left running (ids in ${jobsFile(opts.dataDir, u.run.name)})` : `job ${u.jobId} cancelled`;
-      finish(u, { status: 'failure', message: `${why}: ${what}`, output: '' });
+      // A job left running stays live in the record, for the next invocation to re-attach to.
+      const state = !u.jobId ? 'interrupted' : opts.leaveRunning ? (u.state === 'waiting' ? 'pending' : u.state) : 'cancelled';
+      finish(u, { status: 'failure', state, message: `${why}: ${what}`, output: '' });
     }
   };
   const aborted = () => opts.signal?.aborted === true;
@@ -229,6 +235,7 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
         continue;
       }
       u.state = 'pending';
+      opts.record?.started(u.run, u.stage, { backend: 'slurm', jobId: u.jobId, script, cores: u.plan.cores, memoryMB: u.plan.memoryMB, walltimeSeconds: u.plan.walltimeSeconds, logPath: u.inv.logFile, state: 'pending' });
       opts.print(`[${u.stage}] submitted as job ${u.jobId}${deps.length ? ` after ${deps.join(', ')}` : ''}`);
     }
   } catch (e) {
@@ -287,6 +294,7 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
             if (state !== u.state) {
               changed = true;
               if (state === 'running' && u.state !== 'running') opts.print(`[${u.stage}] running (job ${u.jobId})`);
+              if (state === 'pending' || state === 'running' || state === 'held') opts.record?.state(u.run, u.stage, state);
             }
             if (state === 'pruned') {
               await scancel([u.jobId!], exec);
@@ -295,7 +303,7 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
               // The wrapper writes its exit file before the job ends; give a shared file system one more poll.
               if (++u.missingExit >= 2 || state !== 'succeeded') {
                 settleFailedOutputs(u.inv);
-                finish(u, { status: 'failure', message: `job ${u.jobId} ${describe(state, s)} without recording an exit code (log: ${u.inv.logFile})`, output: tail(u.inv.logFile) });
+                finish(u, { status: 'failure', state: state === 'vanished' || state === 'succeeded' ? 'failed' : (state as AttemptState), message: `job ${u.jobId} ${describe(state, s)} without recording an exit code (log: ${u.inv.logFile})`, output: tail(u.inv.logFile), logFile: u.inv.logFile });
                 await prune(u);
               }
             }
@@ -331,13 +339,13 @@ function tail(logFile: string): string {
 /** The result recorded by the job's wrapper. */
 function readExit(u: Unit): StageResult {
   const [code, start, end] = readFileSync(u.exitFile, 'utf8').trim().split(/\s+/).map(Number);
-  const seconds = end - start;
+  const recorded = { seconds: end - start, exitCode: code, startedAt: new Date(start * 1000).toISOString(), logFile: u.inv.logFile };
   const where = `job ${u.jobId}, log: ${u.inv.logFile}`;
   if (code !== 0) {
     settleFailedOutputs(u.inv);
-    return { status: 'failure', message: `exited with code ${code} (${where})`, output: tail(u.inv.logFile), logFile: u.inv.logFile, seconds };
+    return { ...recorded, status: 'failure', message: `exited with code ${code} (${where})`, output: tail(u.inv.logFile) };
   }
   const absent = settleOutputs(u.inv);
-  if (absent.length) return { status: 'failure', message: `exited 0 but did not write ${absent.join(', ')} (${where})`, output: tail(u.inv.logFile), logFile: u.inv.logFile, seconds };
-  return { status: 'success', message: `done in ${formatDuration(seconds)} (${where})`, output: '', logFile: u.inv.logFile, seconds };
+  if (absent.length) return { ...recorded, status: 'failure', message: `exited 0 but did not write ${absent.join(', ')} (${where})`, output: tail(u.inv.logFile) };
+  return { ...recorded, status: 'success', message: `done in ${formatDuration(recorded.seconds)} (${where})`, output: '' };
 }

@@ -5,6 +5,8 @@ import { DEFAULT_POLL_SECONDS, runOnSlurm, type SlurmJob } from '../../backends/
 import type { StageResult } from '../../backends/result';
 import { planRun, resolvePlanSettings } from '../../planning/plan-run';
 import { loadSites } from '../../sites/load';
+import { CampaignRecord } from '../../store/record';
+import { Recorder } from '../../store/recorder';
 import { loadRunCached } from '../../store/run-cache';
 import { CampaignError } from '../../config/errors';
 import { workspaceDataDir } from '../../store/stage-state';
@@ -27,6 +29,8 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
   const option = <K extends keyof StageExecutorOptions>(k: K): StageExecutorOptions[K] | undefined => first[k] ?? overrides?.[k];
   const slurmJobs: SlurmJob[] = [];
   const allocationJobs: LocalJob[] = [];
+  const backendOf = new Map<string, string>();
+  let recorder: Recorder | undefined;
   try {
     for (const taskId of Object.keys(taskGraph.tasks)) {
       const o = inputs[taskId];
@@ -57,12 +61,22 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
       if (backend === 'allocation') allocationJobs.push(job);
       else if (backend === 'slurm') slurmJobs.push({ ...job, plan: planRun(context.root, job.run, settings) });
       else continue;
+      backendOf.set(name, backend);
       jobs.delete(name);
     }
+    // Take each run in the record (refused while another process runs it) and record its version.
+    recorder = new Recorder(CampaignRecord.open(context.root), context.root);
+    for (const job of [...jobs.values(), ...slurmJobs, ...allocationJobs]) {
+      const v = recorder.begin(job.run, { site: job.run.site, backend: backendOf.get(job.run.name) ?? 'local' });
+      if (v.previous) process.stdout.write(`${job.run.name}: run files changed since version ${v.previous.version}; recorded as version ${v.version} (campaign report ${job.run.file} --diff)\n`);
+    }
   } catch (e) {
+    recorder?.record.close();
     yield* failAll(Object.keys(taskGraph.tasks), e);
     return;
   }
+  const allJobs = [...jobs.values(), ...slurmJobs, ...allocationJobs];
+  const failed = new Set<string>();
   const abort = new AbortController();
   const stop = () => abort.abort();
   process.once('SIGINT', stop);
@@ -70,13 +84,16 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
   try {
     const print = (line: string) => process.stdout.write(`${line}\n`);
     const results = merge(
-      jobs.size ? runLocally([...jobs.values()], { wsRoot: context.root, dataDir, print, signal: abort.signal }) : undefined,
+      jobs.size ? runLocally([...jobs.values()], { wsRoot: context.root, dataDir, print, signal: abort.signal, record: recorder }) : undefined,
       slurmJobs.length
-        ? runOnSlurm(slurmJobs, { wsRoot: context.root, dataDir, print, signal: abort.signal, pollSeconds: option('pollInterval') ?? DEFAULT_POLL_SECONDS, leaveRunning: option('leaveRunning') === true })
+        ? runOnSlurm(slurmJobs, { wsRoot: context.root, dataDir, print, signal: abort.signal, pollSeconds: option('pollInterval') ?? DEFAULT_POLL_SECONDS, leaveRunning: option('leaveRunning') === true, record: recorder })
         : undefined,
-      allocationJobs.length ? runInAllocation(allocationJobs, { wsRoot: context.root, dataDir, print, signal: abort.signal }) : undefined,
+      allocationJobs.length ? runInAllocation(allocationJobs, { wsRoot: context.root, dataDir, print, signal: abort.signal, record: recorder }) : undefined,
     );
     for await (const { run, stage, result } of results) {
+      const job = allJobs.find((j) => j.run.name === run)!;
+      recorder.finished(job.run, stage, result, backendOf.get(run) ?? 'local');
+      if (result.status !== 'success') failed.add(run);
       const line = `${run}/${stage}: ${result.message}`;
       if (result.status !== 'success') process.stderr.write(`${line}\n`);
       // The output was streamed live and is in the log; Nx keeps (and replays on cache hits) the summary.
@@ -88,6 +105,8 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
+    for (const job of allJobs) recorder.end(job.run, abort.signal.aborted ? 'interrupted' : failed.has(job.run.name) ? 'failed' : 'done');
+    recorder.record.close();
   }
 }
 

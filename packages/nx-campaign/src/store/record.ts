@@ -1,0 +1,344 @@
+/**
+ * The campaign record: one SQLite file holding every run version, invocation and attempt, so
+ * status, reports, logs, retries and recovery work after the fact. WAL mode and a busy timeout
+ * make several nx processes writing at once safe; every change is one transaction, so a killed
+ * process leaves either all of it or none.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { CampaignError } from '../config/errors';
+import type { Run } from '../model/run';
+
+/** Where the record lives: `NX_CAMPAIGN_RECORD`, else `.campaign/record.sqlite` in the workspace. */
+export function recordPath(wsRoot: string, env: NodeJS.ProcessEnv = process.env): string {
+  const p = env.NX_CAMPAIGN_RECORD;
+  return p ? (isAbsolute(p) ? p : resolve(wsRoot, p)) : join(wsRoot, '.campaign', 'record.sqlite');
+}
+
+/** BPS-style attempt states; the first four are not final. */
+export const LIVE_STATES = ['submitted', 'pending', 'running', 'held'] as const;
+export const FINAL_STATES = ['succeeded', 'failed', 'cancelled', 'timeout', 'out-of-memory', 'node-failure', 'pruned', 'interrupted'] as const;
+export type AttemptState = (typeof LIVE_STATES)[number] | (typeof FINAL_STATES)[number];
+
+const MIGRATIONS: string[] = [
+  `CREATE TABLE campaigns (
+     id INTEGER PRIMARY KEY,
+     uid TEXT NOT NULL UNIQUE,
+     name TEXT NOT NULL UNIQUE,
+     deadline_s REAL,
+     created_at TEXT NOT NULL
+   );
+   CREATE TABLE runs (
+     id INTEGER PRIMARY KEY,
+     uid TEXT NOT NULL UNIQUE,
+     name TEXT NOT NULL UNIQUE,
+     campaign_id INTEGER REFERENCES campaigns(id),
+     created_at TEXT NOT NULL
+   );
+   CREATE TABLE run_versions (
+     id INTEGER PRIMARY KEY,
+     run_id INTEGER NOT NULL REFERENCES runs(id),
+     version INTEGER NOT NULL,
+     hash TEXT NOT NULL,
+     files TEXT NOT NULL,          -- JSON {path: content} of the run file, its pipelines and configs
+     inputs TEXT NOT NULL,         -- JSON {tag: path}
+     site TEXT,
+     backend TEXT,
+     user TEXT NOT NULL,
+     host TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     UNIQUE (run_id, version)
+   );
+   CREATE TABLE invocations (
+     id INTEGER PRIMARY KEY,
+     run_id INTEGER NOT NULL REFERENCES runs(id),
+     version_id INTEGER NOT NULL REFERENCES run_versions(id),
+     pid INTEGER NOT NULL,
+     host TEXT NOT NULL,
+     user TEXT NOT NULL,
+     started_at TEXT NOT NULL,
+     ended_at TEXT,
+     state TEXT NOT NULL            -- active | done | failed | interrupted | lost
+   );
+   CREATE INDEX invocations_active ON invocations (run_id) WHERE state = 'active';
+   CREATE TABLE attempts (
+     id INTEGER PRIMARY KEY,
+     run_id INTEGER NOT NULL REFERENCES runs(id),
+     version_id INTEGER NOT NULL REFERENCES run_versions(id),
+     invocation_id INTEGER NOT NULL REFERENCES invocations(id),
+     stage TEXT NOT NULL,
+     pipeline TEXT NOT NULL,
+     attempt INTEGER NOT NULL,
+     backend TEXT NOT NULL,
+     job_id TEXT,
+     script TEXT,
+     cores INTEGER,
+     memory_mb REAL,
+     walltime_s REAL,
+     nodes TEXT,
+     submitted_at TEXT NOT NULL,
+     started_at TEXT,
+     ended_at TEXT,
+     state TEXT NOT NULL,
+     exit_code INTEGER,
+     peak_memory_mb REAL,
+     seconds REAL,
+     log_path TEXT,
+     message TEXT,
+     config_hash TEXT NOT NULL,
+     UNIQUE (run_id, stage, attempt)
+   );
+   CREATE INDEX attempts_stage ON attempts (pipeline, stage, config_hash, state);
+   CREATE TABLE stage_tuning (
+     pipeline TEXT NOT NULL,
+     stage TEXT NOT NULL,
+     config_hash TEXT NOT NULL,
+     memory_mb REAL,
+     walltime_s REAL,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (pipeline, stage, config_hash)
+   );`,
+];
+
+export interface RunVersion {
+  runId: number;
+  versionId: number;
+  version: number;
+  /** The previous version's files when this invocation made a new version. */
+  previous?: { version: number; files: Record<string, string> };
+  files: Record<string, string>;
+}
+
+export interface AttemptStart {
+  stage: string;
+  pipeline: string;
+  backend: string;
+  configHash: string;
+  jobId?: string;
+  script?: string;
+  cores?: number;
+  memoryMB?: number;
+  walltimeSeconds?: number;
+  nodes?: string[];
+  logPath?: string;
+  state: AttemptState;
+}
+
+export interface AttemptEnd {
+  state: AttemptState;
+  exitCode?: number;
+  startedAt?: string;
+  endedAt?: string;
+  seconds?: number;
+  peakMemoryMB?: number;
+  message?: string;
+}
+
+export interface AttemptRow {
+  id: number;
+  run: string;
+  version: number;
+  stage: string;
+  pipeline: string;
+  attempt: number;
+  backend: string;
+  job_id: string | null;
+  cores: number | null;
+  memory_mb: number | null;
+  walltime_s: number | null;
+  nodes: string | null;
+  submitted_at: string;
+  started_at: string | null;
+  ended_at: string | null;
+  state: AttemptState;
+  exit_code: number | null;
+  peak_memory_mb: number | null;
+  seconds: number | null;
+  log_path: string | null;
+  message: string | null;
+  invocation_id: number;
+}
+
+const now = () => new Date().toISOString();
+const uid = () => createHash('sha256').update(`${process.pid}.${Date.now()}.${Math.random()}`).digest('hex').slice(0, 12);
+
+/** The files a run is made of, workspace-relative path -> content, as submitted. */
+export function runFiles(wsRoot: string, run: Run): Record<string, string> {
+  const files = [run.file, ...run.pipelines.flatMap((p) => [p.file, join(dirname(p.file), 'config.yaml')])];
+  const out: Record<string, string> = {};
+  for (const f of [...new Set(files)].sort()) {
+    const abs = resolve(wsRoot, f);
+    if (existsSync(abs)) out[f] = readFileSync(abs, 'utf8');
+  }
+  return out;
+}
+
+/** Identity of a stage's configuration for tuning and measured runtimes: its command and config, not its inputs' dates. */
+export function configHash(run: Run, stage: string): string {
+  const s = run.dag.stages.get(stage)!;
+  return createHash('sha256').update(JSON.stringify({ argv: s.argv, config: s.config, env: s.env })).digest('hex').slice(0, 16);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class CampaignRecord {
+  readonly db: Database.Database;
+
+  private constructor(readonly path: string) {
+    mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path, { timeout: 30_000 });
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.migrate();
+  }
+
+  static open(wsRoot: string, env: NodeJS.ProcessEnv = process.env): CampaignRecord {
+    return new CampaignRecord(recordPath(wsRoot, env));
+  }
+
+  /** Opens an existing record only; undefined when nothing was ever recorded. */
+  static openExisting(wsRoot: string, env: NodeJS.ProcessEnv = process.env): CampaignRecord | undefined {
+    const p = recordPath(wsRoot, env);
+    return existsSync(p) ? new CampaignRecord(p) : undefined;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private migrate(): void {
+    const at = this.db.pragma('user_version', { simple: true }) as number;
+    if (at > MIGRATIONS.length) throw new CampaignError(`${this.path} was written by a newer nx-campaign (schema ${at}, this one knows ${MIGRATIONS.length})\n  fix: upgrade nx-campaign`);
+    if (at === MIGRATIONS.length) return;
+    this.db.transaction(() => {
+      // Re-read inside the write lock: another process may have migrated meanwhile.
+      const from = this.db.pragma('user_version', { simple: true }) as number;
+      for (let i = from; i < MIGRATIONS.length; i++) this.db.exec(MIGRATIONS[i]);
+      this.db.pragma(`user_version = ${MIGRATIONS.length}`);
+    }).immediate();
+  }
+
+  /**
+   * Start an invocation of `run`: its current files become a new version when they differ from
+   * the last one. Refuses while another live process has the same run active; an active
+   * invocation whose process is gone is marked lost (its attempts are recovered by the caller).
+   */
+  beginInvocation(run: Run, files: Record<string, string>, meta: { site?: string; backend: string }): RunVersion & { invocationId: number; lost: number[] } {
+    return this.db.transaction(() => {
+      let runRow = this.db.prepare('SELECT id FROM runs WHERE name = ?').get(run.name) as { id: number } | undefined;
+      if (!runRow) runRow = { id: Number(this.db.prepare('INSERT INTO runs (uid, name, created_at) VALUES (?, ?, ?)').run(uid(), run.name, now()).lastInsertRowid) };
+      const runId = runRow.id;
+      const lost: number[] = [];
+      const host = hostname();
+      for (const inv of this.db.prepare("SELECT id, pid, host, user, started_at FROM invocations WHERE run_id = ? AND state = 'active'").all(runId) as { id: number; pid: number; host: string; user: string; started_at: string }[]) {
+        if (inv.host !== host || alive(inv.pid)) {
+          throw new CampaignError(`run ${run.name} is already being run by process ${inv.pid} on ${inv.host} (user ${inv.user}, since ${inv.started_at})\n  fix: wait for it, or stop it (campaign cancel ${run.file} cancels its jobs)`);
+        }
+        this.db.prepare("UPDATE invocations SET state = 'lost', ended_at = ? WHERE id = ?").run(now(), inv.id);
+        lost.push(inv.id);
+      }
+      const hash = createHash('sha256').update(JSON.stringify(files)).digest('hex');
+      const last = this.db.prepare('SELECT id, version, hash, files FROM run_versions WHERE run_id = ? ORDER BY version DESC LIMIT 1').get(runId) as { id: number; version: number; hash: string; files: string } | undefined;
+      let versionId: number;
+      let version: number;
+      let previous: RunVersion['previous'];
+      if (last && last.hash === hash) {
+        versionId = last.id;
+        version = last.version;
+      } else {
+        version = (last?.version ?? 0) + 1;
+        versionId = Number(
+          this.db
+            .prepare('INSERT INTO run_versions (run_id, version, hash, files, inputs, site, backend, user, host, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+            .run(runId, version, hash, JSON.stringify(files), JSON.stringify(run.inputs), meta.site ?? null, meta.backend, userInfo().username, host, now()).lastInsertRowid,
+        );
+        if (last) previous = { version: last.version, files: JSON.parse(last.files) as Record<string, string> };
+      }
+      const invocationId = Number(
+        this.db.prepare("INSERT INTO invocations (run_id, version_id, pid, host, user, started_at, state) VALUES (?, ?, ?, ?, ?, ?, 'active')").run(runId, versionId, process.pid, host, userInfo().username, now()).lastInsertRowid,
+      );
+      return { runId, versionId, version, previous, files, invocationId, lost };
+    }).immediate();
+  }
+
+  endInvocation(invocationId: number, state: 'done' | 'failed' | 'interrupted'): void {
+    this.db.prepare('UPDATE invocations SET state = ?, ended_at = ? WHERE id = ?').run(state, now(), invocationId);
+  }
+
+  /** A new attempt of a stage (attempt numbers count up per run and stage). Returns its id. */
+  startAttempt(v: { runId: number; versionId: number; invocationId: number }, a: AttemptStart): number {
+    return this.db.transaction(() => {
+      const n = (this.db.prepare('SELECT COALESCE(MAX(attempt), 0) AS n FROM attempts WHERE run_id = ? AND stage = ?').get(v.runId, a.stage) as { n: number }).n + 1;
+      return Number(
+        this.db
+          .prepare(
+            `INSERT INTO attempts (run_id, version_id, invocation_id, stage, pipeline, attempt, backend, job_id, script, cores, memory_mb, walltime_s, nodes, submitted_at, state, log_path, config_hash)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(v.runId, v.versionId, v.invocationId, a.stage, a.pipeline, n, a.backend, a.jobId ?? null, a.script ?? null, a.cores ?? null, a.memoryMB ?? null, a.walltimeSeconds ?? null, a.nodes?.join(',') ?? null, now(), a.state, a.logPath ?? null, a.configHash).lastInsertRowid,
+      );
+    }).immediate();
+  }
+
+  setAttemptState(id: number, state: AttemptState, startedAt?: string): void {
+    this.db.prepare('UPDATE attempts SET state = ?, started_at = COALESCE(started_at, ?) WHERE id = ?').run(state, startedAt ?? (state === 'running' ? now() : null), id);
+  }
+
+  endAttempt(id: number, e: AttemptEnd): void {
+    this.db
+      .prepare('UPDATE attempts SET state = ?, exit_code = ?, started_at = COALESCE(?, started_at), ended_at = ?, seconds = ?, peak_memory_mb = COALESCE(?, peak_memory_mb), message = ? WHERE id = ?')
+      .run(e.state, e.exitCode ?? null, e.startedAt ?? null, e.endedAt ?? now(), e.seconds ?? null, e.peakMemoryMB ?? null, e.message ?? null, id);
+  }
+
+  /** Attempts of `run` still pending or running when their invocation ended or was lost. */
+  liveAttempts(runName: string): AttemptRow[] {
+    return this.db.prepare(`${ATTEMPTS} WHERE r.name = ? AND a.state IN (${LIVE_STATES.map(() => '?').join(',')}) ORDER BY a.id`).all(runName, ...LIVE_STATES) as AttemptRow[];
+  }
+
+  attempts(runName: string): AttemptRow[] {
+    return this.db.prepare(`${ATTEMPTS} WHERE r.name = ? ORDER BY a.id`).all(runName) as AttemptRow[];
+  }
+
+  /** Memory and walltime a stage's earlier failures escalated to, kept for its later runs. */
+  tuning(pipeline: string, stage: string, hash: string): { memoryMB?: number; walltimeSeconds?: number } {
+    const row = this.db.prepare('SELECT memory_mb, walltime_s FROM stage_tuning WHERE pipeline = ? AND stage = ? AND config_hash = ?').get(pipeline, stage, hash) as { memory_mb: number | null; walltime_s: number | null } | undefined;
+    return { memoryMB: row?.memory_mb ?? undefined, walltimeSeconds: row?.walltime_s ?? undefined };
+  }
+
+  setTuning(pipeline: string, stage: string, hash: string, t: { memoryMB?: number; walltimeSeconds?: number }): void {
+    this.db
+      .prepare(
+        `INSERT INTO stage_tuning (pipeline, stage, config_hash, memory_mb, walltime_s, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (pipeline, stage, config_hash) DO UPDATE SET memory_mb = COALESCE(excluded.memory_mb, memory_mb), walltime_s = COALESCE(excluded.walltime_s, walltime_s), updated_at = excluded.updated_at`,
+      )
+      .run(pipeline, stage, hash, t.memoryMB ?? null, t.walltimeSeconds ?? null, now());
+  }
+
+  /** Median runtime and peak memory of the last `n` successful attempts of a stage and configuration. */
+  measured(pipeline: string, stage: string, hash: string, n = 5): { seconds?: number; peakMemoryMB?: number; samples: number } {
+    const rows = this.db
+      .prepare("SELECT seconds, peak_memory_mb FROM attempts WHERE pipeline = ? AND stage = ? AND config_hash = ? AND state = 'succeeded' AND seconds IS NOT NULL ORDER BY id DESC LIMIT ?")
+      .all(pipeline, stage, hash, n) as { seconds: number; peak_memory_mb: number | null }[];
+    const median = (xs: number[]) => {
+      if (!xs.length) return undefined;
+      const s = [...xs].sort((a, b) => a - b);
+      return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    };
+    return { seconds: median(rows.map((r) => r.seconds)), peakMemoryMB: median(rows.flatMap((r) => (r.peak_memory_mb === null ? [] : [r.peak_memory_mb]))), samples: rows.length };
+  }
+}
+
+const ATTEMPTS = `SELECT a.id, r.name AS run, v.version, a.stage, a.pipeline, a.attempt, a.backend, a.job_id, a.cores, a.memory_mb, a.walltime_s, a.nodes,
+  a.submitted_at, a.started_at, a.ended_at, a.state, a.exit_code, a.peak_memory_mb, a.seconds, a.log_path, a.message, a.invocation_id
+  FROM attempts a JOIN runs r ON r.id = a.run_id JOIN run_versions v ON v.id = a.version_id`;

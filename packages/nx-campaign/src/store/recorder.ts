@@ -1,0 +1,64 @@
+import type { StageResult } from '../backends/result';
+import type { Run } from '../model/run';
+import { CampaignRecord, configHash, LIVE_STATES, runFiles, type AttemptStart, type AttemptState, type RunVersion } from './record';
+
+/** What a backend tells the record about an attempt it starts; the end comes with its result. */
+export interface AttemptLog {
+  started(run: Run, stage: string, info: Omit<AttemptStart, 'stage' | 'pipeline' | 'configHash'>): void;
+  state(run: Run, stage: string, state: AttemptState, startedAt?: string): void;
+}
+
+const STATE_OF: Record<StageResult['status'], AttemptState> = { success: 'succeeded', failure: 'failed', skipped: 'pruned' };
+
+/** One nx invocation's view of the record: the runs it holds, and each stage's current attempt. */
+export class Recorder implements AttemptLog {
+  private readonly runs = new Map<string, RunVersion & { invocationId: number; lost: number[] }>();
+  private readonly current = new Map<string, number>();
+
+  constructor(
+    readonly record: CampaignRecord,
+    private readonly wsRoot: string,
+  ) {}
+
+  /** Take the run (refusing if another process has it) and record its files as a version. */
+  begin(run: Run, meta: { site?: string; backend: string }): RunVersion & { invocationId: number; lost: number[] } {
+    const v = this.record.beginInvocation(run, runFiles(this.wsRoot, run), meta);
+    this.runs.set(run.name, v);
+    return v;
+  }
+
+  started(run: Run, stage: string, info: Omit<AttemptStart, 'stage' | 'pipeline' | 'configHash'>): void {
+    const v = this.runs.get(run.name)!;
+    const id = this.record.startAttempt(v, { ...info, stage, pipeline: run.dag.stages.get(stage)!.pipeline, configHash: configHash(run, stage) });
+    this.current.set(`${run.name}/${stage}`, id);
+  }
+
+  state(run: Run, stage: string, state: AttemptState, startedAt?: string): void {
+    const id = this.current.get(`${run.name}/${stage}`);
+    if (id !== undefined) this.record.setAttemptState(id, state, startedAt);
+  }
+
+  /** The stage's result ends its attempt; a stage skipped or refused before it started gets one too. */
+  finished(run: Run, stage: string, result: StageResult, backend: string): void {
+    const key = `${run.name}/${stage}`;
+    let id = this.current.get(key);
+    if (id === undefined) {
+      if (result.status === 'success') return; // up to date: nothing ran
+      this.started(run, stage, { backend, state: 'submitted', logPath: result.logFile });
+      id = this.current.get(key)!;
+    }
+    if (result.state && (LIVE_STATES as readonly string[]).includes(result.state)) {
+      // Left running (--leaveRunning): the attempt stays live for the next invocation.
+      this.record.setAttemptState(id, result.state);
+      this.current.delete(key);
+      return;
+    }
+    this.record.endAttempt(id, { state: result.state ?? STATE_OF[result.status], exitCode: result.exitCode, startedAt: result.startedAt, seconds: result.seconds, peakMemoryMB: result.peakMemoryMB, message: result.message });
+    this.current.delete(key);
+  }
+
+  end(run: Run, state: 'done' | 'failed' | 'interrupted'): void {
+    const v = this.runs.get(run.name);
+    if (v) this.record.endInvocation(v.invocationId, state);
+  }
+}
