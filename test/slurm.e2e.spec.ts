@@ -1,8 +1,8 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { campaign, copyWorkspace, readFile, removeWorkspace, repoRoot, runStages, stripAnsi, writeFile } from './workspace';
+import { campaign, copyWorkspace, readFile, removeWorkspace, repoRoot, runStages, startNx, writeFile } from './workspace';
 
 /**
  * Against the real single-node SLURM that tools/slurm/start.sh starts (.ci/run does).
@@ -44,27 +44,6 @@ const PIPELINE = `stages:
     outputs: [out/e.txt]
     resources: {ranks: 2, threads: 1, memory: 200M, runtime: 90m}
 `;
-
-/** nx run-many of one run in its own process group, as a terminal runs it (Ctrl-C reaches the whole group). */
-function startNx(ws: string, run: string) {
-  const child = spawn(join(repoRoot, 'node_modules', '.bin', 'nx'), ['run-many', '-t', 'stage', `--projects=tag:run:${run}`, '--outputStyle=static', POLL], {
-    cwd: ws,
-    env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', CI: 'true' },
-    detached: true,
-  });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return {
-    out: () => stripAnsi(out),
-    /** Ctrl-C: SIGINT to the process group; resolves with nx's exit code. */
-    interrupt: () => {
-      process.kill(-child.pid!, 'SIGINT');
-      return exited;
-    },
-  };
-}
 
 function squeueIds(): string[] {
   return execFileSync('squeue', ['--noheader', '--format=%i'], { encoding: 'utf8' }).split('\n').filter(Boolean);
@@ -165,7 +144,7 @@ describe.sequential('SLURM backend (real SLURM)', () => {
 `);
     writeFile(ws, 'runs/slow.yaml', 'pipelines: slow\nsite: testslurm\n');
     const before = new Set(squeueIds());
-    const nx = startNx(ws, 'slow');
+    const nx = startNx(ws, 'slow', [POLL]);
     const deadline = Date.now() + 60_000;
     while (submitted(nx.out()).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     const ids = [...nx.out().matchAll(/submitted as job (\d+)/g)].map((m) => m[1]);
@@ -191,7 +170,7 @@ describe.sequential('SLURM backend (real SLURM)', () => {
         .map((l) => l.split('|'))
         .filter(([, , comment]) => comment === 'nx-campaign:burst');
     const before = new Set(jobsOfRun().map(([id]) => id)); // ended jobs stay listed for MinJobAge
-    const nx = startNx(ws, 'burst');
+    const nx = startNx(ws, 'burst', [POLL]);
     const deadline = Date.now() + 60_000;
     while (submitted(nx.out()).length < 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(await nx.interrupt()).not.toBe(0);

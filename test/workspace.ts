@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -89,4 +89,25 @@ export function listFiles(path: string, prefix = ''): string[] {
     return [];
   }
   return entries.flatMap((e) => (e.isDirectory() ? listFiles(join(path, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`])).sort();
+}
+
+/** nx run-many of one run in its own process group, as a terminal runs it (Ctrl-C reaches the whole group). */
+export function startNx(dir: string, run: string, extra: string[] = []) {
+  const child = spawn(join(repoRoot, 'node_modules', '.bin', 'nx'), ['run-many', '-t', 'stage', `--projects=tag:run:${run}`, '--outputStyle=static', ...extra], { cwd: dir, env: nxEnv, detached: true });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const signal = (s: NodeJS.Signals) => {
+    process.kill(-child.pid!, s);
+    return exited;
+  };
+  return {
+    out: () => stripAnsi(out),
+    exited,
+    /** Ctrl-C: SIGINT to the process group; resolves with nx's exit code. */
+    interrupt: () => signal('SIGINT'),
+    /** The process group killed outright, as by a lost session or an OOM killer. */
+    kill: () => signal('SIGKILL'),
+  };
 }

@@ -1,2 +1,4 @@
 #!/usr/bin/env node
-process.exitCode = require('../dist/cli/main').main(process.argv.slice(2));
+require('../dist/cli/main')
+  .main(process.argv.slice(2))
+  .then((code) => (process.exitCode = code));

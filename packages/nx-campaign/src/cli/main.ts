@@ -4,6 +4,8 @@ import { findWorkspaceRoot } from '../util/workspace';
 import { dryRun } from './dry-run';
 import { planCommand, type PlanOptions } from './plan';
 import { quickTest, type QuickTestOptions } from './quick-test';
+import { cancel, clean, logs, report, retry, status, type StatusOptions } from './record-commands';
+import { parseRuntimeSeconds } from '../config/quantities';
 
 const USAGE = `usage: campaign <command> [args]
 
@@ -17,12 +19,26 @@ commands:
                             ask SLURM for a small allocation of whole nodes (salloc; default 1 node, 30 min,
                             the site's shortest QoS) and run the run inside it as srun steps
                             (--backend=allocation); --print shows the salloc command instead
+
+the record (.campaign/record.sqlite, or NX_CAMPAIGN_RECORD); <run> is runs/RUN.yaml or RUN:
+  status [--all] [--since 7d] [--run R] [--campaign C] [--state S] [--site S]
+                            running and recent runs, their state and their stages' states
+  report <run> [--json] [--diff]
+                            per stage: state of its latest attempt (BPS columns), EXPECTED, TOTAL,
+                            attempts, job; failures with their log; --diff: the run files' last edit
+  logs <run> <stage> [--attempt N]
+                            the log of the latest (or N-th) attempt; for a failure its path and tail
+  cancel <run>              stop the nx process running it and cancel its queued or running jobs
+  retry <run>               run again what did not succeed (refused while running or when complete)
+  clean <run> [--yes]       remove intermediate outputs the final ones no longer need and archive the
+                            logs into <log_dir>/logs-<time>.tar.gz; a dry run without --yes
+
   sbatch-template           print the default sbatch template, to copy to sbatch/sites/<site>.hbs or
                             sbatch/stages/<stage>.hbs and extend (module load, conda, #SBATCH lines)
 `;
 
-/** `<file> --flag value --flag=value --switch`: the one file, and each flag through `take`. */
-function parseArgs(command: string, args: string[], take: (flag: string, value: () => string) => boolean): string {
+/** `<positional>... --flag value --flag=value --switch`: `count` positionals, and each flag through `take`. */
+function parseArgs(command: string, args: string[], count: [number, number], take: (flag: string, value: () => string) => boolean): string[] {
   const files: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const [flag, inline] = args[i].startsWith('--') ? args[i].split(/=(.*)/s, 2) : [args[i]];
@@ -34,13 +50,13 @@ function parseArgs(command: string, args: string[], take: (flag: string, value: 
     if (!flag.startsWith('-')) files.push(args[i]);
     else if (!take(flag, value)) throw new CampaignError(`${command}: unknown option "${flag}"\n${USAGE}`);
   }
-  if (files.length !== 1) throw new CampaignError(`${command} takes one file\n${USAGE}`);
-  return files[0];
+  if (files.length < count[0] || files.length > count[1]) throw new CampaignError(`${command}: ${files.length} argument(s) given\n${USAGE}`);
+  return files;
 }
 
 function parsePlanArgs(args: string[]): { file: string; options: PlanOptions } {
   const options: PlanOptions = {};
-  const file = parseArgs('plan', args, (flag, value) => {
+  const [file] = parseArgs('plan', args, [1, 1], (flag, value) => {
     if (flag === '--site') options.site = value();
     else if (flag === '--svg') options.svg = value();
     else if (flag === '--json') options.json = true;
@@ -52,7 +68,7 @@ function parsePlanArgs(args: string[]): { file: string; options: PlanOptions } {
 
 function parseQuickTestArgs(args: string[]): { file: string; options: QuickTestOptions } {
   const options: QuickTestOptions = {};
-  const file = parseArgs('quick-test', args, (flag, value) => {
+  const [file] = parseArgs('quick-test', args, [1, 1], (flag, value) => {
     if (flag === '--nodes') {
       const v = value();
       options.nodes = Number(v);
@@ -77,7 +93,13 @@ function planRoot(cwd: string): string {
   }
 }
 
-export function main(argv: string[]): number {
+const switches = (command: string, args: string[], count: [number, number], names: string[]) => {
+  const on = new Set<string>();
+  const positional = parseArgs(command, args, count, (flag) => names.includes(flag) && !!on.add(flag));
+  return { positional, on };
+};
+
+export async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   try {
     switch (command) {
@@ -96,6 +118,54 @@ export function main(argv: string[]): number {
       case 'quick-test': {
         const { file, options } = parseQuickTestArgs(args);
         return quickTest(findWorkspaceRoot(process.cwd()), file, options);
+      }
+      case 'status': {
+        const o: StatusOptions = {};
+        parseArgs('status', args, [0, 0], (flag, value) => {
+          if (flag === '--all') o.all = true;
+          else if (flag === '--since') {
+            const v = value();
+            const t = parseRuntimeSeconds(v);
+            if ('error' in t) throw new CampaignError(`status --since: ${t.error}\n  fix: ${t.fix}`);
+            o.since = t.value;
+          } else if (flag === '--run') o.run = value();
+          else if (flag === '--campaign') o.campaign = value();
+          else if (flag === '--state') o.state = value();
+          else if (flag === '--site') o.site = value();
+          else return false;
+          return true;
+        });
+        process.stdout.write(status(findWorkspaceRoot(process.cwd()), o));
+        return 0;
+      }
+      case 'report': {
+        const { positional, on } = switches('report', args, [1, 1], ['--json', '--diff']);
+        process.stdout.write(report(findWorkspaceRoot(process.cwd()), positional[0], { json: on.has('--json'), diff: on.has('--diff') }));
+        return 0;
+      }
+      case 'logs': {
+        let attempt: number | undefined;
+        const positional = parseArgs('logs', args, [2, 2], (flag, value) => {
+          if (flag !== '--attempt') return false;
+          attempt = Number(value());
+          return true;
+        });
+        process.stdout.write(logs(findWorkspaceRoot(process.cwd()), positional[0], positional[1], attempt));
+        return 0;
+      }
+      case 'cancel': {
+        const { positional } = switches('cancel', args, [1, 1], []);
+        process.stdout.write(await cancel(findWorkspaceRoot(process.cwd()), positional[0]));
+        return 0;
+      }
+      case 'retry': {
+        const { positional } = switches('retry', args, [1, 1], []);
+        return retry(findWorkspaceRoot(process.cwd()), positional[0]);
+      }
+      case 'clean': {
+        const { positional, on } = switches('clean', args, [1, 1], ['--yes']);
+        process.stdout.write(clean(findWorkspaceRoot(process.cwd()), positional[0], { yes: on.has('--yes') }));
+        return 0;
       }
       case 'sbatch-template':
         process.stdout.write(DEFAULT_TEMPLATE);

@@ -120,6 +120,17 @@ function runProject(run: Run): StageProject {
         cache: false,
         metadata: { description: `Place each stage on the run's site (HEFT): nodes, start, end, walltime, QoS, makespan, deadline check; run nothing`, technologies: ['nx-campaign'] },
       },
+      ...Object.fromEntries(
+        (
+          [
+            ['report', 'Per stage, the state of its latest attempt, EXPECTED and TOTAL (--json, --diff)'],
+            ['logs', 'The log of a stage (--stage=<stage>, --attempt=<n>)'],
+            ['cancel', 'Stop the nx process running this run and cancel its jobs'],
+            ['retry', 'Run again the stages that did not succeed'],
+            ['clean', 'Remove intermediate outputs and archive the logs (--yes; a dry run without)'],
+          ] as const
+        ).map(([command, description]) => [command, { executor: 'nx-campaign:record', options: { run: run.file, command }, inputs: [], cache: false, metadata: { description, technologies: ['nx-campaign'] } }]),
+      ),
     },
   };
 }

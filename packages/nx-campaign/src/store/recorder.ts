@@ -6,6 +6,12 @@ import { CampaignRecord, configHash, LIVE_STATES, runFiles, type AttemptStart, t
 export interface AttemptLog {
   started(run: Run, stage: string, info: Omit<AttemptStart, 'stage' | 'pipeline' | 'configHash'>): void;
   state(run: Run, stage: string, state: AttemptState, startedAt?: string): void;
+  /** SLURM attempts of `run` an earlier invocation left queued or running. */
+  live(run: Run): { stage: string; jobId: string; attemptId: number }[];
+  /** Follow an earlier attempt as this stage's current one. */
+  adopt(run: Run, stage: string, attemptId: number): void;
+  /** End an earlier attempt found dead (it will be submitted again). */
+  abandon(attemptId: number, state: AttemptState, message: string): void;
 }
 
 const STATE_OF: Record<StageResult['status'], AttemptState> = { success: 'succeeded', failure: 'failed', skipped: 'pruned' };
@@ -24,6 +30,10 @@ export class Recorder implements AttemptLog {
   begin(run: Run, meta: { site?: string; backend: string }): RunVersion & { invocationId: number; lost: number[] } {
     const v = this.record.beginInvocation(run, runFiles(this.wsRoot, run), meta);
     this.runs.set(run.name, v);
+    // No process follows them any more: this one holds the run. SLURM jobs may still be alive.
+    for (const a of this.record.liveAttempts(run.name)) {
+      if (a.backend !== 'slurm' || !a.job_id) this.record.endAttempt(a.id, { state: 'interrupted', message: 'its nx process ended before it did' });
+    }
     return v;
   }
 
@@ -36,6 +46,18 @@ export class Recorder implements AttemptLog {
   state(run: Run, stage: string, state: AttemptState, startedAt?: string): void {
     const id = this.current.get(`${run.name}/${stage}`);
     if (id !== undefined) this.record.setAttemptState(id, state, startedAt);
+  }
+
+  live(run: Run): { stage: string; jobId: string; attemptId: number }[] {
+    return this.record.liveAttempts(run.name).flatMap((a) => (a.backend === 'slurm' && a.job_id ? [{ stage: a.stage, jobId: a.job_id, attemptId: a.id }] : []));
+  }
+
+  adopt(run: Run, stage: string, attemptId: number): void {
+    this.current.set(`${run.name}/${stage}`, attemptId);
+  }
+
+  abandon(attemptId: number, state: AttemptState, message: string): void {
+    this.record.endAttempt(attemptId, { state, message });
   }
 
   /** The stage's result ends its attempt; a stage skipped or refused before it started gets one too. */

@@ -141,6 +141,12 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
     results.push({ run: u.run.name, stage: u.stage, result });
   };
 
+  // 0. Jobs an earlier invocation of the same run submitted and nobody followed to the end.
+  const earlier = new Map<string, { jobId: string; attemptId: number }>();
+  for (const job of jobs) for (const a of opts.record?.live(job.run) ?? []) if (job.stages.includes(a.stage)) earlier.set(key(job.run.name, a.stage), a);
+  const earlierStates = earlier.size ? await squeue([...earlier.values()].map((a) => a.jobId), exec) : new Map<string, JobState>();
+  const adopted: Unit[] = [];
+
   // 1. Up-to-date stages, pre_scripts, scripts; nothing is submitted before all scripts render.
   const scripts = new Map<Unit, string>();
   for (const job of jobs) {
@@ -149,7 +155,7 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
     const planOf = new Map(job.plan.stages.map((sp) => [sp.name, sp]));
     const upToDate = new Set(job.reuseComplete ? job.stages.filter((s) => isComplete(opts.dataDir, run.name, s, job.fingerprints.get(s) ?? '')) : []);
     let hookFailed: StageResult | undefined;
-    if (run.preScript && job.stages.some((s) => !upToDate.has(s))) {
+    if (run.preScript && job.stages.some((s) => !upToDate.has(s) && !earlier.has(key(run.name, s)))) {
       const hook = await runHook(opts, run, 'pre_script', run.preScript);
       if (hook.status !== 'success') hookFailed = { ...hook, message: `pre_script failed: ${hook.message}` };
     }
@@ -159,11 +165,22 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
       if (!sp) throw new CampaignError(`${run.name}/${stage} is not in the run's plan`);
       const u: Unit = { run, job, stage, inv, plan: sp, exitFile: inv.logFile.replace(/\.log$/, '.exit'), state: 'waiting', done: false, missingExit: 0 };
       units.set(key(run.name, stage), u);
+      const before = earlier.get(key(run.name, stage));
+      const slurmSays = before && earlierStates.get(before.jobId);
+      const liveThere = slurmSays && ['pending', 'running', 'held'].includes(stageState(slurmSays));
       if (upToDate.has(stage)) {
         finish(u, UP_TO_DATE);
+      } else if (before && (liveThere || existsSync(u.exitFile))) {
+        // Re-attach: follow the job already there instead of submitting it again.
+        u.jobId = before.jobId;
+        u.state = slurmSays ? (stageState(slurmSays) as StageState) : 'pending';
+        opts.record?.adopt(run, stage, before.attemptId);
+        adopted.push(u);
+        opts.print(`[${stage}] re-attached to job ${u.jobId} (${u.state}), submitted by an earlier invocation`);
       } else if (hookFailed) {
         finish(u, hookFailed);
       } else {
+        if (before) opts.record?.abandon(before.attemptId, slurmSays ? (stageState(slurmSays) as AttemptState) : 'cancelled', `job ${before.jobId} ended ${slurmSays ? slurmSays.state : 'and was forgotten by SLURM'} without an exit code while no nx process followed it; submitted again`);
         scripts.set(u, sbatchScript(opts.wsRoot, site, run, sp, inv, u.exitFile));
       }
     }
@@ -194,7 +211,7 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
       if (Object.keys(ids).length) writeFileAtomic(jobsFile(opts.dataDir, job.run.name), `${JSON.stringify({ submitted: new Date().toISOString(), jobs: ids }, null, 2)}\n`);
     }
   };
-  const producedLater = new Set([...scripts.keys()].flatMap((u) => u.inv.outputs.map((o) => o.final)));
+  const producedLater = new Set([...scripts.keys(), ...adopted].flatMap((u) => u.inv.outputs.map((o) => o.final)));
   const live = () => [...units.values()].filter((u) => !u.done && u.jobId);
   /** Cancel (unless asked not to) every job not yet ended, and report every stage not yet reported. */
   const interrupt = async (why: string) => {
@@ -210,6 +227,15 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
     }
   };
   const aborted = () => opts.signal?.aborted === true;
+  // Re-attached jobs that ended meanwhile: collected now, so their children depend on nothing or are pruned.
+  for (const u of adopted) {
+    if (!existsSync(u.exitFile)) continue;
+    const result = readExit(u);
+    finish(u, result);
+    if (result.status === 'success') await writeReceipt(opts.dataDir, u.run.name, u.stage, u.job.fingerprints.get(u.stage) ?? '', u.inv.outputs.map((o) => o.final));
+    else await prune(u);
+  }
+  yield* flush();
   try {
     for (const [u, script] of scripts) {
       if (aborted()) break;
@@ -224,7 +250,7 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
       const scriptFile = u.inv.logFile.replace(/\.log$/, '.sbatch');
       mkdirSync(dirname(scriptFile), { recursive: true });
       writeFileSync(scriptFile, script, { mode: 0o755 });
-      const deps = parentsOf(u).flatMap((p) => (p.jobId ? [p.jobId] : []));
+      const deps = parentsOf(u).flatMap((p) => (p.jobId && !p.done ? [p.jobId] : []));
       try {
         u.jobId = await sbatch(scriptFile, { dependsOn: deps, nice: u.plan.priority - 1 }, exec);
       } catch (e) {

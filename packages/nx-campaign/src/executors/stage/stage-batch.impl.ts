@@ -30,6 +30,7 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
   const slurmJobs: SlurmJob[] = [];
   const allocationJobs: LocalJob[] = [];
   const backendOf = new Map<string, string>();
+  const siteOf = new Map<string, string>();
   let recorder: Recorder | undefined;
   try {
     for (const taskId of Object.keys(taskGraph.tasks)) {
@@ -53,6 +54,7 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
       if (chosen === 'local') continue;
       if (chosen === 'allocation') {
         allocationJobs.push(job);
+        backendOf.set(name, 'allocation');
         jobs.delete(name);
         continue;
       }
@@ -62,12 +64,13 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
       else if (backend === 'slurm') slurmJobs.push({ ...job, plan: planRun(context.root, job.run, settings) });
       else continue;
       backendOf.set(name, backend);
+      siteOf.set(name, backend === 'allocation' ? `allocation in ${settings.site.name}` : settings.site.name);
       jobs.delete(name);
     }
     // Take each run in the record (refused while another process runs it) and record its version.
     recorder = new Recorder(CampaignRecord.open(context.root), context.root);
     for (const job of [...jobs.values(), ...slurmJobs, ...allocationJobs]) {
-      const v = recorder.begin(job.run, { site: job.run.site, backend: backendOf.get(job.run.name) ?? 'local' });
+      const v = recorder.begin(job.run, { site: siteOf.get(job.run.name) ?? job.run.site ?? 'local', backend: backendOf.get(job.run.name) ?? 'local' });
       if (v.previous) process.stdout.write(`${job.run.name}: run files changed since version ${v.previous.version}; recorded as version ${v.version} (campaign report ${job.run.file} --diff)\n`);
     }
   } catch (e) {

@@ -1,0 +1,311 @@
+/**
+ * The campaign record's commands: status, report, logs, cancel, retry, clean. Each returns
+ * its text; `campaign <command>` and the run's Nx targets print it.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { basename, join, posix } from 'node:path';
+import Table from 'cli-table3';
+import { createTwoFilesPatch } from 'diff';
+import { CampaignError } from '../config/errors';
+import { formatDuration } from '../config/quantities';
+import { loadRun } from '../config/run';
+import { absolutePath, stageInvocation } from '../model/command';
+import { runNameOf, type Run } from '../model/run';
+import { scancel } from '../backends/slurm/commands';
+import { CampaignRecord, FINAL_STATES, type AttemptRow, type AttemptState } from '../store/record';
+
+const TAIL_LINES = 30;
+const DAY = 86400;
+
+function openRecord(wsRoot: string): CampaignRecord {
+  const rec = CampaignRecord.openExisting(wsRoot);
+  if (!rec) throw new CampaignError('nothing recorded yet in this workspace (no .campaign/record.sqlite, or none at NX_CAMPAIGN_RECORD)\n  fix: run something first: npx nx run-many -t stage --projects=tag:run:<run>');
+  return rec;
+}
+
+function withRecord<T>(wsRoot: string, fn: (rec: CampaignRecord) => T): T {
+  const rec = openRecord(wsRoot);
+  try {
+    return fn(rec);
+  } finally {
+    rec.close();
+  }
+}
+
+/** The latest attempt of each stage. */
+function latest(attempts: AttemptRow[]): Map<string, AttemptRow> {
+  const out = new Map<string, AttemptRow>();
+  for (const a of attempts) out.set(a.stage, a);
+  return out;
+}
+
+/** A run file argument: `runs/x.yaml`, or just the run's name. */
+function runNameArg(arg: string): string {
+  return /\.ya?ml$/.test(arg) ? runNameOf(arg) : arg;
+}
+
+function loadRunArg(wsRoot: string, arg: string): Run {
+  const file = /\.ya?ml$/.test(arg) ? posix.normalize(arg) : `runs/${arg}.yaml`;
+  return loadRun(wsRoot, file);
+}
+
+interface InvocationRow {
+  id: number;
+  run: string;
+  pid: number;
+  host: string;
+  user: string;
+  started_at: string;
+  ended_at: string | null;
+  state: string;
+  version: number;
+  site: string | null;
+  backend: string | null;
+  campaign: string | null;
+}
+
+export interface StatusOptions {
+  all?: boolean;
+  /** Seconds back from now; default 7 days. */
+  since?: number;
+  run?: string;
+  campaign?: string;
+  state?: string;
+  site?: string;
+}
+
+/** Running and recent runs with per-state counts of their stages' latest attempts. */
+export function status(wsRoot: string, o: StatusOptions = {}): string {
+  return withRecord(wsRoot, (rec) => {
+    const last = rec.db
+      .prepare(
+        `SELECT i.id, r.name AS run, i.pid, i.host, i.user, i.started_at, i.ended_at, i.state, v.version, v.site, v.backend, c.name AS campaign
+         FROM invocations i JOIN runs r ON r.id = i.run_id JOIN run_versions v ON v.id = i.version_id LEFT JOIN campaigns c ON c.id = r.campaign_id
+         WHERE i.id IN (SELECT MAX(id) FROM invocations GROUP BY run_id) ORDER BY i.started_at DESC`,
+      )
+      .all() as InvocationRow[];
+    const since = Date.now() - (o.since ?? 7 * DAY) * 1000;
+    const shown = last.filter(
+      (i) =>
+        (o.all || i.state === 'active' || Date.parse(i.started_at) >= since) &&
+        (!o.run || i.run === runNameArg(o.run)) &&
+        (!o.campaign || i.campaign === o.campaign) &&
+        (!o.state || i.state === o.state) &&
+        (!o.site || i.site === o.site),
+    );
+    const hidden = last.length - shown.length;
+    const table = new Table({ head: ['run', 'version', 'site', 'backend', 'state', 'started', 'ended', 'stages'], style: { head: [], border: [], compact: true } });
+    for (const i of shown) {
+      const counts = new Map<string, number>();
+      for (const a of latest(rec.attempts(i.run)).values()) counts.set(a.state, (counts.get(a.state) ?? 0) + 1);
+      const stages = [...counts].sort((a, b) => b[1] - a[1]).map(([s, n]) => `${n} ${s}`).join(', ');
+      const state = i.state === 'active' ? `running (pid ${i.pid} on ${i.host})` : i.state;
+      table.push([i.run, i.version, i.site ?? '', i.backend ?? '', state, i.started_at.replace('T', ' ').slice(0, 19), i.ended_at?.replace('T', ' ').slice(0, 19) ?? '', stages]);
+    }
+    const window = o.all ? 'all runs' : `runs active or started in the last ${formatDuration(o.since ?? 7 * DAY)}`;
+    const foot = hidden ? `\n${hidden} other run(s) hidden${o.all ? ' by the filters' : '; --all shows them'}` : '';
+    return shown.length ? `${window}:\n${table.toString()}${foot}\n` : `no ${window} match${foot}\n`;
+  });
+}
+
+const COLUMNS: [AttemptState | 'unready', string][] = [
+  ['unready', 'UNREADY'],
+  ['submitted', 'SUBMITTED'],
+  ['pending', 'PENDING'],
+  ['running', 'RUNNING'],
+  ['held', 'HELD'],
+  ['succeeded', 'SUCCEEDED'],
+  ['failed', 'FAILED'],
+  ['timeout', 'TIMEOUT'],
+  ['out-of-memory', 'OOM'],
+  ['node-failure', 'NODE_FAIL'],
+  ['cancelled', 'CANCELLED'],
+  ['interrupted', 'INTERRUPTED'],
+  ['pruned', 'PRUNED'],
+];
+
+export interface ReportRow {
+  stage: string;
+  /** Latest attempt's state; `unready` when never attempted. */
+  state: AttemptState | 'unready';
+  attempts: number;
+  jobId: string | null;
+  exitCode: number | null;
+  seconds: number | null;
+  memoryMB: number | null;
+  log: string | null;
+  message: string | null;
+}
+
+export function reportRows(wsRoot: string, runArg: string): { run: string; version?: number; rows: ReportRow[] } {
+  const name = runNameArg(runArg);
+  return withRecord(wsRoot, (rec) => {
+    const attempts = rec.attempts(name);
+    let stages: string[];
+    try {
+      stages = loadRunArg(wsRoot, runArg).stages;
+    } catch {
+      stages = [...new Set(attempts.map((a) => a.stage))]; // the run file is gone: what was recorded
+    }
+    if (!attempts.length && !rec.db.prepare('SELECT 1 FROM runs WHERE name = ?').get(name)) throw new CampaignError(`run ${name} is not in the record\n  fix: campaign status --all lists the recorded runs`);
+    const last = latest(attempts);
+    const rows = stages.map((stage): ReportRow => {
+      const a = last.get(stage);
+      return { stage, state: a?.state ?? 'unready', attempts: attempts.filter((x) => x.stage === stage).length, jobId: a?.job_id ?? null, exitCode: a?.exit_code ?? null, seconds: a?.seconds ?? null, memoryMB: a?.memory_mb ?? null, log: a?.log_path ?? null, message: a?.message ?? null };
+    });
+    return { run: name, version: attempts.at(-1)?.version, rows };
+  });
+}
+
+/** Per stage, counts per state (of its latest attempt) with EXPECTED and a TOTAL row, as `bps report`. */
+export function report(wsRoot: string, runArg: string, o: { json?: boolean; diff?: boolean } = {}): string {
+  const { run, version, rows } = reportRows(wsRoot, runArg);
+  if (o.json) return `${JSON.stringify({ run, version, stages: rows, totals: Object.fromEntries(COLUMNS.map(([s]) => [s, rows.filter((r) => r.state === s).length])), expected: rows.length }, null, 2)}\n`;
+  const used = COLUMNS.filter(([s]) => s === 'succeeded' || s === 'failed' || rows.some((r) => r.state === s));
+  const table = new Table({ head: ['stage', ...used.map(([, h]) => h), 'EXPECTED', 'attempts', 'job', 'time'], style: { head: [], border: [], compact: true } });
+  for (const r of rows) table.push([r.stage, ...used.map(([s]) => (r.state === s ? 1 : 0)), 1, r.attempts, r.jobId ?? '', r.seconds === null ? '' : r.seconds < 60 ? `${r.seconds.toFixed(1)}s` : formatDuration(r.seconds)]);
+  table.push(['TOTAL', ...used.map(([s]) => rows.filter((r) => r.state === s).length), rows.length, rows.reduce((n, r) => n + r.attempts, 0), '', '']);
+  const failed = rows.filter((r) => FINAL_STATES.includes(r.state as never) && r.state !== 'succeeded' && r.state !== 'pruned');
+  const lines = [`run ${run}${version ? `, version ${version}` : ''}`, table.toString()];
+  for (const f of failed) lines.push(`${f.stage}: ${f.state}${f.exitCode !== null ? ` (exit ${f.exitCode})` : ''}: ${f.message ?? ''}${f.log ? `\n  log: ${f.log}  (campaign logs ${run} ${f.stage})` : ''}`);
+  if (o.diff) lines.push(versionDiff(wsRoot, run));
+  return `${lines.join('\n')}\n`;
+}
+
+/** What changed in the run's files between its last two recorded versions. */
+export function versionDiff(wsRoot: string, runName: string): string {
+  return withRecord(wsRoot, (rec) => {
+    const v = rec.db.prepare('SELECT v.version, v.files FROM run_versions v JOIN runs r ON r.id = v.run_id WHERE r.name = ? ORDER BY v.version DESC LIMIT 2').all(runName) as { version: number; files: string }[];
+    if (v.length < 2) return `run ${runName} has ${v.length} recorded version(s): nothing to compare`;
+    const [now, before] = v.map((x) => JSON.parse(x.files) as Record<string, string>);
+    const files = [...new Set([...Object.keys(before), ...Object.keys(now)])].sort();
+    const patches = files.filter((f) => before[f] !== now[f]).map((f) => createTwoFilesPatch(`${f} (version ${v[1].version})`, `${f} (version ${v[0].version})`, before[f] ?? '', now[f] ?? '', undefined, undefined, { context: 2 }));
+    return patches.length ? patches.join('') : 'the last two versions have the same files';
+  });
+}
+
+/** The log of a stage's latest (or n-th) attempt; for one that did not succeed, where it is and its tail. */
+export function logs(wsRoot: string, runArg: string, stage: string, attempt?: number): string {
+  const name = runNameArg(runArg);
+  return withRecord(wsRoot, (rec) => {
+    const all = rec.attempts(name).filter((a) => a.stage === stage);
+    if (!all.length) throw new CampaignError(`no attempt of ${name}/${stage} is recorded\n  fix: campaign report ${name} lists its stages and their attempts`);
+    const a = attempt === undefined ? all.at(-1)! : all.find((x) => x.attempt === attempt);
+    if (!a) throw new CampaignError(`${name}/${stage} has attempts ${all.map((x) => x.attempt).join(', ')}, not ${attempt}`);
+    const head = `${name}/${stage} attempt ${a.attempt} of ${all.length}: ${a.state}${a.exit_code !== null ? `, exit ${a.exit_code}` : ''}${a.job_id ? `, job ${a.job_id}` : ''} (${a.backend}${a.nodes ? ` on ${a.nodes}` : ''})`;
+    if (!a.log_path) return `${head}\nno log: ${a.message ?? 'it never started'}\n`;
+    if (!existsSync(a.log_path)) return `${head}\nlog ${a.log_path} no longer exists (removed, or archived by campaign clean)\n`;
+    const text = readFileSync(a.log_path, 'utf8');
+    if (a.state === 'succeeded') return `${head}\n--- ${a.log_path} ---\n${text}`;
+    const lines = text.trimEnd().split('\n');
+    return `${head}\n${a.message ?? ''}\nfull log (${lines.length} lines): ${a.log_path}\n--- last ${Math.min(TAIL_LINES, lines.length)} lines ---\n${lines.slice(-TAIL_LINES).join('\n')}\n`;
+  });
+}
+
+function activeInvocation(rec: CampaignRecord, runName: string): InvocationRow | undefined {
+  return rec.db.prepare("SELECT i.* FROM invocations i JOIN runs r ON r.id = i.run_id WHERE r.name = ? AND i.state = 'active' ORDER BY i.id DESC LIMIT 1").get(runName) as InvocationRow | undefined;
+}
+
+const pidAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Stop a run: its nx process (which cancels its jobs) and any job of it still queued or running. */
+export async function cancel(wsRoot: string, runArg: string): Promise<string> {
+  const name = runNameArg(runArg);
+  const rec = openRecord(wsRoot);
+  try {
+    const out: string[] = [];
+    const inv = activeInvocation(rec, name);
+    if (inv && pidAlive(inv.pid)) {
+      process.kill(inv.pid, 'SIGTERM');
+      out.push(`sent SIGTERM to process ${inv.pid}, which runs ${name}`);
+      for (let i = 0; i < 100 && pidAlive(inv.pid); i++) await new Promise((r) => setTimeout(r, 100));
+    }
+    const live = rec.liveAttempts(name);
+    const jobs = live.filter((a) => a.backend === 'slurm' && a.job_id).map((a) => a.job_id!);
+    await scancel(jobs);
+    for (const a of live) rec.endAttempt(a.id, { state: 'cancelled', message: 'cancelled by campaign cancel' });
+    rec.db.prepare("UPDATE invocations SET state = 'interrupted', ended_at = ? WHERE state = 'active' AND run_id = (SELECT id FROM runs WHERE name = ?)").run(new Date().toISOString(), name);
+    if (jobs.length) out.push(`cancelled job(s) ${jobs.join(', ')}`);
+    if (!out.length) out.push(`run ${name}: nothing running`);
+    return `${out.join('\n')}\n`;
+  } finally {
+    rec.close();
+  }
+}
+
+/** Run again what did not succeed; refuses while the run is active or when it is complete. */
+export function retry(wsRoot: string, runArg: string, extraNxArgs: string[] = []): number {
+  const run = loadRunArg(wsRoot, runArg);
+  withRecord(wsRoot, (rec) => {
+    const inv = activeInvocation(rec, run.name);
+    if (inv && pidAlive(inv.pid)) throw new CampaignError(`run ${run.name} is still running (process ${inv.pid} on ${inv.host}, since ${inv.started_at})\n  fix: wait for it, or campaign cancel ${run.name}`);
+    const last = latest(rec.attempts(run.name));
+    const notDone = run.stages.filter((s) => last.get(s)?.state !== 'succeeded');
+    if (!notDone.length) throw new CampaignError(`run ${run.name} is complete: every stage's latest attempt succeeded; nothing to retry`);
+  });
+  const nx = require.resolve('nx/bin/nx.js', { paths: [wsRoot] });
+  const r = spawnSync(process.execPath, [nx, 'run-many', '--targets=stage', `--projects=tag:run:${run.name}`, '--outputStyle=static', ...extraNxArgs], { cwd: wsRoot, stdio: 'inherit' });
+  return r.status ?? 1;
+}
+
+function bytesText(n: number): string {
+  const [unit, f] = n >= 1e9 ? ['GB', 1e9] : n >= 1e6 ? ['MB', 1e6] : n >= 1e3 ? ['kB', 1e3] : ['bytes', 1];
+  return `${f === 1 ? n : (n / f).toFixed(1)} ${unit}`;
+}
+
+function sizeOf(path: string): number {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.size;
+  return readdirSync(path).reduce((n, e) => n + sizeOf(join(path, e)), 0);
+}
+
+/**
+ * Intermediate outputs (those of stages with children in the run) whose consumers' outputs all
+ * exist, and left-over in-progress files; and the logs, archived into one tar.gz. Dry run unless `yes`.
+ */
+export function clean(wsRoot: string, runArg: string, o: { yes?: boolean } = {}): string {
+  const run = loadRunArg(wsRoot, runArg);
+  const rec = CampaignRecord.openExisting(wsRoot);
+  try {
+    const inv = rec && activeInvocation(rec, run.name);
+    if (inv && pidAlive(inv.pid)) throw new CampaignError(`run ${run.name} is running (process ${inv.pid}); clean it when it has finished`);
+  } finally {
+    rec?.close();
+  }
+  const kept = new Set(run.stages);
+  const remove: { path: string; why: string }[] = [];
+  for (const stage of run.stages) {
+    const inv = stageInvocation(wsRoot, run, stage);
+    for (const o2 of inv.outputs) if (existsSync(o2.inProgress)) remove.push({ path: o2.inProgress, why: `unfinished output of ${stage}` });
+    const children = run.dag.children.get(stage)!.filter((c) => kept.has(c));
+    if (!children.length) continue; // a final output
+    const consumersDone = children.every((c) => stageInvocation(wsRoot, run, c).outputs.every((x) => existsSync(x.final)));
+    if (!consumersDone) continue;
+    for (const o2 of inv.outputs) if (existsSync(o2.final)) remove.push({ path: o2.final, why: `intermediate of ${stage}, used by ${children.join(', ')}` });
+  }
+  const logDir = absolutePath(wsRoot, run.logDir);
+  const logFiles = existsSync(logDir) ? readdirSync(logDir).filter((f) => !f.endsWith('.tar.gz')) : [];
+  const archive = join(logDir, `logs-${new Date().toISOString().replace(/[:.]/g, '-')}.tar.gz`);
+  const bytes = remove.reduce((n, r) => n + sizeOf(r.path), 0);
+  const lines = [`run ${run.name}: ${remove.length} intermediate file(s), ${bytesText(bytes)}${o.yes ? ' removed' : ' would be removed'}:`];
+  for (const r of remove) lines.push(`  ${r.path}  (${r.why})`);
+  lines.push(logFiles.length ? `${logFiles.length} log file(s) in ${logDir} ${o.yes ? 'archived into' : 'would be archived into'} ${basename(archive)}` : `no logs in ${logDir}`);
+  if (!o.yes) {
+    lines.push('dry run: nothing changed. campaign clean --yes does it; running the run again re-makes the intermediates.');
+    return `${lines.join('\n')}\n`;
+  }
+  if (logFiles.length) {
+    execFileSync('tar', ['-czf', archive, '-C', logDir, '--', ...logFiles]);
+    for (const f of logFiles) rmSync(join(logDir, f), { recursive: true, force: true });
+  }
+  for (const r of remove) rmSync(r.path, { recursive: true, force: true });
+  return `${lines.join('\n')}\n`;
+}

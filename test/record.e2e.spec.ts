@@ -1,0 +1,173 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { campaign, copyWorkspace, nx, readFile, removeWorkspace, runStages, startNx, writeFile } from './workspace';
+
+/**
+ * The campaign record (.campaign/record.sqlite) against real nx processes, the local backend
+ * and the real SLURM of tools/slurm/start.sh.
+ */
+const SITES = `sites:
+  testslurm:
+    backend: slurm
+    partition: debug
+    node_classes:
+      - {name: vm, count: 1, cores: 16, memory: 8000M}
+`;
+const POLL = '--pollInterval=1';
+
+const sleeper = (name: string, seconds: number, depends: string) => `  ${name}:
+    executable: sh
+    script-args: ["-c", "sleep ${seconds}; echo ${name} > out/${name}.txt"]
+    depends: ${depends}
+    outputs: [out/${name}.txt]
+    resources: {memory: 50M, runtime: 5m}
+`;
+
+/** Fails on its first attempt (exit 3), succeeds on the next: a transient failure. */
+const FLAKY = `stages:
+  prep:
+    executable: sh
+    script-args: ["-c", "echo prep > out/prep.txt"]
+    depends: null
+    outputs: [out/prep.txt]
+    resources: {memory: 50M, runtime: 1m}
+  flaky:
+    executable: sh
+    script-args: ["-c", "if [ -e tried ]; then echo fine > out/flaky.txt; else touch tried; echo 'flaky broke: disk full' >&2; exit 3; fi"]
+    depends: [prep]
+    outputs: [out/flaky.txt]
+    resources: {memory: 50M, runtime: 1m}
+  after:
+    executable: sh
+    script-args: ["-c", "cat out/flaky.txt > out/after.txt"]
+    depends: [flaky]
+    outputs: [out/after.txt]
+    resources: {memory: 50M, runtime: 1m}
+`;
+
+function jobState(id: string): string {
+  return /JobState=(\S+)/.exec(execFileSync('scontrol', ['show', 'job', id], { encoding: 'utf8' }))![1];
+}
+
+interface Row { stage: string; attempt: number; job_id: string | null; state: string }
+
+describe.sequential('campaign record', () => {
+  let ws: string;
+  const attempts = (run: string): Row[] => {
+    const db = new Database(join(ws, '.campaign/record.sqlite'), { readonly: true });
+    try {
+      return db.prepare('SELECT a.stage, a.attempt, a.job_id, a.state FROM attempts a JOIN runs r ON r.id = a.run_id WHERE r.name = ? ORDER BY a.id').all(run) as Row[];
+    } finally {
+      db.close();
+    }
+  };
+
+  beforeAll(() => {
+    execFileSync('sinfo', ['--noheader'], { encoding: 'utf8' });
+    ws = copyWorkspace();
+    writeFile(ws, 'sites.yaml', SITES);
+    writeFile(ws, 'pipelines/flaky/pipeline.yaml', FLAKY);
+    writeFile(ws, 'runs/flaky-local.yaml', 'pipelines: flaky\n');
+    writeFile(ws, 'runs/flaky-slurm.yaml', 'pipelines: flaky\nsite: testslurm\n');
+    writeFile(ws, 'pipelines/long/pipeline.yaml', `stages:\n${sleeper('a', 4, 'null')}${sleeper('b', 2, '[a]')}${sleeper('c', 6, 'null')}${sleeper('d', 1, '[b, c]')}`);
+    writeFile(ws, 'runs/long.yaml', 'pipelines: long\nsite: testslurm\n');
+  });
+  afterAll(() => removeWorkspace(ws));
+
+  it('records a local run: report, logs of the failure, retry of what failed only, refusal when complete', () => {
+    expect(runStages(ws, 'flaky-local').status).not.toBe(0);
+    const report = campaign(ws, ['report', 'runs/flaky-local.yaml', '--json']);
+    expect(report.status, report.out).toBe(0);
+    const r = JSON.parse(report.stdout) as { stages: { stage: string; state: string; exitCode: number | null }[]; expected: number; totals: Record<string, number> };
+    expect(r.stages.map((s) => [s.stage, s.state, s.exitCode])).toEqual([
+      ['prep', 'succeeded', 0],
+      ['flaky', 'failed', 3],
+      ['after', 'pruned', null],
+    ]);
+    expect([r.expected, r.totals.succeeded, r.totals.failed, r.totals.pruned]).toEqual([3, 1, 1, 1]);
+    const table = campaign(ws, ['report', 'flaky-local']).out;
+    expect(table).toMatch(/TOTAL\s*│\s*1\s*│\s*1\s*│\s*1\s*│\s*3\s*│/);
+    const logs = campaign(ws, ['logs', 'flaky-local', 'flaky']);
+    expect(logs.out).toContain('flaky-local/flaky attempt 1 of 1: failed, exit 3');
+    expect(logs.out).toContain(`full log`);
+    expect(logs.out).toContain(join(ws, 'results/flaky-local/logs/flaky.log'));
+    expect(logs.out).toContain('flaky broke: disk full');
+
+    const retry = campaign(ws, ['retry', 'runs/flaky-local.yaml']);
+    expect(retry.status, retry.out).toBe(0);
+    expect(attempts('flaky-local').map((a) => [a.stage, a.attempt, a.state])).toEqual([
+      ['prep', 1, 'succeeded'],
+      ['flaky', 1, 'failed'],
+      ['after', 1, 'pruned'],
+      ['flaky', 2, 'succeeded'],
+      ['after', 2, 'succeeded'],
+    ]);
+    const again = campaign(ws, ['retry', 'flaky-local']);
+    expect(again.status).toBe(1);
+    expect(again.out).toContain('run flaky-local is complete: every stage');
+    const status = campaign(ws, ['status']);
+    expect(status.out).toMatch(/flaky-local\s*│\s*1\s*│\s*local\s*│\s*local\s*│\s*done/);
+    // The same through Nx's targets on the run.
+    const viaNx = nx(ws, ['run', 'flaky-local:report', '--json']);
+    expect(viaNx.status, viaNx.out).toBe(0);
+    expect(viaNx.out).toContain('"state": "succeeded"');
+  }, 120_000);
+
+  it('report matches what SLURM says: the failed job FAILED, its pruned child CANCELLED', () => {
+    expect(runStages(ws, 'flaky-slurm', [POLL]).status).not.toBe(0);
+    const rows = attempts('flaky-slurm');
+    expect(rows.map((a) => [a.stage, a.state])).toEqual([
+      ['prep', 'succeeded'],
+      ['flaky', 'failed'],
+      ['after', 'pruned'],
+    ]);
+    expect(rows.map((a) => jobState(a.job_id!))).toEqual(['COMPLETED', 'FAILED', 'CANCELLED']);
+  }, 120_000);
+
+  it('after nx is killed mid-run, the next invocation re-attaches: no job submitted twice, every stage done once', async () => {
+    const first = startNx(ws, 'long', [POLL]);
+    const deadline = Date.now() + 60_000;
+    while ((first.out().match(/submitted as job/g) ?? []).length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await first.kill();
+    const before = attempts('long');
+    expect(before.map((a) => a.state).every((s) => ['pending', 'running'].includes(s)), JSON.stringify(before)).toBe(true);
+    const ids = before.map((a) => a.job_id!).sort();
+    expect(ids).toHaveLength(4);
+
+    const second = runStages(ws, 'long', [POLL]);
+    expect(second.status, second.out).toBe(0);
+    expect((second.out.match(/re-attached to job \d+/g) ?? []).length).toBe(4);
+    expect(second.out).not.toMatch(/submitted as job/);
+    const after = attempts('long');
+    expect(after.map((a) => [a.stage, a.attempt, a.state]).sort()).toEqual([
+      ['a', 1, 'succeeded'],
+      ['b', 1, 'succeeded'],
+      ['c', 1, 'succeeded'],
+      ['d', 1, 'succeeded'],
+    ]);
+    expect(after.map((a) => a.job_id!).sort()).toEqual(ids);
+    for (const s of ['a', 'b', 'c', 'd']) expect(readFile(ws, `results/long/outputs/out/${s}.txt`)).toBe(`${s}\n`);
+  }, 120_000);
+
+  it('refuses a second invocation of a running run, naming the first; cancel stops it and its jobs', async () => {
+    writeFile(ws, 'pipelines/long/pipeline.yaml', `stages:\n${sleeper('a', 60, 'null')}${sleeper('b', 1, '[a]')}`);
+    const first = startNx(ws, 'long', [POLL]);
+    const deadline = Date.now() + 60_000;
+    while ((first.out().match(/submitted as job/g) ?? []).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const second = runStages(ws, 'long', [POLL]);
+    expect(second.status).not.toBe(0);
+    expect(second.out).toMatch(/run long is already being run by process \d+ on \S+ \(user \S+, since /);
+    const cancel = campaign(ws, ['cancel', 'long']);
+    expect(cancel.status, cancel.out).toBe(0);
+    expect(cancel.out).toMatch(/sent SIGTERM to process \d+/);
+    expect(await first.exited).not.toBe(0);
+    const rows = attempts('long').filter((a) => a.attempt === 2);
+    expect(rows.map((a) => [a.stage, a.state])).toEqual([
+      ['a', 'cancelled'],
+      ['b', 'cancelled'],
+    ]);
+    for (const a of rows) expect(jobState(a.job_id!)).toBe('CANCELLED');
+  }, 120_000);
+});
