@@ -47,6 +47,22 @@ const FLAKY = `stages:
     resources: {memory: 50M, runtime: 1m}
 `;
 
+/** Needs about 150 MB: over 60M, within 240M. Its child runs only after it succeeded. */
+const HUNGRY = `stages:
+  hungry:
+    executable: python3
+    script-args: ["-c", "x = b'x' * (150 * 1024 * 1024); open('out/hungry.txt', 'w').write(str(len(x)))"]
+    depends: null
+    outputs: [out/hungry.txt]
+    resources: {memory: 60M, runtime: 1m}
+  fed:
+    executable: sh
+    script-args: ["-c", "cat out/hungry.txt > out/fed.txt"]
+    depends: [hungry]
+    outputs: [out/fed.txt]
+    resources: {memory: 50M, runtime: 1m}
+`;
+
 function jobState(id: string): string {
   return /JobState=(\S+)/.exec(execFileSync('scontrol', ['show', 'job', id], { encoding: 'utf8' }))![1];
 }
@@ -73,6 +89,8 @@ describe.sequential('campaign record', () => {
     writeFile(ws, 'runs/flaky-slurm.yaml', 'pipelines: flaky\nsite: testslurm\n');
     writeFile(ws, 'pipelines/long/pipeline.yaml', `stages:\n${sleeper('a', 4, 'null')}${sleeper('b', 2, '[a]')}${sleeper('c', 6, 'null')}${sleeper('d', 1, '[b, c]')}`);
     writeFile(ws, 'runs/long.yaml', 'pipelines: long\nsite: testslurm\n');
+    writeFile(ws, 'pipelines/hungry/pipeline.yaml', HUNGRY);
+    writeFile(ws, 'runs/hungry.yaml', 'pipelines: hungry\nsite: testslurm\nretries: {count: 1, memory_multiplier: 4}\n');
   });
   afterAll(() => removeWorkspace(ws));
 
@@ -113,6 +131,50 @@ describe.sequential('campaign record', () => {
     const viaNx = nx(ws, ['run', 'flaky-local:report', '--json']);
     expect(viaNx.status, viaNx.out).toBe(0);
     expect(viaNx.out).toContain('"state": "succeeded"');
+  }, 120_000);
+
+  it('retries a transient failure, and never an exit code listed in retries.never (local)', () => {
+    writeFile(ws, 'runs/flaky-retry.yaml', 'pipelines: flaky\nretries: {count: 2}\n');
+    const ok = runStages(ws, 'flaky-retry');
+    expect(ok.status, ok.out).toBe(0);
+    expect(ok.out).toContain('[flaky] exited with code 3');
+    expect(ok.out).toMatch(/retry 1 of 2/);
+    expect(attempts('flaky-retry').map((a) => [a.stage, a.attempt, a.state])).toEqual([
+      ['prep', 1, 'succeeded'],
+      ['flaky', 1, 'failed'],
+      ['flaky', 2, 'succeeded'],
+      ['after', 1, 'succeeded'],
+    ]);
+    writeFile(ws, 'runs/flaky-never.yaml', 'pipelines: flaky\nretries: {count: 2, never: [3]}\n');
+    const no = runStages(ws, 'flaky-never');
+    expect(no.status).not.toBe(0);
+    expect(no.out).toContain('not retried: exit code 3 is in retries.never');
+    expect(attempts('flaky-never').map((a) => [a.stage, a.state])).toEqual([
+      ['prep', 'succeeded'],
+      ['flaky', 'failed'],
+      ['after', 'pruned'],
+    ]);
+  }, 120_000);
+
+  it('retries an out-of-memory job with more memory, keeps the raised memory for later plans (SLURM)', () => {
+    const r = runStages(ws, 'hungry', [POLL]);
+    expect(r.status, r.out).toBe(0);
+    expect(r.out).toMatch(/\[hungry\] job (\d+) out of memory with 60M; now 240M: retry 1 of 1 as job (\d+)/);
+    const rows = attempts('hungry');
+    // In the order they were submitted: the child before the retry of its parent.
+    expect(rows.map((a) => [a.stage, a.attempt, a.state])).toEqual([
+      ['hungry', 1, 'out-of-memory'],
+      ['fed', 1, 'succeeded'],
+      ['hungry', 2, 'succeeded'],
+    ]);
+    expect(jobState(rows[0].job_id!)).toBe('OUT_OF_MEMORY');
+    // The child waited for the retry: its job, submitted with the first attempt, was re-pointed to the second.
+    expect(Number(rows[1].job_id)).toBeLessThan(Number(rows[2].job_id));
+    expect(readFile(ws, 'results/hungry/outputs/out/fed.txt')).toBe(String(150 * 1024 * 1024));
+    expect(readFile(ws, 'results/hungry/logs/hungry.sbatch')).toMatch(/^#SBATCH --mem=240M$/m);
+    const plan = campaign(ws, ['plan', 'runs/hungry.yaml']);
+    expect(plan.out).toMatch(/hungry .* 240M \(was 60M\)/);
+    expect(plan.out).toMatch(/estimate\s*│\s*measured/);
   }, 120_000);
 
   it('report matches what SLURM says: the failed job FAILED, its pruned child CANCELLED', () => {

@@ -10,6 +10,8 @@ import { ganttSvg } from '../planning/gantt-svg';
 import { describeAllocation, planRun, resolvePlanSettings, WALLTIME_SAFETY, type RunPlan } from '../planning/plan-run';
 import { compressHostlist } from '../sites/hostlist';
 import { loadSites } from '../sites/load';
+import { withHistory, type StageHistory } from '../store/history';
+import { CampaignRecord } from '../store/record';
 
 export interface PlanOptions {
   /** Plan on this site instead of the one the file names. */
@@ -25,6 +27,7 @@ export interface PlanOutput {
   /** Warnings: kept off stdout so that `--json` prints JSON alone. */
   stderr: string;
   plan: RunPlan;
+  history: Map<string, StageHistory>;
 }
 
 /** A run file, or a pipeline file (top-level `stages:`, e.g. a socm DAG YAML) planned as a one-pipeline run. */
@@ -38,7 +41,16 @@ export function loadPlannable(wsRoot: string, file: string): Run {
 export function planCommand(wsRoot: string, cwd: string, file: string, options: PlanOptions = {}): PlanOutput {
   const abs = isAbsolute(file) ? file : resolve(cwd, file);
   const rel = relative(wsRoot, abs).split('\\').join('/');
-  const run = loadPlannable(wsRoot, posix.normalize(rel));
+  const rec = CampaignRecord.openExisting(wsRoot);
+  let history = new Map<string, StageHistory>();
+  let run = loadPlannable(wsRoot, posix.normalize(rel));
+  if (rec) {
+    try {
+      ({ run, history } = withHistory(run, rec));
+    } finally {
+      rec.close();
+    }
+  }
   const settings = resolvePlanSettings(wsRoot, run, loadSites(wsRoot), options.site);
   const plan = planRun(wsRoot, run, settings);
   let stderr = plan.warnings.map((w) => `warning: ${formatProblem(w)}\n`).join('');
@@ -50,11 +62,11 @@ export function planCommand(wsRoot: string, cwd: string, file: string, options: 
       throw new CampaignError(`cannot write the Gantt chart to ${options.svg}: ${(e as Error).message}`);
     }
   }
-  const stdout = options.json ? `${JSON.stringify(planJson(plan), null, 2)}\n` : planTable(plan) + (options.svg ? `Gantt chart: ${options.svg}\n` : '');
-  return { stdout, stderr, plan };
+  const stdout = options.json ? `${JSON.stringify(planJson(plan, history), null, 2)}\n` : planTable(plan, history) + (options.svg ? `Gantt chart: ${options.svg}\n` : '');
+  return { stdout, stderr, plan, history };
 }
 
-export function planJson(plan: RunPlan) {
+export function planJson(plan: RunPlan, history = new Map<string, StageHistory>()) {
   const { settings, deadline } = plan;
   return {
     run: plan.run,
@@ -77,6 +89,7 @@ export function planJson(plan: RunPlan) {
       qos: s.qos ?? null,
       critical: s.critical,
       priority: s.priority,
+      ...(history.has(s.name) ? { history: history.get(s.name) } : {}),
     })),
   };
 }
@@ -89,15 +102,19 @@ export function clock(seconds: number): string {
   return d ? `${d}-${String(h).padStart(2, '0')}:${mmss}` : `${h}:${mmss}`;
 }
 
-export function planTable(plan: RunPlan): string {
+export function planTable(plan: RunPlan, history = new Map<string, StageHistory>()): string {
   const { settings } = plan;
+  const learned = history.size > 0;
   const table = new Table({
-    head: ['stage', 'nodes', 'cores', 'memory/node', 'start', 'end', 'walltime', 'QoS'],
+    head: ['stage', 'nodes', 'cores', 'memory/node', 'start', 'end', 'walltime', 'QoS', ...(learned ? ['estimate', 'measured'] : [])],
     style: { head: [], border: [], compact: true },
-    colAligns: ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'left'],
+    colAligns: ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'left', 'right', 'right'],
   });
   for (const s of plan.stages) {
-    table.push([`${s.critical ? '* ' : '  '}${s.name}`, compressHostlist(s.nodes), s.cores, formatMemory(s.memoryMB), clock(s.start), clock(s.end), clock(s.walltimeSeconds), s.qos ?? '(none)']);
+    const h = history.get(s.name);
+    const learnedCells = !learned ? [] : !h ? ['', ''] : [formatDuration(h.declaredSeconds), h.measuredSeconds === undefined ? '' : `${h.measuredSeconds < 60 ? `${h.measuredSeconds.toFixed(1)}s` : formatDuration(h.measuredSeconds)} (${h.samples})`];
+    const memory = h?.tunedMemoryMB !== undefined && h.tunedMemoryMB > h.declaredMemoryMB ? `${formatMemory(s.memoryMB)} (was ${formatMemory(h.declaredMemoryMB)})` : formatMemory(s.memoryMB);
+    table.push([`${s.critical ? '* ' : '  '}${s.name}`, compressHostlist(s.nodes), s.cores, memory, clock(s.start), clock(s.end), clock(s.walltimeSeconds), s.qos ?? '(none)', ...learnedCells]);
   }
   const cap = settings.cap;
   const capText = cap ? ` (${cap.from}: ${cap.cores !== undefined ? `${cap.cores} cores` : `${cap.nodes} nodes`})` : ' (the whole site)';
@@ -106,6 +123,7 @@ export function planTable(plan: RunPlan): string {
   lines.push(
     table.toString(),
     `* critical path. walltime = estimate x ${WALLTIME_SAFETY}, rounded up to a minute (what SLURM is asked for; the plan uses the estimate)`,
+    ...(learned ? ['estimate: what the pipeline declares; measured: median of the recent successful runs (how many), which the plan uses instead; memory (was ...): raised by an out-of-memory retry'] : []),
     `makespan ${clock(plan.makespan)} (${formatDuration(plan.makespan)})   lower bound ${clock(plan.lowerBound)} (${formatDuration(plan.lowerBound)})   ratio ${plan.ratio.toFixed(2)}`,
   );
   lines.push(...deadlineLines(plan));

@@ -1,6 +1,7 @@
 import { join, posix } from 'node:path';
 import { z } from 'zod';
 import { BACKENDS } from '../sites/site';
+import { retriesSchema } from './retries';
 import { buildDag, trimDag } from '../graph/dag';
 import { SAFE_NAME, runNameOf, type ResumeMode, type Run } from '../model/run';
 import { ConfigError, configError, type Problem } from './errors';
@@ -33,6 +34,7 @@ const runSchema = z.strictObject({
   requested_resources: z.number().int().positive().optional(),
   nodes: z.number().int().positive().optional(),
   deadline: runtimeSchema.optional(),
+  retries: retriesSchema.optional(),
 });
 
 /** Load `runs/<run>.yaml`, its pipelines and their DAG. */
@@ -54,10 +56,11 @@ export function loadRun(wsRoot: string, file: string): Run {
   });
   const known = new Set(pipelines.flatMap((p) => p.stages.map((s) => s.name)));
   const problems: Problem[] = [];
-  for (const section of ['config', 'resources'] as const) {
-    for (const stage of Object.keys(r[section])) {
-      if (stage === 'global' && section === 'config') continue;
-      if (!known.has(stage)) problems.push({ file, line: y.lineOf([section, stage]), key: `${section}.${stage}`, message: `no stage "${stage}" in pipelines ${r.pipelines.join(', ')}`, fix: `use one of: ${[...known].join(', ')}` });
+  const sections: [string[], Record<string, unknown>][] = [[['config'], r.config], [['resources'], r.resources], [['retries', 'stages'], r.retries?.stages ?? {}]];
+  for (const [section, entries] of sections) {
+    for (const stage of Object.keys(entries)) {
+      if (stage === 'global' && section[0] === 'config') continue;
+      if (!known.has(stage)) problems.push({ file, line: y.lineOf([...section, stage]), key: [...section, stage].join('.'), message: `no stage "${stage}" in pipelines ${r.pipelines.join(', ')}`, fix: `use one of: ${[...known].join(', ')}` });
     }
   }
   problems.push(...unknownGlobalKeys(y, ['config', 'global'], r.config.global, pipelines.flatMap((p) => p.stageTypes ?? [])));
@@ -99,6 +102,7 @@ function assembleRun(name: string, file: string, r: z.output<typeof runSchema>, 
     requestedResources: r.requested_resources,
     nodes: r.nodes,
     deadline: r.deadline,
+    retries: r.retries,
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Dag } from '../graph/dag';
 import type { Problem } from '../config/errors';
+import type { RetrySettings } from '../config/retries';
 import type { Backend } from '../sites/site';
 import type { Stage } from './stage';
 
@@ -45,6 +46,8 @@ export interface Run {
   requestedResources?: number;
   nodes?: number;
   deadline?: number;
+  /** The run file's `retries:` block. */
+  retries?: RetrySettings;
 }
 
 /** Names of runs, sites and QoS: what Nx project names and SLURM accept. */

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, configError, type Location, type Problem } from '../config/errors';
 import { memorySchema, runtimeSchema } from '../config/resources';
+import { retriesSchema } from '../config/retries';
 import { validate } from '../config/validate';
 import { formatKeyPath, readYamlFile } from '../config/yaml-file';
 import { SAFE_NAME } from '../model/run';
@@ -35,6 +36,7 @@ const siteSchema = z.strictObject({
   account: z.string().optional(),
   node_classes: z.array(nodeClassSchema).min(1, 'list at least one node class').optional(),
   qos: z.record(z.string().regex(SAFE_NAME, 'use letters, digits, _ . and -'), qosSchema).optional(),
+  retries: retriesSchema.optional(),
 });
 
 const sitesFileSchema = z.strictObject({
@@ -75,6 +77,7 @@ export function loadSites(wsRoot: string): Site[] {
         : base?.qos ?? [{ name: 'normal', maxWalltimeSeconds: UNLIMITED, maxJobs: UNLIMITED, maxCores: UNLIMITED }],
       partition: s.partition ?? base?.partition,
       account: s.account ?? base?.account,
+      retries: s.retries ?? base?.retries,
     };
     if (site.qos.length === 0) problems.push({ ...at('qos'), message: 'no QoS listed', fix: 'name at least one QoS, or leave qos: out' });
     sites.set(name, site);

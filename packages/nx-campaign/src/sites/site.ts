@@ -1,3 +1,4 @@
+import type { RetrySettings } from '../config/retries';
 import type { NodeClass } from '../planning/types';
 
 /** Where stages execute: this machine, SLURM jobs, or srun steps inside the current allocation. */
@@ -24,6 +25,8 @@ export interface Site {
   qos: Qos[];
   partition?: string;
   account?: string;
+  /** Retry policy for every run on the site (a run's own `retries:` wins). */
+  retries?: RetrySettings;
 }
 
 export const UNLIMITED = Number.POSITIVE_INFINITY;

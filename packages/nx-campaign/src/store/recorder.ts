@@ -12,6 +12,10 @@ export interface AttemptLog {
   adopt(run: Run, stage: string, attemptId: number): void;
   /** End an earlier attempt found dead (it will be submitted again). */
   abandon(attemptId: number, state: AttemptState, message: string): void;
+  /** End the current attempt with its result (a retry follows). */
+  finished(run: Run, stage: string, result: StageResult, backend: string): void;
+  /** Keep escalated memory or walltime for later runs of this stage and configuration. */
+  tune(run: Run, stage: string, t: { memoryMB?: number; walltimeSeconds?: number }): void;
 }
 
 const STATE_OF: Record<StageResult['status'], AttemptState> = { success: 'succeeded', failure: 'failed', skipped: 'pruned' };
@@ -54,6 +58,10 @@ export class Recorder implements AttemptLog {
 
   adopt(run: Run, stage: string, attemptId: number): void {
     this.current.set(`${run.name}/${stage}`, attemptId);
+  }
+
+  tune(run: Run, stage: string, t: { memoryMB?: number; walltimeSeconds?: number }): void {
+    this.record.setTuning(run.dag.stages.get(stage)!.pipeline, stage, configHash(run, stage), t);
   }
 
   abandon(attemptId: number, state: AttemptState, message: string): void {

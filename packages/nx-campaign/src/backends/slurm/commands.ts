@@ -26,9 +26,9 @@ export const exec: Exec = (cmd, args) =>
   });
 
 /** `sbatch --parsable` prints `id` or `id;cluster`. */
-export async function sbatch(script: string, opts: { dependsOn: string[]; nice?: number }, run: Exec = exec): Promise<string> {
+export async function sbatch(script: string, opts: { dependsOn: string[]; nice?: number; killOnInvalidDep: boolean }, run: Exec = exec): Promise<string> {
   const args = ['--parsable'];
-  if (opts.dependsOn.length) args.push(`--dependency=afterok:${opts.dependsOn.join(':')}`, '--kill-on-invalid-dep=yes');
+  if (opts.dependsOn.length) args.push(`--dependency=afterok:${opts.dependsOn.join(':')}`, `--kill-on-invalid-dep=${opts.killOnInvalidDep ? 'yes' : 'no'}`);
   if (opts.nice !== undefined) args.push(`--nice=${opts.nice}`);
   args.push(script);
   const r = await run('sbatch', args);
@@ -76,6 +76,12 @@ export async function sacct(ids: string[], run: Exec = exec): Promise<Map<string
     if (id && state) out.set(id, { state: state.split(' ')[0], reason: reason ?? '', exitCode });
   }
   return out;
+}
+
+/** Point a pending job's afterok at other jobs (a retried parent's new job). */
+export async function updateDependency(jobId: string, afterok: string[], run: Exec = exec): Promise<void> {
+  const r = await run('scontrol', ['update', `JobId=${jobId}`, `Dependency=${afterok.length ? `afterok:${afterok.join(':')}` : ''}`]);
+  if (r.code !== 0) throw new CampaignError(`scontrol update JobId=${jobId} Dependency=... failed: ${r.stderr.trim()}`);
 }
 
 export async function scancel(ids: string[], run: Exec = exec): Promise<void> {

@@ -12,7 +12,8 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CampaignError } from '../../config/errors';
-import { formatDuration } from '../../config/quantities';
+import { formatDuration, formatMemory } from '../../config/quantities';
+import { retryPolicy, type RetryPolicy } from '../../config/retries';
 import { stageInvocation, type StageInvocation } from '../../model/command';
 import type { Run } from '../../model/run';
 import type { RunPlan, StagePlan } from '../../planning/plan-run';
@@ -23,7 +24,7 @@ import { runHook } from '../local';
 import { prepareOutputs, settleFailedOutputs, settleOutputs } from '../local/run-stage';
 import { UP_TO_DATE, type StageResult } from '../result';
 import type { AttemptState } from '../../store/record';
-import { FINISHED, hasAccounting, sacct, sbatch, scancel, squeue, stageState, type Exec, exec as realExec, type JobState, type StageState } from './commands';
+import { FINISHED, hasAccounting, sacct, sbatch, scancel, squeue, stageState, updateDependency, type Exec, exec as realExec, type JobState, type StageState } from './commands';
 import { renderSbatch, templateFor, type SbatchContext } from './template';
 
 export interface SlurmJob {
@@ -50,6 +51,8 @@ export interface SlurmOptions {
 
 export const DEFAULT_POLL_SECONDS = 5;
 const TAIL_LINES = 30;
+/** What slurmstepd and srun write to the job's log when the kernel or SLURM killed for memory. */
+const OOM_IN_LOG = /oom-kill event|task \d+: Out Of Memory|exceeded memory limit|Exceeded job memory limit/;
 const SAFE_PATH = /^[A-Za-z0-9_@%+=:,./-]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -76,6 +79,10 @@ interface Unit {
   done: boolean;
   /** Polls that saw SLURM call it finished while its exit file was still absent. */
   missingExit: number;
+  retry: RetryPolicy;
+  retries: number;
+  /** A failure its exit file reported, waiting for SLURM's verdict (out of memory?); polls since. */
+  failed?: { result: StageResult; polls: number };
 }
 
 /** The sbatch script of one stage, from its template and its plan. */
@@ -163,7 +170,7 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
       const inv = stageInvocation(opts.wsRoot, run, stage);
       const sp = planOf.get(stage);
       if (!sp) throw new CampaignError(`${run.name}/${stage} is not in the run's plan`);
-      const u: Unit = { run, job, stage, inv, plan: sp, exitFile: inv.logFile.replace(/\.log$/, '.exit'), state: 'waiting', done: false, missingExit: 0 };
+      const u: Unit = { run, job, stage, inv, plan: sp, exitFile: inv.logFile.replace(/\.log$/, '.exit'), state: 'waiting', done: false, missingExit: 0, retry: retryPolicy(stage, site.retries, run.retries), retries: 0 };
       units.set(key(run.name, stage), u);
       const before = earlier.get(key(run.name, stage));
       const slurmSays = before && earlierStates.get(before.jobId);
@@ -204,6 +211,64 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
     await scancel(ids, exec);
   };
 
+  const largestNodeMB = (u: Unit) => Math.max(...u.job.plan.settings.site.nodeClasses.map((c) => c.memoryMBPerNode));
+  /** How a failed attempt is tried again, or why it is not. */
+  const retryOf = (u: Unit, r: StageResult): { memoryMB: number; walltimeSeconds: number; why: string } | { not: string } => {
+    const p = u.retry;
+    if (aborted() || r.state === 'cancelled') return { not: '' };
+    if (r.exitCode !== undefined && p.never.includes(r.exitCode)) return { not: `not retried: exit code ${r.exitCode} is in retries.never` };
+    if (u.retries >= p.count) return { not: p.count ? `not retried: ${p.count} retries used` : '' };
+    let { memoryMB, walltimeSeconds } = u.plan;
+    let why: string = r.state ?? 'failed';
+    if (r.state === 'out-of-memory') {
+      const cap = Math.min(p.memoryMaxMB ?? Infinity, largestNodeMB(u));
+      if (memoryMB >= cap) return { not: `not retried: out of memory at ${formatMemory(memoryMB)}, the cap (retries.memory_max or the largest node)` };
+      memoryMB = Math.min(Math.ceil(memoryMB * p.memoryMultiplier), cap);
+      why = `out of memory with ${formatMemory(u.plan.memoryMB)}; now ${formatMemory(memoryMB)}`;
+    } else if (r.state === 'timeout') {
+      const cap = p.walltimeMaxSeconds ?? Infinity;
+      if (walltimeSeconds >= cap) return { not: `not retried: timed out at ${formatDuration(walltimeSeconds)}, retries.walltime_max` };
+      walltimeSeconds = Math.min(Math.ceil((walltimeSeconds * p.walltimeMultiplier) / 60) * 60, cap);
+      why = `timed out after ${formatDuration(u.plan.walltimeSeconds)}; now ${formatDuration(walltimeSeconds)}`;
+    }
+    return { memoryMB, walltimeSeconds, why };
+  };
+  const submitted = async (u: Unit, script: string, killOnInvalidDep: boolean): Promise<string[]> => {
+    rmSync(u.exitFile, { force: true });
+    const scriptFile = u.inv.logFile.replace(/\.log$/, '.sbatch');
+    mkdirSync(dirname(scriptFile), { recursive: true });
+    writeFileSync(scriptFile, script, { mode: 0o755 });
+    const deps = parentsOf(u).flatMap((p) => (p.jobId && !p.done ? [p.jobId] : []));
+    u.jobId = await sbatch(scriptFile, { dependsOn: deps, nice: u.plan.priority - 1, killOnInvalidDep }, exec);
+    u.state = 'pending';
+    opts.record?.started(u.run, u.stage, { backend: 'slurm', jobId: u.jobId, script, cores: u.plan.cores, memoryMB: u.plan.memoryMB, walltimeSeconds: u.plan.walltimeSeconds, logPath: u.inv.logFile, state: 'pending' });
+    return deps;
+  };
+  /** A failed attempt: submitted again (its pending children re-pointed to it), or final, pruning its descendants. */
+  const fail = async (u: Unit, r: StageResult) => {
+    const next = retryOf(u, r);
+    if ('not' in next) {
+      finish(u, next.not ? { ...r, message: `${r.message}; ${next.not}` } : r);
+      await prune(u);
+      return;
+    }
+    opts.record?.finished(u.run, u.stage, r, 'slurm');
+    if (next.memoryMB !== u.plan.memoryMB) opts.record?.tune(u.run, u.stage, { memoryMB: next.memoryMB });
+    if (next.walltimeSeconds !== u.plan.walltimeSeconds) opts.record?.tune(u.run, u.stage, { walltimeSeconds: next.walltimeSeconds });
+    u.plan = { ...u.plan, memoryMB: next.memoryMB, walltimeSeconds: next.walltimeSeconds };
+    u.retries++;
+    u.missingExit = 0;
+    u.failed = undefined;
+    const before = u.jobId;
+    prepareOutputs(u.inv, false, producedLater);
+    await submitted(u, sbatchScript(opts.wsRoot, u.job.plan.settings.site, u.run, u.plan, u.inv, u.exitFile), false);
+    opts.print(`[${u.stage}] job ${before} ${next.why}: retry ${u.retries} of ${u.retry.count} as job ${u.jobId}`);
+    for (const c of childrenOf(u)) {
+      if (c.done || !c.jobId) continue;
+      await updateDependency(c.jobId, parentsOf(c).flatMap((p) => (p.jobId && !p.done ? [p.jobId] : [])), exec);
+    }
+  };
+
   // 2. Submit parents first (topological order within each run), with afterok on their jobs.
   const saveIds = () => {
     for (const job of jobs) {
@@ -231,9 +296,10 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
   for (const u of adopted) {
     if (!existsSync(u.exitFile)) continue;
     const result = readExit(u);
-    finish(u, result);
-    if (result.status === 'success') await writeReceipt(opts.dataDir, u.run.name, u.stage, u.job.fingerprints.get(u.stage) ?? '', u.inv.outputs.map((o) => o.final));
-    else await prune(u);
+    if (result.status === 'success') {
+      finish(u, result);
+      await writeReceipt(opts.dataDir, u.run.name, u.stage, u.job.fingerprints.get(u.stage) ?? '', u.inv.outputs.map((o) => o.final));
+    } else u.failed = { result, polls: 0 };
   }
   yield* flush();
   try {
@@ -246,22 +312,17 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
         await prune(u);
         continue;
       }
-      rmSync(u.exitFile, { force: true });
-      const scriptFile = u.inv.logFile.replace(/\.log$/, '.sbatch');
-      mkdirSync(dirname(scriptFile), { recursive: true });
-      writeFileSync(scriptFile, script, { mode: 0o755 });
-      const deps = parentsOf(u).flatMap((p) => (p.jobId && !p.done ? [p.jobId] : []));
+      let deps: string[];
       try {
-        u.jobId = await sbatch(scriptFile, { dependsOn: deps, nice: u.plan.priority - 1 }, exec);
+        // SLURM cancels a job whose parent failed, unless that parent may be retried (its children are then re-pointed).
+        deps = await submitted(u, script, parentsOf(u).every((p) => p.retry.count === 0));
       } catch (e) {
         if (aborted() || !(e instanceof CampaignError)) throw e;
         settleFailedOutputs(u.inv);
-        finish(u, { status: 'failure', message: `not submitted: ${e.message}\n  script: ${scriptFile}`, output: '' });
+        finish(u, { status: 'failure', message: `not submitted: ${e.message}\n  script: ${u.inv.logFile.replace(/\.log$/, '.sbatch')}`, output: '' });
         await prune(u);
         continue;
       }
-      u.state = 'pending';
-      opts.record?.started(u.run, u.stage, { backend: 'slurm', jobId: u.jobId, script, cores: u.plan.cores, memoryMB: u.plan.memoryMB, walltimeSeconds: u.plan.walltimeSeconds, logPath: u.inv.logFile, state: 'pending' });
       opts.print(`[${u.stage}] submitted as job ${u.jobId}${deps.length ? ` after ${deps.join(', ')}` : ''}`);
     }
   } catch (e) {
@@ -290,11 +351,15 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
         break;
       }
       for (const u of live()) {
-        if (existsSync(u.exitFile)) {
-          const result = readExit(u);
+        if (u.failed || !existsSync(u.exitFile)) continue;
+        const result = readExit(u);
+        if (result.status === 'success') {
           finish(u, result);
-          if (result.status === 'success') await writeReceipt(opts.dataDir, u.run.name, u.stage, u.job.fingerprints.get(u.stage) ?? '', u.inv.outputs.map((o) => o.final));
-          else await prune(u);
+          await writeReceipt(opts.dataDir, u.run.name, u.stage, u.job.fingerprints.get(u.stage) ?? '', u.inv.outputs.map((o) => o.final));
+        } else {
+          // SLURM knows whether the kernel killed it for memory: ask before deciding (and retrying).
+          u.failed = { result, polls: 0 };
+          nextPoll = Date.now();
         }
       }
       if (Date.now() >= nextPoll && live().length) {
@@ -322,15 +387,23 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
               if (state === 'running' && u.state !== 'running') opts.print(`[${u.stage}] running (job ${u.jobId})`);
               if (state === 'pending' || state === 'running' || state === 'held') opts.record?.state(u.run, u.stage, state);
             }
-            if (state === 'pruned') {
+            if (u.failed) {
+              // Its job has ended (or SLURM took 3 polls to say so): out of memory, timeout, or failed.
+              if (state === 'vanished' || FINISHED.has(state) || ++u.failed.polls >= 3) {
+                const oom = state === 'out-of-memory' || OOM_IN_LOG.test(tail(u.inv.logFile));
+                const verdict: AttemptState = oom ? 'out-of-memory' : state === 'timeout' ? 'timeout' : 'failed';
+                await fail(u, { ...u.failed.result, state: verdict, message: oom ? `out of memory: ${u.failed.result.message}` : u.failed.result.message });
+              }
+            } else if (state === 'pruned') {
+              if (!parentsOf(u).every((p) => p.done)) continue; // a parent is being retried: it re-points this job
               await scancel([u.jobId!], exec);
               finish(u, { status: 'skipped', message: `skipped: SLURM will never start job ${u.jobId} (DependencyNeverSatisfied)`, output: '' });
             } else if ((state === 'vanished' || FINISHED.has(state)) && !existsSync(u.exitFile)) {
               // The wrapper writes its exit file before the job ends; give a shared file system one more poll.
               if (++u.missingExit >= 2 || state !== 'succeeded') {
                 settleFailedOutputs(u.inv);
-                finish(u, { status: 'failure', state: state === 'vanished' || state === 'succeeded' ? 'failed' : (state as AttemptState), message: `job ${u.jobId} ${describe(state, s)} without recording an exit code (log: ${u.inv.logFile})`, output: tail(u.inv.logFile), logFile: u.inv.logFile });
-                await prune(u);
+                const oom = state === 'out-of-memory' || OOM_IN_LOG.test(tail(u.inv.logFile));
+                await fail(u, { status: 'failure', state: oom ? 'out-of-memory' : state === 'vanished' || state === 'succeeded' ? 'failed' : (state as AttemptState), message: `job ${u.jobId} ${describe(state, s)} without recording an exit code (log: ${u.inv.logFile})`, output: tail(u.inv.logFile), logFile: u.inv.logFile });
               }
             }
             if (state !== 'vanished') u.state = state;

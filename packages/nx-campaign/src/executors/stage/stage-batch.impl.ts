@@ -7,6 +7,7 @@ import { planRun, resolvePlanSettings } from '../../planning/plan-run';
 import { loadSites } from '../../sites/load';
 import { CampaignRecord } from '../../store/record';
 import { Recorder } from '../../store/recorder';
+import { withHistory } from '../../store/history';
 import { loadRunCached } from '../../store/run-cache';
 import { CampaignError } from '../../config/errors';
 import { workspaceDataDir } from '../../store/stage-state';
@@ -47,6 +48,9 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
       job.stages.push(o.stage);
       taskOf.set(`${job.run.name}/${o.stage}`, taskId);
     }
+    // What earlier runs measured and escalated sizes (and plans) these stages.
+    recorder = new Recorder(CampaignRecord.open(context.root), context.root);
+    for (const job of jobs.values()) job.run = withHistory(job.run, recorder.record).run;
     // Backend: --backend, else the run file's, else its site's.
     const sites = [...jobs.values()].some((j) => option('backend') !== 'local' && j.run.backend !== 'local') ? loadSites(context.root) : [];
     for (const [name, job] of jobs) {
@@ -68,7 +72,6 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
       jobs.delete(name);
     }
     // Take each run in the record (refused while another process runs it) and record its version.
-    recorder = new Recorder(CampaignRecord.open(context.root), context.root);
     for (const job of [...jobs.values(), ...slurmJobs, ...allocationJobs]) {
       const v = recorder.begin(job.run, { site: siteOf.get(job.run.name) ?? job.run.site ?? 'local', backend: backendOf.get(job.run.name) ?? 'local' });
       if (v.previous) process.stdout.write(`${job.run.name}: run files changed since version ${v.previous.version}; recorded as version ${v.version} (campaign report ${job.run.file} --diff)\n`);
