@@ -67,14 +67,14 @@ function jobState(id: string): string {
   return /JobState=(\S+)/.exec(execFileSync('scontrol', ['show', 'job', id], { encoding: 'utf8' }))![1];
 }
 
-interface Row { stage: string; attempt: number; job_id: string | null; state: string }
+interface Row { stage: string; attempt: number; job_id: string | null; state: string; peak_memory_mb: number | null }
 
 describe.sequential('campaign record', () => {
   let ws: string;
   const attempts = (run: string): Row[] => {
     const db = new Database(join(ws, '.campaign/record.sqlite'), { readonly: true });
     try {
-      return db.prepare('SELECT a.stage, a.attempt, a.job_id, a.state FROM attempts a JOIN runs r ON r.id = a.run_id WHERE r.name = ? ORDER BY a.id').all(run) as Row[];
+      return db.prepare('SELECT a.stage, a.attempt, a.job_id, a.state, a.peak_memory_mb FROM attempts a JOIN runs r ON r.id = a.run_id WHERE r.name = ? ORDER BY a.id').all(run) as Row[];
     } finally {
       db.close();
     }
@@ -168,6 +168,9 @@ describe.sequential('campaign record', () => {
       ['hungry', 2, 'succeeded'],
     ]);
     expect(jobState(rows[0].job_id!)).toBe('OUT_OF_MEMORY');
+    // Peak memory from the job's cgroup (the test SLURM enforces memory with cgroups): the 150 MB it needed.
+    expect(rows[2].peak_memory_mb).toBeGreaterThan(150);
+    expect(rows[2].peak_memory_mb).toBeLessThan(240);
     // The child waited for the retry: its job, submitted with the first attempt, was re-pointed to the second.
     expect(Number(rows[1].job_id)).toBeLessThan(Number(rows[2].job_id));
     expect(readFile(ws, 'results/hungry/outputs/out/fed.txt')).toBe(String(150 * 1024 * 1024));

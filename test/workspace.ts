@@ -53,8 +53,8 @@ export function runStages(dir: string, run: string, extra: string[] = []): Retur
 }
 
 /** The `campaign` bin of the nx-campaign package, started in `dir`. */
-export function campaign(dir: string, args: string[]): SpawnSyncReturns<string> & { out: string } {
-  const r = spawnSync(join(repoRoot, 'node_modules', '.bin', 'campaign'), args, { cwd: dir, encoding: 'utf8', env: nxEnv });
+export function campaign(dir: string, args: string[], env: Record<string, string> = {}): SpawnSyncReturns<string> & { out: string } {
+  const r = spawnSync(join(repoRoot, 'node_modules', '.bin', 'campaign'), args, { cwd: dir, encoding: 'utf8', env: { ...nxEnv, ...env } });
   return Object.assign(r, { out: stripAnsi(`${r.stdout}${r.stderr}`) });
 }
 

@@ -112,7 +112,7 @@ export function planTable(plan: RunPlan, history = new Map<string, StageHistory>
   });
   for (const s of plan.stages) {
     const h = history.get(s.name);
-    const learnedCells = !learned ? [] : !h ? ['', ''] : [formatDuration(h.declaredSeconds), h.measuredSeconds === undefined ? '' : `${h.measuredSeconds < 60 ? `${h.measuredSeconds.toFixed(1)}s` : formatDuration(h.measuredSeconds)} (${h.samples})`];
+    const learnedCells = !learned ? [] : !h ? ['', ''] : [formatDuration(h.declaredSeconds), h.measuredSeconds === undefined ? '' : `${h.measuredSeconds < 60 ? `${h.measuredSeconds.toFixed(1)}s` : formatDuration(h.measuredSeconds)}${h.measuredPeakMB === undefined ? '' : `, ${formatMemory(h.measuredPeakMB)} peak`} (${h.samples})`];
     const memory = h?.tunedMemoryMB !== undefined && h.tunedMemoryMB > h.declaredMemoryMB ? `${formatMemory(s.memoryMB)} (was ${formatMemory(h.declaredMemoryMB)})` : formatMemory(s.memoryMB);
     table.push([`${s.critical ? '* ' : '  '}${s.name}`, compressHostlist(s.nodes), s.cores, memory, clock(s.start), clock(s.end), clock(s.walltimeSeconds), s.qos ?? '(none)', ...learnedCells]);
   }

@@ -8,6 +8,8 @@ export interface StageHistory {
   declaredMemoryMB: number;
   /** Median of the recent successful attempts of this stage and configuration. */
   measuredSeconds?: number;
+  /** Median peak memory of those attempts, where the backend could read it. */
+  measuredPeakMB?: number;
   samples: number;
   /** Kept from an earlier out-of-memory or timeout retry. */
   tunedMemoryMB?: number;
@@ -28,7 +30,7 @@ export function withHistory(run: Run, rec: CampaignRecord): { run: Run; history:
     const m = rec.measured(s.pipeline, name, hash);
     const t = rec.tuning(s.pipeline, name, hash);
     if (!m.samples && t.memoryMB === undefined && t.walltimeSeconds === undefined) continue;
-    const h: StageHistory = { declaredSeconds: s.resources.runtimeSeconds, declaredMemoryMB: s.resources.memoryMB, measuredSeconds: m.seconds, samples: m.samples, tunedMemoryMB: t.memoryMB, tunedWalltimeSeconds: t.walltimeSeconds };
+    const h: StageHistory = { declaredSeconds: s.resources.runtimeSeconds, declaredMemoryMB: s.resources.memoryMB, measuredSeconds: m.seconds, measuredPeakMB: m.peakMemoryMB, samples: m.samples, tunedMemoryMB: t.memoryMB, tunedWalltimeSeconds: t.walltimeSeconds };
     history.set(name, h);
     // Measured times of short stages round to 0: plan at least a second.
     let runtimeSeconds = m.seconds !== undefined ? Math.max(1, m.seconds) : s.resources.runtimeSeconds;

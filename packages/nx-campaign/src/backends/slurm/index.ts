@@ -437,8 +437,8 @@ function tail(logFile: string): string {
 
 /** The result recorded by the job's wrapper. */
 function readExit(u: Unit): StageResult {
-  const [code, start, end] = readFileSync(u.exitFile, 'utf8').trim().split(/\s+/).map(Number);
-  const recorded = { seconds: end - start, exitCode: code, startedAt: new Date(start * 1000).toISOString(), logFile: u.inv.logFile };
+  const [code, start, end, peak] = readFileSync(u.exitFile, 'utf8').trim().split(/\s+/).map(Number);
+  const recorded = { seconds: end - start, exitCode: code, startedAt: new Date(start * 1000).toISOString(), logFile: u.inv.logFile, peakMemoryMB: peak ? peak / 1e6 : undefined };
   const where = `job ${u.jobId}, log: ${u.inv.logFile}`;
   if (code !== 0) {
     settleFailedOutputs(u.inv);

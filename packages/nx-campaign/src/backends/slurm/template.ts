@@ -48,7 +48,8 @@ export const DEFAULT_TEMPLATE = `#!/bin/bash
 /**
  * Sets the environment and runs the command; then, as the local backend does, gives outputs
  * their final names on success (so jobs started by afterok find them) or in-progress names on
- * failure, and writes "<exit code> <start> <end>" (epoch seconds) to the exit file. A command
+ * failure, and writes "<exit code> <start> <end> [<peak bytes>]" (epoch seconds; the peak memory
+ * of the job's cgroup where one is readable, v1 or v2) to the exit file. A command
  * that exits 0 without writing a declared output fails the job, so its children never start.
  */
 const RUN_STAGE = `cd {{stage.cwd}} || exit 1
@@ -72,7 +73,10 @@ else
 {{/each}}
   :
 fi
-printf '%s %s %s\\n' "$nxc_code" "$nxc_start" "$(date +%s)" > {{stage.exitFile}}.tmp && mv {{stage.exitFile}}.tmp {{stage.exitFile}}
+nxc_cg=$(sed -n 's/^[0-9]*:memory:\\(.*\\)$/\\1/p' /proc/self/cgroup 2>/dev/null)
+nxc_cg2=$(sed -n 's/^0::\\(.*\\)$/\\1/p' /proc/self/cgroup 2>/dev/null)
+nxc_peak=$(cat "/sys/fs/cgroup/memory\${nxc_cg%/step_*}/memory.max_usage_in_bytes" 2>/dev/null || cat "/sys/fs/cgroup\${nxc_cg2%/step_*}/memory.peak" 2>/dev/null)
+printf '%s %s %s %s\\n' "$nxc_code" "$nxc_start" "$(date +%s)" "$nxc_peak" > {{stage.exitFile}}.tmp && mv {{stage.exitFile}}.tmp {{stage.exitFile}}
 exit $nxc_job
 `;
 
