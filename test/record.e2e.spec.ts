@@ -180,6 +180,29 @@ describe.sequential('campaign record', () => {
     expect(plan.out).toMatch(/estimate\s*│\s*measured/);
   }, 120_000);
 
+  it('retries a job that reached its walltime with a longer one (SLURM)', () => {
+    writeFile(ws, 'pipelines/slowpoke/pipeline.yaml', `stages:
+  slowpoke:
+    executable: sh
+    script-args: ["-c", "if [ -e tried ]; then echo done > out/slowpoke.txt; else touch tried; sleep 600; fi"]
+    depends: null
+    outputs: [out/slowpoke.txt]
+    resources: {memory: 50M, runtime: 20s}
+`);
+    writeFile(ws, 'runs/slowpoke.yaml', 'pipelines: slowpoke\nsite: testslurm\nretries: {count: 1}\n');
+    const r = runStages(ws, 'slowpoke', [POLL]);
+    expect(r.status, r.out).toBe(0);
+    // 20 s x 1.5, rounded up to a minute; then x 1.5, rounded up to a minute.
+    expect(r.out).toMatch(/\[slowpoke\] job \d+ timed out after 1m; now 2m: retry 1 of 1 as job \d+/);
+    const rows = attempts('slowpoke');
+    expect(rows.map((a) => [a.attempt, a.state])).toEqual([
+      [1, 'timeout'],
+      [2, 'succeeded'],
+    ]);
+    expect(jobState(rows[0].job_id!)).toBe('TIMEOUT');
+    expect(readFile(ws, 'results/slowpoke/logs/slowpoke.sbatch')).toMatch(/^#SBATCH --time=0-00:02:00$/m);
+  }, 240_000);
+
   it('report matches what SLURM says: the failed job FAILED, its pruned child CANCELLED', () => {
     expect(runStages(ws, 'flaky-slurm', [POLL]).status).not.toBe(0);
     const rows = attempts('flaky-slurm');
