@@ -1,6 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { campaign, copyWorkspace, executedStages, readFile, removeWorkspace, repoRoot, runStages, stripAnsi, writeFile } from './workspace';
 
@@ -83,6 +84,11 @@ describe.sequential('allocation backend (real SLURM)', () => {
       expect(busy, n).toBeLessThanOrEqual(6);
     }
     expect(p.after.start).toBeGreaterThanOrEqual(Math.max(p.wide1.end, p.narrow1.end));
+    // Recorded like every backend's attempts: as steps of this allocation, on the planned host.
+    const db = new Database(join(ws, '.campaign/record.sqlite'), { readonly: true });
+    const rows = db.prepare("SELECT a.stage, a.backend, a.nodes, a.cores, a.state FROM attempts a JOIN runs r ON r.id = a.run_id WHERE r.name = 'alloc' ORDER BY a.stage").all();
+    db.close();
+    expect(rows).toEqual(names.sort().map((n) => ({ stage: n, backend: 'allocation', nodes: 'vm', cores: p[n].cpus, state: 'succeeded' })));
     expect(readFile(ws, 'results/alloc/logs/wide1.log')).toMatch(/^# command: srun --job-name=alloc\.wide1 --nodes=1 --nodelist=vm --ntasks=1 --cpus-per-task=4 --mem=200M --exact --kill-on-bad-exit=1 -- sh -c /m);
   }, 120_000);
 

@@ -67,16 +67,33 @@ function jobState(id: string): string {
   return /JobState=(\S+)/.exec(execFileSync('scontrol', ['show', 'job', id], { encoding: 'utf8' }))![1];
 }
 
-interface Row { stage: string; attempt: number; job_id: string | null; state: string; peak_memory_mb: number | null }
+interface Row { stage: string; attempt: number; job_id: string | null; state: string; peak_memory_mb: number | null; nodes: string | null }
 
 describe.sequential('campaign record', () => {
   let ws: string;
   const attempts = (run: string): Row[] => {
     const db = new Database(join(ws, '.campaign/record.sqlite'), { readonly: true });
     try {
-      return db.prepare('SELECT a.stage, a.attempt, a.job_id, a.state, a.peak_memory_mb FROM attempts a JOIN runs r ON r.id = a.run_id WHERE r.name = ? ORDER BY a.id').all(run) as Row[];
+      return db.prepare('SELECT a.stage, a.attempt, a.job_id, a.state, a.peak_memory_mb, a.nodes FROM attempts a JOIN runs r ON r.id = a.run_id WHERE r.name = ? ORDER BY a.id').all(run) as Row[];
     } finally {
       db.close();
+    }
+  };
+
+  const activePid = (run: string): number => {
+    const db = new Database(join(ws, '.campaign/record.sqlite'), { readonly: true });
+    try {
+      return (db.prepare("SELECT i.pid FROM invocations i JOIN runs r ON r.id = i.run_id WHERE r.name = ? AND i.state = 'active'").get(run) as { pid: number }).pid;
+    } finally {
+      db.close();
+    }
+  };
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
     }
   };
 
@@ -219,6 +236,10 @@ describe.sequential('campaign record', () => {
     const deadline = Date.now() + 60_000;
     while ((first.out().match(/submitted as job/g) ?? []).length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     await first.kill();
+    // Nx runs the batch in a process of its own: kill it too, as a lost node or session would.
+    const pid = activePid('long');
+    process.kill(pid, 'SIGKILL');
+    while (alive(pid)) await new Promise((r) => setTimeout(r, 50));
     const before = attempts('long');
     expect(before.map((a) => a.state).every((s) => ['pending', 'running'].includes(s)), JSON.stringify(before)).toBe(true);
     const ids = before.map((a) => a.job_id!).sort();
@@ -236,6 +257,8 @@ describe.sequential('campaign record', () => {
       ['d', 1, 'succeeded'],
     ]);
     expect(after.map((a) => a.job_id!).sort()).toEqual(ids);
+    // c ran 6 s: the poller saw it running, and where.
+    expect(after.find((a) => a.stage === 'c')!.nodes).toBe('vm');
     for (const s of ['a', 'b', 'c', 'd']) expect(readFile(ws, `results/long/outputs/out/${s}.txt`)).toBe(`${s}\n`);
   }, 120_000);
 

@@ -291,8 +291,9 @@ export class CampaignRecord {
     }).immediate();
   }
 
-  setAttemptState(id: number, state: AttemptState, startedAt?: string): void {
-    this.db.prepare('UPDATE attempts SET state = ?, started_at = COALESCE(started_at, ?) WHERE id = ?').run(state, startedAt ?? (state === 'running' ? now() : null), id);
+  /** A live attempt's new state; `nodes`: SLURM's host list once it runs. */
+  setAttemptState(id: number, state: AttemptState, nodes?: string): void {
+    this.db.prepare('UPDATE attempts SET state = ?, started_at = COALESCE(started_at, ?), nodes = COALESCE(?, nodes) WHERE id = ?').run(state, state === 'running' ? now() : null, nodes ?? null, id);
   }
 
   endAttempt(id: number, e: AttemptEnd): void {

@@ -5,7 +5,7 @@ import { CampaignRecord, configHash, LIVE_STATES, runFiles, type AttemptStart, t
 /** What a backend tells the record about an attempt it starts; the end comes with its result. */
 export interface AttemptLog {
   started(run: Run, stage: string, info: Omit<AttemptStart, 'stage' | 'pipeline' | 'configHash'>): void;
-  state(run: Run, stage: string, state: AttemptState, startedAt?: string): void;
+  state(run: Run, stage: string, state: AttemptState, nodes?: string): void;
   /** SLURM attempts of `run` an earlier invocation left queued or running. */
   live(run: Run): { stage: string; jobId: string; attemptId: number }[];
   /** Follow an earlier attempt as this stage's current one. */
@@ -47,9 +47,9 @@ export class Recorder implements AttemptLog {
     this.current.set(`${run.name}/${stage}`, id);
   }
 
-  state(run: Run, stage: string, state: AttemptState, startedAt?: string): void {
+  state(run: Run, stage: string, state: AttemptState, nodes?: string): void {
     const id = this.current.get(`${run.name}/${stage}`);
-    if (id !== undefined) this.record.setAttemptState(id, state, startedAt);
+    if (id !== undefined) this.record.setAttemptState(id, state, nodes);
   }
 
   live(run: Run): { stage: string; jobId: string; attemptId: number }[] {

@@ -42,18 +42,20 @@ export interface JobState {
   /** Why a pending job waits (e.g. Dependency, DependencyNeverSatisfied, JobHeldUser). */
   reason: string;
   exitCode?: string;
+  /** Hosts, once it runs (squeue's %N). */
+  nodes?: string;
 }
 
 /** One squeue call for all `ids` (finished jobs stay listed until MinJobAge). */
 export async function squeue(ids: string[], run: Exec = exec): Promise<Map<string, JobState>> {
   const out = new Map<string, JobState>();
   if (!ids.length) return out;
-  const r = await run('squeue', ['--noheader', '--states=all', `--jobs=${ids.join(',')}`, '--format=%i|%T|%r']);
+  const r = await run('squeue', ['--noheader', '--states=all', `--jobs=${ids.join(',')}`, '--format=%i|%T|%r|%N']);
   // An id SLURM has forgotten makes squeue fail ("Invalid job id specified") for the whole list.
   if (r.code !== 0 && !/invalid job id/i.test(r.stderr)) throw new CampaignError(`squeue failed: ${r.stderr.trim()}`);
   for (const line of r.stdout.split('\n')) {
-    const [id, state, reason] = line.trim().split('|');
-    if (id && state) out.set(id, { state, reason: reason ?? '' });
+    const [id, state, reason, nodes] = line.trim().split('|');
+    if (id && state) out.set(id, { state, reason: reason ?? '', nodes: nodes || undefined });
   }
   return out;
 }

@@ -182,6 +182,7 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
         u.jobId = before.jobId;
         u.state = slurmSays ? (stageState(slurmSays) as StageState) : 'pending';
         opts.record?.adopt(run, stage, before.attemptId);
+        if (slurmSays && liveThere) opts.record?.state(run, stage, u.state as AttemptState, slurmSays.nodes);
         adopted.push(u);
         opts.print(`[${stage}] re-attached to job ${u.jobId} (${u.state}), submitted by an earlier invocation`);
       } else if (hookFailed) {
@@ -385,7 +386,7 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
             if (state !== u.state) {
               changed = true;
               if (state === 'running' && u.state !== 'running') opts.print(`[${u.stage}] running (job ${u.jobId})`);
-              if (state === 'pending' || state === 'running' || state === 'held') opts.record?.state(u.run, u.stage, state);
+              if (state === 'pending' || state === 'running' || state === 'held') opts.record?.state(u.run, u.stage, state, s?.nodes);
             }
             if (u.failed) {
               // Its job has ended (or SLURM took 3 polls to say so): out of memory, timeout, or failed.
