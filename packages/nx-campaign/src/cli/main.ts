@@ -95,7 +95,11 @@ function planRoot(cwd: string): string {
 
 const switches = (command: string, args: string[], count: [number, number], names: string[]) => {
   const on = new Set<string>();
-  const positional = parseArgs(command, args, count, (flag) => names.includes(flag) && !!on.add(flag));
+  const positional = parseArgs(command, args, count, (flag) => {
+    if (!names.includes(flag)) return false;
+    on.add(flag);
+    return true;
+  });
   return { positional, on };
 };
 

@@ -77,6 +77,8 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
       if (v.previous) process.stdout.write(`${job.run.name}: run files changed since version ${v.previous.version}; recorded as version ${v.version} (campaign report ${job.run.file} --diff)\n`);
     }
   } catch (e) {
+    // Runs taken before the failure are released (nothing ran).
+    for (const job of [...jobs.values(), ...slurmJobs, ...allocationJobs]) recorder?.end(job.run, 'failed');
     recorder?.record.close();
     yield* failAll(Object.keys(taskGraph.tasks), e);
     return;
@@ -118,7 +120,7 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
 
 type Finished = { run: string; stage: string; result: StageResult };
 
-/** Results of both backends, each as soon as it is known. */
+/** Results of all backends, each as soon as it is known. */
 async function* merge(...sources: (AsyncGenerator<Finished> | undefined)[]): AsyncGenerator<Finished> {
   const live = sources.filter((s): s is AsyncGenerator<Finished> => s !== undefined);
   const next = new Map(live.map((s) => [s, s.next().then((r) => ({ s, r }))]));
