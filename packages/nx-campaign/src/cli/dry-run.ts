@@ -1,5 +1,6 @@
 import { join, posix } from 'node:path';
-import { readYamlFile, type YamlFile } from '../config/yaml-file';
+import { readSourceFile } from '../config/source-file';
+import type { YamlFile } from '../config/yaml-file';
 import { formatProblem } from '../config/errors';
 import { formatDuration, formatMemory } from '../config/quantities';
 import { loadRun } from '../config/run';
@@ -18,7 +19,7 @@ export function dryRun(wsRoot: string, runFile: string): string {
   if (run.postScript) lines.push(`  post_script: ${run.postScript}`);
   const files = new Map<string, YamlFile>();
   const lineOf = ({ file, key }: { file: string; key: (string | number)[] }) => {
-    if (!files.has(file)) files.set(file, readYamlFile(join(wsRoot, file), file));
+    if (!files.has(file)) files.set(file, readSourceFile(join(wsRoot, file), file));
     return files.get(file)!.lineOf(key);
   };
   run.stages.forEach((name, i) => {

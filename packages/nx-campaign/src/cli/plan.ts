@@ -32,6 +32,7 @@ export interface PlanOutput {
 
 /** A run file, or a pipeline file (top-level `stages:`, e.g. a socm DAG YAML) planned as a one-pipeline run. */
 export function loadPlannable(wsRoot: string, file: string): Run {
+  if (file.endsWith('.toml')) return loadRun(wsRoot, file);
   const y = readYamlFile(join(wsRoot, file), file);
   const data = y.data as Record<string, unknown> | null;
   return data && typeof data === 'object' && 'stages' in data ? loadPipelineAsRun(wsRoot, file) : loadRun(wsRoot, file);

@@ -2,6 +2,7 @@ import { join, posix } from 'node:path';
 import { z } from 'zod';
 import { BACKENDS } from '../sites/site';
 import { retriesSchema } from './retries';
+import { loadCampaignToml } from './campaign-toml';
 import { buildDag, trimDag } from '../graph/dag';
 import { SAFE_NAME, runNameOf, type ResumeMode, type Run } from '../model/run';
 import { ConfigError, configError, type Problem } from './errors';
@@ -39,6 +40,7 @@ const runSchema = z.strictObject({
 
 /** Load `runs/<run>.yaml`, its pipelines and their DAG. */
 export function loadRun(wsRoot: string, file: string): Run {
+  if (file.endsWith('.toml')) return loadCampaignToml(wsRoot, file);
   const name = runNameOf(file);
   if (!SAFE_NAME.test(name)) throw configError({ file, message: `run name "${name}" has characters Nx cannot use`, fix: 'rename the file with letters, digits, _ . and - only' });
   const y = readYamlFile(join(wsRoot, file), file);

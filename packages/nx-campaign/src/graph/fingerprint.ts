@@ -53,6 +53,7 @@ export function stageFingerprints(wsRoot: string, run: Run): Map<string, string>
           outputDir: run.outputDir,
           sources,
           files: s.definitionFiles.map((f) => [f, contentHash(f)]),
+          written: s.files,
           parents: run.dag.parents.get(name)!.map((p) => out.get(p)),
         }),
       ).slice(0, 16),

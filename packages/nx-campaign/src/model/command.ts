@@ -28,6 +28,8 @@ export interface StageInvocation {
   outputs: { final: string; inProgress: string; viaArgument: boolean }[];
   /** Consumed files, absolute. */
   inputs: string[];
+  /** Written before it starts: absolute path -> content. */
+  files: Record<string, string>;
 }
 
 /**
@@ -64,6 +66,7 @@ export function stageInvocation(wsRoot: string, run: Run, name: string): StageIn
       viaArgument: stage.argv.some((a) => typeof a !== 'string' && 'output' in a && a.output === o.key),
     })),
     inputs: [...sources.values()].map((src) => (src.kind === 'stage' ? join(cwd, src.path) : absolutePath(wsRoot, src.path))),
+    files: stage.files ?? {},
   };
 }
 

@@ -54,7 +54,7 @@ export interface Run {
 export const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 export function runNameOf(file: string): string {
-  return file.replace(/^.*\//, '').replace(/\.ya?ml$/, '');
+  return file.replace(/^.*\//, '').replace(/\.(ya?ml|toml)$/, '');
 }
 
 /** A run as plain JSON (the DAG's maps as entry lists), for the run cache. */

@@ -42,6 +42,8 @@ export interface Stage {
   config: Record<string, unknown>;
   /** Workspace files whose contents define what the stage does (its script, stage type file). */
   definitionFiles: string[];
+  /** Files written just before it starts (absolute path -> content), e.g. a null-test split's obs list. */
+  files?: Record<string, string>;
   /** Where it is declared: file and key path (lines are looked up only for messages). */
   source: { file: string; key: (string | number)[] };
 }

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { CampaignError, ConfigError, configError, type Location, type Problem } from '../config/errors';
 import { formatDuration, formatMemory } from '../config/quantities';
-import { readYamlFile, type KeyPath, type YamlFile } from '../config/yaml-file';
+import { readSourceFile } from '../config/source-file';
+import type { KeyPath, YamlFile } from '../config/yaml-file';
 import type { Run } from '../model/run';
 import type { Stage } from '../model/stage';
 import { siteNamed } from '../sites/load';
@@ -82,7 +83,7 @@ export interface RunPlan {
 export function resolvePlanSettings(wsRoot: string, run: Run, sites: Site[], siteOverride?: string): PlanSettings {
   const files = new Map<string, YamlFile>();
   const at = (file: string, key: KeyPath): Location => {
-    if (!files.has(file)) files.set(file, readYamlFile(join(wsRoot, file), file));
+    if (!files.has(file)) files.set(file, readSourceFile(join(wsRoot, file), file));
     return { file, line: files.get(file)!.lineOf(key), key: key.join('.') };
   };
   const fromCampaign = <K extends 'resource' | 'requested_resources' | 'deadline'>(key: K) => {
@@ -167,7 +168,7 @@ function fitsNoNode(wsRoot: string, run: Run, t: PlanTask, settings: PlanSetting
 
 function stageLocation(wsRoot: string, stage: Stage, sub: KeyPath): Location {
   try {
-    const y = readYamlFile(join(wsRoot, stage.source.file), stage.source.file);
+    const y = readSourceFile(join(wsRoot, stage.source.file), stage.source.file);
     return { file: stage.source.file, line: y.lineOf([...stage.source.key, ...sub]) ?? y.lineOf(stage.source.key), key: stage.name };
   } catch {
     return { file: stage.source.file, key: stage.name };

@@ -9,7 +9,7 @@ import { loadRunCached } from '../store/run-cache';
 import { damageCheckFile, damageCheckScript, receiptFile, updateEpochs, workspaceDataDir, writeFileIfChanged } from '../store/stage-state';
 import { projectNameOf } from './names';
 
-export const RUN_FILES = 'runs/*.{yaml,yml}';
+export const RUN_FILES = 'runs/*.{yaml,yml,toml}';
 
 /** One project per stage instance of each run, plus one project per run. */
 export const createNodes: CreateNodes = [

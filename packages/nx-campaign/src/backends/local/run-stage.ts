@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { runProcess } from './process';
 import { shellLine, type StageInvocation } from '../../model/command';
@@ -38,6 +38,10 @@ export function prepareOutputs(inv: StageInvocation, refuseExisting: boolean, pr
   }
   ensureDir(inv.cwd);
   ensureDir(dirname(inv.logFile));
+  for (const [file, text] of Object.entries(inv.files)) {
+    ensureDir(dirname(file));
+    writeFileSync(file, text);
+  }
   for (const o of inv.outputs) {
     ensureDir(dirname(o.final));
     rmSync(o.inProgress, { force: true });

@@ -1,0 +1,45 @@
+import type { z } from 'zod';
+import type { Observation } from './obsdb';
+
+/** What a workflow type may ask while it turns its table into stages. */
+export interface WorkflowContext {
+  wsRoot: string;
+  /** Workspace-relative campaign file. */
+  file: string;
+  /** The workflow's table, e.g. `ml-null-tests.wafer-tests`: stage names start with it. */
+  table: string;
+  /** `file://x` -> absolute (relative to the workspace root); other values unchanged. */
+  path(value: string): string;
+  /** An absolute folder for a workflow's `output_dir` (relative to the workspace root). */
+  folder(value: string): string;
+  /** The observations `query` selects from the obsdb of `context` (a `file://` context YAML). */
+  observations(context: string, query: string): Observation[];
+}
+
+/** One program run a workflow produces. */
+export interface WorkflowStage {
+  /** Unique in the campaign; by convention `<table>` or `<table>.<part>`. */
+  name: string;
+  argv: string[];
+  /** Files written just before it starts (absolute path -> content), e.g. its obs list. */
+  files?: Record<string, string>;
+  /** Names of stages of the same campaign that must succeed first. */
+  depends?: string[];
+  /** Workspace files whose content defines what it does (a script), for caching. */
+  definitionFiles?: string[];
+}
+
+/**
+ * A workflow type: its options (a zod object schema; unknown keys are errors) and how a table
+ * of them becomes stages. Built-ins are declared the same way as a workspace's own types.
+ */
+export interface WorkflowType<O = Record<string, unknown>> {
+  name: string;
+  description: string;
+  options: z.ZodType<O>;
+  stages(options: O, ctx: WorkflowContext): WorkflowStage[];
+}
+
+export function defineWorkflow<O>(w: WorkflowType<O>): WorkflowType<O> {
+  return w;
+}
