@@ -40,13 +40,15 @@ function latest(attempts: AttemptRow[]): Map<string, AttemptRow> {
   return out;
 }
 
-/** A run file argument: `runs/x.yaml`, or just the run's name. */
+const RUN_FILE = /\.(ya?ml|toml)$/;
+
+/** A run file argument: `runs/x.yaml` (or a campaign's `runs/x.toml`), or just the run's name. */
 function runNameArg(arg: string): string {
-  return /\.ya?ml$/.test(arg) ? runNameOf(arg) : arg;
+  return RUN_FILE.test(arg) ? runNameOf(arg) : arg;
 }
 
 function loadRunArg(wsRoot: string, arg: string): Run {
-  const file = /\.ya?ml$/.test(arg) ? posix.normalize(arg) : `runs/${arg}.yaml`;
+  const file = RUN_FILE.test(arg) ? posix.normalize(arg) : (['yaml', 'yml', 'toml'].map((e) => `runs/${arg}.${e}`).find((f) => existsSync(join(wsRoot, f))) ?? `runs/${arg}.yaml`);
   return loadRun(wsRoot, file);
 }
 
