@@ -23,8 +23,8 @@ export function removeWorkspace(dir: string): void {
 const nxEnv = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', NX_SKIP_NX_CACHE: undefined, CI: 'true' };
 
 /** Run the workspace's nx; returns exit code and combined output. */
-export function nx(dir: string, args: string[]): SpawnSyncReturns<string> & { out: string } {
-  const r = spawnSync(join(repoRoot, 'node_modules', '.bin', 'nx'), [...args], { cwd: dir, encoding: 'utf8', env: nxEnv });
+export function nx(dir: string, args: string[], env: Record<string, string> = {}): SpawnSyncReturns<string> & { out: string } {
+  const r = spawnSync(join(repoRoot, 'node_modules', '.bin', 'nx'), [...args], { cwd: dir, encoding: 'utf8', env: { ...nxEnv, ...env } });
   // Nx colours its output when CI is set, even into a pipe: `out` is plain text.
   return Object.assign(r, { out: stripAnsi(`${r.stdout}${r.stderr}`) });
 }
