@@ -54,6 +54,16 @@ describe.sequential('socm TOML campaign', () => {
     expect(executedStages(r.out).length).toBeGreaterThan(0);
   }, 180_000);
 
+  it('a workflow type generated with nx g is used by name from a campaign file and runs', () => {
+    const g = nx(ws, ['g', 'nx-campaign:workflow', 'my-sim', '--command=echo', '--no-interactive']);
+    expect(g.status, g.out).toBe(0);
+    expect(g.out).toContain('CREATE workflows/my-sim.ts');
+    writeFile(ws, 'runs/custom.toml', '[campaign]\n[campaign.my-sim]\ninput = "file://data/so/area.fits"\noutput_dir = "results/custom/sim"\niterations = 4\n');
+    const r = nx(ws, ['run-many', '-t', 'stage', '--projects=tag:run:custom', '--outputStyle=static']);
+    expect(r.status, r.out).toBe(0);
+    expect(r.out).toContain(`[my-sim] ${join(ws, 'data/so/area.fits')} --iterations=4 --out=${join(ws, 'results/custom/sim')}`);
+  }, 120_000);
+
   it('a bad campaign file is a located error, not a stack trace', () => {
     writeFile(ws, 'runs/bad.toml', '[campaign]\ndeadline = "1d"\n[campaign.ml-mapmakng]\ncontext = "x"\n');
     const r = campaign(ws, ['plan', 'runs/bad.toml']);

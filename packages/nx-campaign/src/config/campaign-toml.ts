@@ -12,8 +12,8 @@ import { SAFE_NAME, runNameOf, type Run } from '../model/run';
 import type { Stage } from '../model/stage';
 import { noteFile } from '../util/consulted';
 import { selectObservations, filePath } from '../workflows/obsdb';
-import { workflowTypes } from '../workflows/registry';
-import type { WorkflowContext } from '../workflows/types';
+import { workflowType, workflowTypes } from '../workflows/registry';
+import type { WorkflowContext, WorkflowType } from '../workflows/types';
 import { CampaignError, ConfigError, configError, type Problem } from './errors';
 import { mergeResources, resourcesSchema, runtimeSchema } from './resources';
 import { validate } from './validate';
@@ -90,8 +90,23 @@ export function loadCampaignToml(wsRoot: string, file: string): Run {
   if (top.length) throw configError({ file, line: lineOf([top[0]]), key: top[0], message: `"${top[0]}" is outside [campaign]`, fix: `move it under [campaign]` });
   const c = data.campaign;
   const settings = validate(campaignSchema, source, Object.fromEntries(Object.entries(c).filter(([k]) => SETTINGS.includes(k))), ['campaign'], () => 'see "socm campaigns" in README.md');
-  const types = workflowTypes(wsRoot);
-  const known = [...types.keys()];
+  const builtins = workflowTypes();
+  const known = [...builtins.keys()];
+  const types = new Map<string, WorkflowType>();
+  /** The type, or undefined; a custom type that fails to load is a problem at `key`. */
+  const typeOf = (name: string, key: string[]) => {
+    if (!types.has(name)) {
+      try {
+        const t = workflowType(wsRoot, name);
+        if (t) types.set(name, t);
+      } catch (e) {
+        if (!(e instanceof CampaignError)) throw e;
+        const [message, ...fix] = e.message.split('\n');
+        throw configError({ file, line: lineOf(key), key: key.join('.'), message, fix: fix.join(' ').replace(/^\s*fix:\s*/, '') || undefined });
+      }
+    }
+    return types.get(name);
+  };
   const problems: Problem[] = [];
 
   /** [table path, merged options, resources, environment] for each workflow. */
@@ -113,7 +128,7 @@ export function loadCampaignToml(wsRoot: string, file: string): Run {
       for (const [test, t] of Object.entries(shared.rest)) {
         if (!isTable(t)) continue;
         const full = `${NULL_TESTS}.${test}`;
-        if (!types.has(full)) {
+        if (!typeOf(full, ['campaign', key, test])) {
           problems.push({ file, line: lineOf(['campaign', key, test]), key: `campaign.${full}`, message: `unknown null test "${test}"`, fix: `use one of: ${known.filter((k) => k.startsWith(`${NULL_TESTS}.`)).map((k) => k.slice(NULL_TESTS.length + 1)).join(', ')}` });
           continue;
         }
@@ -131,7 +146,7 @@ export function loadCampaignToml(wsRoot: string, file: string): Run {
       }
       continue;
     }
-    if (!types.has(key)) {
+    if (!typeOf(key, ['campaign', key])) {
       problems.push({ file, line: lineOf(['campaign', key]), key: `campaign.${key}`, message: `unknown workflow type "${key}"`, fix: `use one of: ${known.join(', ')} (or add workflows/${key}.js; see "Custom workflow types" in README.md)` });
       continue;
     }
