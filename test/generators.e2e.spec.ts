@@ -23,6 +23,7 @@ describe.sequential('nx g nx-campaign:*', () => {
       ['nx-campaign:stage', 'summarize', '--pipeline=demo-pipe', '--inputs=result:txt', '--outputs=summary:txt', '--options=lines:int=3'],
       ['nx-campaign:run', 'demo-run', '--pipelines=demo-pipe'],
       ['nx-campaign:campaign', 'weekly', '--workflows=ml-mapmaking,elevation-tests'],
+      ['nx-campaign:site', 'stellar', '--nodes=4', '--cores=96', '--memory=768G', '--partition=pu'],
     ]) {
       const g = nx(ws, ['g', ...args, '--no-interactive']);
       expect(g.status, g.out).toBe(0);
@@ -35,5 +36,8 @@ describe.sequential('nx g nx-campaign:*', () => {
     const plan = nx(ws, ['run', 'weekly:plan', '--json']);
     expect(plan.status, plan.out).toBe(0);
     expect(plan.out).toContain('ml-null-tests.elevation-tests.el_high_split_0');
+    const onSite = nx(ws, ['run', 'demo-run:plan', '--site=stellar']);
+    expect(onSite.status, onSite.out).toBe(0);
+    expect(onSite.out).toContain('plan of runs/demo-run.yaml on stellar');
   }, 120_000);
 });
