@@ -1,5 +1,5 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { fixture, problemsOf } from '../testing/fixture';
@@ -108,6 +108,24 @@ threads = 4
 
     const query = problemsOf(() => loadRun(workspace(`[campaign]\n[campaign.ml-mapmaking]\n${MAPPING}query = "elevation > 50"\n`), 'runs/c.toml'));
     expect(query).toMatchObject([{ line: 2, key: 'campaign.ml-mapmaking', message: expect.stringContaining('query "elevation > 50" fails on') }]);
+  });
+
+  it('a custom type declares default resources, and files that order its stages after those writing them', () => {
+    const root = workspace(`[campaign]\n[campaign.produce]\nout = "results/c/a.txt"\n[campaign.produce.resources]\nthreads = 2\n[campaign.consume]\nin = "results/c/a.txt"\n`);
+    symlinkSync(resolve(__dirname, '../../../../node_modules'), join(root, 'node_modules'));
+    mkdirSync(join(root, 'workflows'));
+    writeFileSync(join(root, 'workflows/produce.js'), `const { defineWorkflow, z } = require('nx-campaign/workflow');
+module.exports = defineWorkflow({ name: 'produce', description: 'writes a file', options: z.strictObject({ out: z.string() }), resources: { threads: 4, memory: '3G' },
+  stages: (o, ctx) => [{ name: ctx.table, argv: ['sh', '-c', 'echo x > "$0"', ctx.folder(o.out)], outputs: [o.out] }] });
+`);
+    writeFileSync(join(root, 'workflows/consume.js'), `const { defineWorkflow, z } = require('nx-campaign/workflow');
+module.exports = defineWorkflow({ name: 'consume', description: 'reads it', options: z.strictObject({ in: z.string() }),
+  stages: (o, ctx) => [{ name: ctx.table, argv: ['cat', ctx.folder(o.in)], inputs: [o.in] }] });
+`);
+    const run = loadRun(root, 'runs/c.toml');
+    expect(run.dag.parents.get('consume')).toEqual(['produce']);
+    expect(run.dag.stages.get('produce')!.resources).toMatchObject({ threads: 2, memoryMB: 3000 });
+    expect(run.dag.stages.get('produce')!.outputs).toEqual([{ key: '../a.txt', path: '../a.txt' }]); // relative to results/c/outputs
   });
 
   it('opens the obsdb read-only: a query cannot change it', () => {

@@ -157,12 +157,16 @@ export function loadCampaignToml(wsRoot: string, file: string): Run {
   if (!workflows.length) throw configError({ file, line: lineOf(['campaign']), key: 'campaign', message: 'no workflow', fix: `add a [campaign.<workflow>] table: ${known.join(', ')}` });
 
   const stages: Stage[] = [];
+  const sub = (p: string) => p.replaceAll('{run}', name);
+  const outputDir = resolve(wsRoot, sub(settings.output_dir)).split('\\').join('/');
   for (const w of workflows) {
     const type = types.get(w.table)!;
     const at = (k: KeyPath) => ({ file, line: lineOf([...w.key, ...k]), key: [...w.key, ...k].join('.') });
     try {
       const options = validate(type.options, source, w.options, w.key, () => `see the ${w.table} options in README.md ("socm campaigns")`);
-      const resources = mergeResources(...w.resources.map((r) => (r.value === undefined ? undefined : validate(resourcesSchema, source, r.value, r.key, () => 'resources take ranks, threads, nodes, memory (e.g. 48G), runtime (e.g. 2h)'))));
+      const defaults = type.resources ? resourcesSchema.safeParse(type.resources) : undefined;
+      if (defaults && !defaults.success) throw new CampaignError(`workflow type ${w.table} declares bad default resources: ${defaults.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      const resources = mergeResources(defaults?.data, ...w.resources.map((r) => (r.value === undefined ? undefined : validate(resourcesSchema, source, r.value, r.key, () => 'resources take ranks, threads, nodes, memory (e.g. 48G), runtime (e.g. 2h)'))));
       const env = Object.fromEntries(Object.entries(w.env).map(([k, v]) => [k, String(v)]));
       const ctx: WorkflowContext = {
         wsRoot,
@@ -176,14 +180,16 @@ export function loadCampaignToml(wsRoot: string, file: string): Run {
           return selectObservations(contextFile, query, wsRoot);
         },
       };
+      // Declared files are keyed by their path relative to the campaign's output folder, as run stages' are.
+      const relative = (p: string) => posix.relative(outputDir, resolve(wsRoot, p).split('\\').join('/'));
       for (const s of type.stages(options, ctx)) {
         stages.push({
           name: s.name,
           pipeline: w.table,
           argv: s.argv,
           env,
-          inputs: [],
-          outputs: [],
+          inputs: (s.inputs ?? []).map(relative),
+          outputs: (s.outputs ?? []).map((p) => ({ key: relative(p), path: relative(p) })),
           depends: s.depends ?? [],
           resources,
           config: options as Record<string, unknown>,
@@ -200,7 +206,6 @@ export function loadCampaignToml(wsRoot: string, file: string): Run {
   }
 
   const dag = buildDag(stages, {}, file, (src) => lineOf(src.key));
-  const sub = (p: string) => p.replaceAll('{run}', name);
   return {
     name,
     file,

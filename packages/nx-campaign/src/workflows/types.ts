@@ -25,6 +25,10 @@ export interface WorkflowStage {
   files?: Record<string, string>;
   /** Names of stages of the same campaign that must succeed first. */
   depends?: string[];
+  /** Files it writes (absolute, or relative to the workspace root): other stages may read them. */
+  outputs?: string[];
+  /** Files it reads that other stages of the campaign write: it runs after them. */
+  inputs?: string[];
   /** Workspace files whose content defines what it does (a script), for caching. */
   definitionFiles?: string[];
 }
@@ -37,6 +41,8 @@ export interface WorkflowType<O = Record<string, unknown>> {
   name: string;
   description: string;
   options: z.ZodType<O>;
+  /** Default resources of its stages (`[campaign.<type>.resources]` wins), e.g. { threads: 8, memory: '16G' }. */
+  resources?: { ranks?: number; threads?: number; nodes?: number; memory?: string; runtime?: string };
   stages(options: O, ctx: WorkflowContext): WorkflowStage[];
 }
 
