@@ -184,4 +184,14 @@ describe.sequential('SLURM backend (real SLURM)', () => {
     expect(ofRun.map(([id]) => id).sort()).toEqual([...recorded].sort());
     expect(ofRun.filter(([, state]) => state !== 'CANCELLED'), nx.out()).toEqual([]);
   }, 120_000);
+
+  it('runs a socm TOML campaign as SLURM jobs, the stand-ins found on the exported PATH', () => {
+    const toml = readFileSync(join(repoRoot, 'runs/so-nulltests.toml'), 'utf8').replace('resource = "local"', 'resource = "testslurm"').replaceAll('results/so-nulltests', 'results/so-slurm');
+    writeFile(ws, 'runs/so-slurm.toml', toml);
+    const r = runStages(ws, 'so-slurm', [POLL], { PATH: `${join(repoRoot, 'pipelines/so/bin')}:${process.env.PATH}` });
+    expect(r.status, r.out).toBe(0);
+    expect(submitted(r.out)).toHaveLength(19);
+    expect(readFile(ws, 'results/so-slurm/maps/null/mission_split_0/sky_map.fits')).toContain('NOBS    = 80');
+    expect(readFile(ws, 'results/so-slurm/outputs/../logs/ml-mapmaking.sbatch')).toMatch(/^#SBATCH --cpus-per-task=2$/m);
+  }, 180_000);
 });

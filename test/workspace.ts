@@ -48,8 +48,8 @@ export function stripAnsi(text: string): string {
 }
 
 /** Every stage of a run, as a user runs it: `nx run-many -t stage --projects=tag:run:<run>`. */
-export function runStages(dir: string, run: string, extra: string[] = []): ReturnType<typeof nx> {
-  return nx(dir, ['run-many', '-t', 'stage', `--projects=tag:run:${run}`, '--outputStyle=static', ...extra]);
+export function runStages(dir: string, run: string, extra: string[] = [], env: Record<string, string> = {}): ReturnType<typeof nx> {
+  return nx(dir, ['run-many', '-t', 'stage', `--projects=tag:run:${run}`, '--outputStyle=static', ...extra], env);
 }
 
 /** The `campaign` bin of the nx-campaign package, started in `dir`. */
