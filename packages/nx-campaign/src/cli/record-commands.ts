@@ -4,6 +4,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { basename, join, posix } from 'node:path';
 import Table from 'cli-table3';
 import { createTwoFilesPatch } from 'diff';
@@ -13,7 +14,7 @@ import { loadRun } from '../config/run';
 import { absolutePath, stageInvocation } from '../model/command';
 import { runNameOf, type Run } from '../model/run';
 import { scancel } from '../backends/slurm/commands';
-import { CampaignRecord, FINAL_STATES, type AttemptRow, type AttemptState } from '../store/record';
+import { CampaignRecord, FINAL_STATES, invocationLive, processAlive, type AttemptRow, type AttemptState, type Invocation } from '../store/record';
 
 const TAIL_LINES = 30;
 const DAY = 86400;
@@ -205,18 +206,11 @@ export function logs(wsRoot: string, runArg: string, stage: string, attempt?: nu
   });
 }
 
-function activeInvocation(rec: CampaignRecord, runName: string): InvocationRow | undefined {
-  return rec.db.prepare("SELECT i.* FROM invocations i JOIN runs r ON r.id = i.run_id WHERE r.name = ? AND i.state = 'active' ORDER BY i.id DESC LIMIT 1").get(runName) as InvocationRow | undefined;
+/** The invocation running `runName` now, if any. */
+function running(rec: CampaignRecord, runName: string): Invocation | undefined {
+  const inv = rec.activeInvocation(runName);
+  return inv && invocationLive(inv) ? inv : undefined;
 }
-
-const pidAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** Stop a run: its nx process (which cancels its jobs) and any job of it still queued or running. */
 export async function cancel(wsRoot: string, runArg: string): Promise<string> {
@@ -224,11 +218,12 @@ export async function cancel(wsRoot: string, runArg: string): Promise<string> {
   const rec = openRecord(wsRoot);
   try {
     const out: string[] = [];
-    const inv = activeInvocation(rec, name);
-    if (inv && pidAlive(inv.pid)) {
+    const inv = running(rec, name);
+    if (inv && inv.host !== hostname()) out.push(`process ${inv.pid} runs ${name} on ${inv.host}: stop it there; cancelling its jobs from here`);
+    else if (inv) {
       process.kill(inv.pid, 'SIGTERM');
       out.push(`sent SIGTERM to process ${inv.pid}, which runs ${name}`);
-      for (let i = 0; i < 100 && pidAlive(inv.pid); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 100 && processAlive(inv.pid); i++) await new Promise((r) => setTimeout(r, 100));
     }
     const live = rec.liveAttempts(name);
     const jobs = live.filter((a) => a.backend === 'slurm' && a.job_id).map((a) => a.job_id!);
@@ -247,8 +242,8 @@ export async function cancel(wsRoot: string, runArg: string): Promise<string> {
 export function retry(wsRoot: string, runArg: string, extraNxArgs: string[] = []): number {
   const run = loadRunArg(wsRoot, runArg);
   withRecord(wsRoot, (rec) => {
-    const inv = activeInvocation(rec, run.name);
-    if (inv && pidAlive(inv.pid)) throw new CampaignError(`run ${run.name} is still running (process ${inv.pid} on ${inv.host}, since ${inv.started_at})\n  fix: wait for it, or campaign cancel ${run.name}`);
+    const inv = running(rec, run.name);
+    if (inv) throw new CampaignError(`run ${run.name} is still running (process ${inv.pid} on ${inv.host}, since ${inv.started_at})\n  fix: wait for it, or campaign cancel ${run.name}`);
     const last = latest(rec.attempts(run.name));
     const notDone = run.stages.filter((s) => last.get(s)?.state !== 'succeeded');
     if (!notDone.length) throw new CampaignError(`run ${run.name} is complete: every stage's latest attempt succeeded; nothing to retry`);
@@ -277,8 +272,8 @@ export function clean(wsRoot: string, runArg: string, o: { yes?: boolean } = {})
   const run = loadRunArg(wsRoot, runArg);
   const rec = CampaignRecord.openExisting(wsRoot);
   try {
-    const inv = rec && activeInvocation(rec, run.name);
-    if (inv && pidAlive(inv.pid)) throw new CampaignError(`run ${run.name} is running (process ${inv.pid}); clean it when it has finished`);
+    const inv = rec && running(rec, run.name);
+    if (inv) throw new CampaignError(`run ${run.name} is running (process ${inv.pid}); clean it when it has finished`);
   } finally {
     rec?.close();
   }

@@ -12,7 +12,7 @@ import { SAFE_NAME, runNameOf, type Run } from '../model/run';
 import type { Stage } from '../model/stage';
 import { noteFile } from '../util/consulted';
 import { selectObservations, filePath } from '../workflows/obsdb';
-import { workflowType, workflowTypes } from '../workflows/registry';
+import { BUILTIN_NAMES, workflowType } from '../workflows/registry';
 import type { WorkflowContext, WorkflowType } from '../workflows/types';
 import { CampaignError, ConfigError, configError, type Problem } from './errors';
 import { mergeResources, resourcesSchema, runtimeSchema } from './resources';
@@ -90,8 +90,7 @@ export function loadCampaignToml(wsRoot: string, file: string): Run {
   if (top.length) throw configError({ file, line: lineOf([top[0]]), key: top[0], message: `"${top[0]}" is outside [campaign]`, fix: `move it under [campaign]` });
   const c = data.campaign;
   const settings = validate(campaignSchema, source, Object.fromEntries(Object.entries(c).filter(([k]) => SETTINGS.includes(k))), ['campaign'], () => 'see "socm campaigns" in README.md');
-  const builtins = workflowTypes();
-  const known = [...builtins.keys()];
+  const known = BUILTIN_NAMES;
   const types = new Map<string, WorkflowType>();
   /** The type, or undefined; a custom type that fails to load is a problem at `key`. */
   const typeOf = (name: string, key: string[]) => {

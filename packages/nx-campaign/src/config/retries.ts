@@ -47,3 +47,13 @@ export function retryPolicy(stage: string, ...layers: (RetrySettings | undefined
   }
   return p;
 }
+
+/**
+ * Why a failed attempt is not tried again ('' when retries are off), or undefined when it may be:
+ * its exit code is a science failure, or `retriesSoFar` used them all.
+ */
+export function notRetried(p: RetryPolicy, retriesSoFar: number, exitCode: number | undefined): string | undefined {
+  if (exitCode !== undefined && p.never.includes(exitCode)) return `not retried: exit code ${exitCode} is in retries.never`;
+  if (retriesSoFar >= p.count) return p.count ? `not retried: ${p.count} retries used` : '';
+  return undefined;
+}

@@ -182,13 +182,27 @@ export function configHash(run: Run, stage: string): string {
   return createHash('sha256').update(JSON.stringify({ argv: s.argv, config: s.config, env: s.env })).digest('hex').slice(0, 16);
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` exists on this host (EPERM: it does, under another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+export interface Invocation {
+  id: number;
+  pid: number;
+  host: string;
+  user: string;
+  started_at: string;
+}
+
+/** Whether an active invocation's process still runs; one on another host cannot be checked, so it is taken to. */
+export function invocationLive(inv: Invocation): boolean {
+  return inv.host !== hostname() || processAlive(inv.pid);
 }
 
 export class CampaignRecord {
@@ -241,8 +255,8 @@ export class CampaignRecord {
       const runId = runRow.id;
       const lost: number[] = [];
       const host = hostname();
-      for (const inv of this.db.prepare("SELECT id, pid, host, user, started_at FROM invocations WHERE run_id = ? AND state = 'active'").all(runId) as { id: number; pid: number; host: string; user: string; started_at: string }[]) {
-        if (inv.host !== host || alive(inv.pid)) {
+      for (const inv of this.db.prepare("SELECT id, pid, host, user, started_at FROM invocations WHERE run_id = ? AND state = 'active'").all(runId) as Invocation[]) {
+        if (invocationLive(inv)) {
           throw new CampaignError(`run ${run.name} is already being run by process ${inv.pid} on ${inv.host} (user ${inv.user}, since ${inv.started_at})\n  fix: wait for it, or stop it (campaign cancel ${run.file} cancels its jobs)`);
         }
         this.db.prepare("UPDATE invocations SET state = 'lost', ended_at = ? WHERE id = ?").run(now(), inv.id);
@@ -300,6 +314,11 @@ export class CampaignRecord {
     this.db
       .prepare('UPDATE attempts SET state = ?, exit_code = ?, started_at = COALESCE(?, started_at), ended_at = ?, seconds = ?, peak_memory_mb = COALESCE(?, peak_memory_mb), message = ? WHERE id = ?')
       .run(e.state, e.exitCode ?? null, e.startedAt ?? null, e.endedAt ?? now(), e.seconds ?? null, e.peakMemoryMB ?? null, e.message ?? null, id);
+  }
+
+  /** The latest invocation of `runName` still marked active (its process may be gone). */
+  activeInvocation(runName: string): Invocation | undefined {
+    return this.db.prepare("SELECT i.id, i.pid, i.host, i.user, i.started_at FROM invocations i JOIN runs r ON r.id = i.run_id WHERE r.name = ? AND i.state = 'active' ORDER BY i.id DESC LIMIT 1").get(runName) as Invocation | undefined;
   }
 
   /** Attempts of `run` still pending or running when their invocation ended or was lost. */

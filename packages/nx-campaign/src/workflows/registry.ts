@@ -10,10 +10,8 @@ import type { WorkflowType } from './types';
 export const CUSTOM_DIR = 'workflows';
 const EXTENSIONS = ['ts', 'js', 'cjs'];
 
-/** Built-in workflow types by name. */
-export function workflowTypes(): Map<string, WorkflowType> {
-  return new Map(BUILTIN_WORKFLOWS.map((w) => [w.name, w]));
-}
+/** Names of the built-in workflow types, for messages. */
+export const BUILTIN_NAMES = BUILTIN_WORKFLOWS.map((w) => w.name);
 
 /** The workflow type `name`: built in, else `workflows/<name>.ts|js|cjs` in the workspace, else undefined. */
 export function workflowType(wsRoot: string, name: string): WorkflowType | undefined {

@@ -8,7 +8,7 @@ import { formatMemory } from '../../config/quantities';
 import { remainingPathSeconds } from '../../graph/dag';
 import { absolutePath, stageInvocation, type StageInvocation } from '../../model/command';
 import { coresOf } from '../../model/stage';
-import { retryPolicy, type RetrySettings } from '../../config/retries';
+import { notRetried, retryPolicy } from '../../config/retries';
 import type { AttemptLog } from '../../store/recorder';
 import { isComplete, writeReceipt } from '../../store/stage-state';
 import { UP_TO_DATE, type StageResult } from '../result';
@@ -46,8 +46,6 @@ export const unitId = (run: string, stage: string) => `${run}/${stage}`;
 export interface Placement {
   /** The backend's name, for the record. */
   backend: string;
-  /** The `retries:` of the site a run executes on, if any. */
-  siteRetries?(run: Run): RetrySettings | undefined;
   pool: Pool;
   /** Hosts a stage runs on. */
   hosts(run: Run, stage: string): string[];
@@ -112,16 +110,15 @@ export async function* runInPool(jobs: LocalJob[], opts: LocalOptions, placement
           const hook = await preScript();
           if (hook && hook.status !== 'success') return { ...hook, message: `pre_script failed: ${hook.message}` };
           const inv = stageInvocation(opts.wsRoot, run, name);
-          const policy = retryPolicy(name, placement.siteRetries?.(run), run.retries);
+          const policy = retryPolicy(name, run.retries);
           let result: StageResult;
           for (let retry = 0; ; retry++) {
             opts.record?.started(run, name, { backend: placement.backend, cores: placement.cores(run, name), memoryMB: placement.memoryMB(run, name), nodes: placement.hosts(run, name), logPath: inv.logFile, state: 'running' });
             result = await runStage(placement.launch?.(run, name, inv) ?? inv, { refuseExisting: run.resume === 'refuse' && retry === 0, print: opts.print, signal: opts.signal });
             if (result.status === 'success' || result.state === 'interrupted' || opts.signal?.aborted) break;
-            const never = result.exitCode !== undefined && policy.never.includes(result.exitCode);
-            if (never || retry >= policy.count) {
-              if (never) result = { ...result, message: `${result.message}; not retried: exit code ${result.exitCode} is in retries.never` };
-              else if (policy.count) result = { ...result, message: `${result.message}; not retried: ${policy.count} retries used` };
+            const not = notRetried(policy, retry, result.exitCode);
+            if (not !== undefined) {
+              if (not) result = { ...result, message: `${result.message}; ${not}` };
               break;
             }
             opts.record?.finished(run, name, result, placement.backend);

@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { dirname, join } from 'node:path';
 import { CampaignError } from '../../config/errors';
 import { formatDuration, formatMemory } from '../../config/quantities';
-import { retryPolicy, type RetryPolicy } from '../../config/retries';
+import { notRetried, retryPolicy, type RetryPolicy } from '../../config/retries';
 import { stageInvocation, type StageInvocation } from '../../model/command';
 import type { Run } from '../../model/run';
 import type { RunPlan, StagePlan } from '../../planning/plan-run';
@@ -217,8 +217,8 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
   const retryOf = (u: Unit, r: StageResult): { memoryMB: number; walltimeSeconds: number; why: string } | { not: string } => {
     const p = u.retry;
     if (aborted() || r.state === 'cancelled') return { not: '' };
-    if (r.exitCode !== undefined && p.never.includes(r.exitCode)) return { not: `not retried: exit code ${r.exitCode} is in retries.never` };
-    if (u.retries >= p.count) return { not: p.count ? `not retried: ${p.count} retries used` : '' };
+    const not = notRetried(p, u.retries, r.exitCode);
+    if (not !== undefined) return { not };
     let { memoryMB, walltimeSeconds } = u.plan;
     let why: string = r.state ?? 'failed';
     if (r.state === 'out-of-memory') {
