@@ -1,21 +1,14 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { campaign, copyWorkspace, executedStages, readFile, removeWorkspace, repoRoot, runStages, stripAnsi, writeFile } from './workspace';
+import { campaign, executedStages, nxEnv, readFile, removeWorkspace, repoRoot, runStages, slurmWorkspace, stripAnsi, writeFile } from './workspace';
 
 /**
  * In-allocation mode against the real SLURM of tools/slurm/start.sh: nx runs under salloc and
  * each stage is an srun step of that allocation.
  */
-const SITES = `sites:
-  testslurm:
-    backend: slurm
-    partition: debug
-    node_classes:
-      - {name: vm, count: 1, cores: 16, memory: 8000M}
-`;
 
 /** Each stage writes where and how SLURM ran it, and when. */
 const probe = (name: string) => `sh -c 'echo "$SLURM_JOB_ID $SLURM_STEP_ID $SLURMD_NODENAME $SLURM_CPUS_PER_TASK $OMP_NUM_THREADS $(date +%s.%N)"; sleep 1; date +%s.%N' > out/${name}.txt`;
@@ -28,6 +21,13 @@ const stage = (name: string, threads: number, depends = 'null') => `  ${name}:
 `;
 const PIPELINE = `stages:\n${stage('wide1', 4)}${stage('wide2', 4)}${stage('narrow1', 2)}${stage('narrow2', 2)}${stage('narrow3', 2)}${stage('after', 1, '[wide1, narrow1]')}`;
 
+/** `nx run-many` of run alloc on the allocation backend, under a 6-core, 3000M salloc. */
+function inAllocation(ws: string, extra: string[]) {
+  const nxBin = join(repoRoot, 'node_modules', '.bin', 'nx');
+  const r = spawnSync('salloc', ['--cpus-per-task=6', '--mem=3000M', '--time=5', nxBin, 'run-many', '-t', 'stage', '--projects=tag:run:alloc', '--outputStyle=static', '--backend=allocation', ...extra], { cwd: ws, encoding: 'utf8', env: nxEnv });
+  return { r, out: stripAnsi(r.stdout + r.stderr) };
+}
+
 interface Probe { job: string; step: string; node: string; cpus: number; omp: number; start: number; end: number }
 function probed(ws: string, name: string): Probe {
   const [first, end] = readFile(ws, `results/alloc/outputs/out/${name}.txt`).trim().split('\n');
@@ -39,9 +39,7 @@ describe.sequential('allocation backend (real SLURM)', () => {
   let ws: string;
 
   beforeAll(() => {
-    execFileSync('sinfo', ['--noheader'], { encoding: 'utf8' });
-    ws = copyWorkspace();
-    writeFile(ws, 'sites.yaml', SITES);
+    ws = slurmWorkspace();
     writeFile(ws, 'pipelines/alloc/pipeline.yaml', PIPELINE);
     writeFile(ws, 'runs/alloc.yaml', 'pipelines: alloc\nsite: testslurm\n');
     writeFile(ws, 'runs/photoz-sim.yaml', `site: testslurm\n${readFileSync(join(repoRoot, 'runs/photoz-sim.yaml'), 'utf8')}`);
@@ -49,20 +47,14 @@ describe.sequential('allocation backend (real SLURM)', () => {
   afterAll(() => removeWorkspace(ws));
 
   it('refuses outside an allocation, naming the way in', () => {
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SLURM_')));
-    const r = spawnSync(join(repoRoot, 'node_modules', '.bin', 'nx'), ['run-many', '-t', 'stage', '--projects=tag:run:alloc', '--outputStyle=static', '--backend=allocation', '--skipNxCache'], { cwd: ws, encoding: 'utf8', env: { ...env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', CI: 'true' } });
+    const noSlurm = Object.fromEntries(Object.keys(process.env).filter((k) => k.startsWith('SLURM_')).map((k) => [k, undefined]));
+    const r = runStages(ws, 'alloc', ['--backend=allocation', '--skipNxCache'], noSlurm);
     expect(r.status).not.toBe(0);
-    expect(stripAnsi(r.stdout + r.stderr)).toContain('the allocation backend runs inside a SLURM allocation, and SLURM_JOB_ID is not set');
+    expect(r.out).toContain('the allocation backend runs inside a SLURM allocation, and SLURM_JOB_ID is not set');
   });
 
   it('runs stages as srun steps of the allocation, within its cores, sized and placed by the plan', () => {
-    const nxBin = join(repoRoot, 'node_modules', '.bin', 'nx');
-    const r = spawnSync('salloc', ['--cpus-per-task=6', '--mem=3000M', '--time=5', nxBin, 'run-many', '-t', 'stage', '--projects=tag:run:alloc', '--outputStyle=static', '--backend=allocation'], {
-      cwd: ws,
-      encoding: 'utf8',
-      env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', CI: 'true' },
-    });
-    const out = stripAnsi(r.stdout + r.stderr);
+    const { r, out } = inAllocation(ws, []);
     expect(r.status, out).toBe(0);
     const job = /Granted job allocation (\d+)/.exec(out)![1];
     expect(out).toContain(`allocation ${job}: vm (6 cores)`);
@@ -94,13 +86,7 @@ describe.sequential('allocation backend (real SLURM)', () => {
 
   it('rejects a stage larger than the allocation before running anything', () => {
     writeFile(ws, 'pipelines/alloc/pipeline.yaml', `${PIPELINE}${stage('huge', 8)}`);
-    const nxBin = join(repoRoot, 'node_modules', '.bin', 'nx');
-    const r = spawnSync('salloc', ['--cpus-per-task=6', '--mem=3000M', '--time=5', nxBin, 'run-many', '-t', 'stage', '--projects=tag:run:alloc', '--outputStyle=static', '--backend=allocation', '--skipNxCache'], {
-      cwd: ws,
-      encoding: 'utf8',
-      env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', CI: 'true' },
-    });
-    const out = stripAnsi(r.stdout + r.stderr);
+    const { r, out } = inAllocation(ws, ['--skipNxCache']);
     expect(r.status).not.toBe(0);
     expect(out).toMatch(/huge/);
     expect(out).toMatch(/8 cores/);

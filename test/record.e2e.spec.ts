@@ -2,19 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { campaign, copyWorkspace, nx, readFile, removeWorkspace, runStages, startNx, writeFile } from './workspace';
+import { CampaignRecord, processAlive } from '../packages/nx-campaign/src/store/record';
+import { campaign, nx, readFile, removeWorkspace, runStages, slurmWorkspace, startNx, writeFile } from './workspace';
 
 /**
  * The campaign record (.campaign/record.sqlite) against real nx processes, the local backend
  * and the real SLURM of tools/slurm/start.sh.
  */
-const SITES = `sites:
-  testslurm:
-    backend: slurm
-    partition: debug
-    node_classes:
-      - {name: vm, count: 1, cores: 16, memory: 8000M}
-`;
 const POLL = '--pollInterval=1';
 
 const sleeper = (name: string, seconds: number, depends: string) => `  ${name}:
@@ -81,26 +75,16 @@ describe.sequential('campaign record', () => {
   };
 
   const activePid = (run: string): number => {
-    const db = new Database(join(ws, '.campaign/record.sqlite'), { readonly: true });
+    const rec = CampaignRecord.openExisting(ws)!;
     try {
-      return (db.prepare("SELECT i.pid FROM invocations i JOIN runs r ON r.id = i.run_id WHERE r.name = ? AND i.state = 'active'").get(run) as { pid: number }).pid;
+      return rec.activeInvocation(run)!.pid;
     } finally {
-      db.close();
-    }
-  };
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
+      rec.close();
     }
   };
 
   beforeAll(() => {
-    execFileSync('sinfo', ['--noheader'], { encoding: 'utf8' });
-    ws = copyWorkspace();
-    writeFile(ws, 'sites.yaml', SITES);
+    ws = slurmWorkspace();
     writeFile(ws, 'pipelines/flaky/pipeline.yaml', FLAKY);
     writeFile(ws, 'runs/flaky-local.yaml', 'pipelines: flaky\n');
     writeFile(ws, 'runs/flaky-slurm.yaml', 'pipelines: flaky\nsite: testslurm\n');
@@ -239,7 +223,7 @@ describe.sequential('campaign record', () => {
     // Nx runs the batch in a process of its own: kill it too, as a lost node or session would.
     const pid = activePid('long');
     process.kill(pid, 'SIGKILL');
-    while (alive(pid)) await new Promise((r) => setTimeout(r, 50));
+    while (processAlive(pid)) await new Promise((r) => setTimeout(r, 50));
     const before = attempts('long');
     expect(before.map((a) => a.state).every((s) => ['pending', 'running'].includes(s)), JSON.stringify(before)).toBe(true);
     const ids = before.map((a) => a.job_id!).sort();

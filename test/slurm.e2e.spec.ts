@@ -2,19 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { campaign, copyWorkspace, readFile, removeWorkspace, repoRoot, runStages, startNx, writeFile } from './workspace';
+import { campaign, readFile, removeWorkspace, repoRoot, runStages, slurmWorkspace, startNx, writeFile } from './workspace';
 
 /**
  * Against the real single-node SLURM that tools/slurm/start.sh starts (.ci/run does).
  * Every run here names the site `testslurm` (backend slurm) in the workspace's sites.yaml.
  */
-const SITES = `sites:
-  testslurm:
-    backend: slurm
-    partition: debug
-    node_classes:
-      - {name: vm, count: 1, cores: 16, memory: 8000M}
-`;
 const POLL = '--pollInterval=1';
 const submitted = (out: string) => [...out.matchAll(/^\[(\S+)\] submitted as job (\d+)/gm)].map((m) => m[1]).sort();
 
@@ -53,10 +46,7 @@ describe.sequential('SLURM backend (real SLURM)', () => {
   let ws: string;
 
   beforeAll(() => {
-    // Fails (not skips) without SLURM: run tools/slurm/start.sh first.
-    execFileSync('sinfo', ['--noheader'], { encoding: 'utf8' });
-    ws = copyWorkspace();
-    writeFile(ws, 'sites.yaml', SITES);
+    ws = slurmWorkspace();
     writeFile(ws, 'runs/photoz-sim.yaml', `site: testslurm\n${readFileSync(join(repoRoot, 'runs/photoz-sim.yaml'), 'utf8')}`);
     writeFile(ws, 'pipelines/mixed/pipeline.yaml', PIPELINE);
     writeFile(ws, 'runs/mixed.yaml', 'pipelines: mixed\nsite: testslurm\n');

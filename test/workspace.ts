@@ -5,6 +5,23 @@ import { dirname, join, resolve } from 'node:path';
 
 export const repoRoot = resolve(__dirname, '..');
 
+/**
+ * A throw-away workspace whose sites.yaml has the site `testslurm` (backend slurm): the real
+ * single-node SLURM of tools/slurm/start.sh (.ci/run starts it). Fails, not skips, without it.
+ */
+export function slurmWorkspace(): string {
+  execFileSync('sinfo', ['--noheader'], { encoding: 'utf8' });
+  const dir = copyWorkspace();
+  writeFile(dir, 'sites.yaml', `sites:
+  testslurm:
+    backend: slurm
+    partition: debug
+    node_classes:
+      - {name: vm, count: 1, cores: 16, memory: 8000M}
+`);
+  return dir;
+}
+
 /** A throw-away copy of this workspace's pipelines, runs and data, sharing its node_modules. */
 export function copyWorkspace(extra: string[] = []): string {
   const dir = mkdtempSync(join(tmpdir(), 'nx-campaign-e2e-'));
@@ -20,10 +37,11 @@ export function removeWorkspace(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-const nxEnv = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', NX_SKIP_NX_CACHE: undefined, CI: 'true' };
+/** What every nx and campaign process of the tests runs with (undefined: removed). */
+export const nxEnv: Record<string, string | undefined> = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', NX_SKIP_NX_CACHE: undefined, CI: 'true' };
 
 /** Run the workspace's nx; returns exit code and combined output. */
-export function nx(dir: string, args: string[], env: Record<string, string> = {}): SpawnSyncReturns<string> & { out: string } {
+export function nx(dir: string, args: string[], env: Record<string, string | undefined> = {}): SpawnSyncReturns<string> & { out: string } {
   const r = spawnSync(join(repoRoot, 'node_modules', '.bin', 'nx'), [...args], { cwd: dir, encoding: 'utf8', env: { ...nxEnv, ...env } });
   // Nx colours its output when CI is set, even into a pipe: `out` is plain text.
   return Object.assign(r, { out: stripAnsi(`${r.stdout}${r.stderr}`) });
@@ -48,12 +66,12 @@ export function stripAnsi(text: string): string {
 }
 
 /** Every stage of a run, as a user runs it: `nx run-many -t stage --projects=tag:run:<run>`. */
-export function runStages(dir: string, run: string, extra: string[] = [], env: Record<string, string> = {}): ReturnType<typeof nx> {
+export function runStages(dir: string, run: string, extra: string[] = [], env: Record<string, string | undefined> = {}): ReturnType<typeof nx> {
   return nx(dir, ['run-many', '-t', 'stage', `--projects=tag:run:${run}`, '--outputStyle=static', ...extra], env);
 }
 
 /** The `campaign` bin of the nx-campaign package, started in `dir`. */
-export function campaign(dir: string, args: string[], env: Record<string, string> = {}): SpawnSyncReturns<string> & { out: string } {
+export function campaign(dir: string, args: string[], env: Record<string, string | undefined> = {}): SpawnSyncReturns<string> & { out: string } {
   const r = spawnSync(join(repoRoot, 'node_modules', '.bin', 'campaign'), args, { cwd: dir, encoding: 'utf8', env: { ...nxEnv, ...env } });
   return Object.assign(r, { out: stripAnsi(`${r.stdout}${r.stderr}`) });
 }
