@@ -195,6 +195,7 @@ export function loadCampaignToml(wsRoot: string, file: string): Run {
           definitionFiles: s.definitionFiles ?? [],
           source: { file, key: w.key },
           files: s.files,
+          given: s.given,
         });
       }
     } catch (e) {

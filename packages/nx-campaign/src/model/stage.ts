@@ -44,6 +44,8 @@ export interface Stage {
   definitionFiles: string[];
   /** Files written just before it starts (absolute path -> content), e.g. a null-test split's obs list. */
   files?: Record<string, string>;
+  /** What a workflow type gave this stage beyond its command (e.g. a split's obs ids), shown by `dry-run --json`. */
+  given?: Record<string, unknown>;
   /** Where it is declared: file and key path (lines are looked up only for messages). */
   source: { file: string; key: (string | number)[] };
 }

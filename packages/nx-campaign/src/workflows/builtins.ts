@@ -152,7 +152,7 @@ function nullTest(test: string): WorkflowType<Mapmaking & Partial<SplitKnobs>> {
         const dir = join(outputDir, s.label);
         const list = join(dir, 'obs_list.txt');
         // Only the mapmaker's own options reach its command line: no test knob leaks.
-        return { name: `${ctx.table}.${s.label}`, argv: mapmakerArgv(o, ctx, `file://${list}`, dir), files: { [list]: `${s.observations.map((x) => x.obs_id).join('\n')}\n` } };
+        return { name: `${ctx.table}.${s.label}`, argv: mapmakerArgv(o, ctx, `file://${list}`, dir), files: { [list]: `${s.observations.map((x) => x.obs_id).join('\n')}\n` }, given: { split: s.label, obs_ids: s.observations.map((x) => x.obs_id) } };
       });
     },
   });

@@ -31,6 +31,8 @@ export interface WorkflowStage {
   inputs?: string[];
   /** Workspace files whose content defines what it does (a script), for caching. */
   definitionFiles?: string[];
+  /** What it was given beyond its command (e.g. a split's obs ids), shown by `dry-run --json`. */
+  given?: Record<string, unknown>;
 }
 
 /**
