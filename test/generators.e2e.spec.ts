@@ -35,7 +35,7 @@ describe.sequential('nx g nx-campaign:*', () => {
     expect(executedStages(runStages(ws, 'demo-run').out)).toEqual([]);
     const plan = nx(ws, ['run', 'weekly:plan', '--json']);
     expect(plan.status, plan.out).toBe(0);
-    expect(plan.out).toContain('ml-null-tests.elevation-tests.el_high_split_0');
+    expect(plan.out).toContain('ml-null-tests.elevation-tests.elevation_high_split_1');
     const onSite = nx(ws, ['run', 'demo-run:plan', '--site=stellar']);
     expect(onSite.status, onSite.out).toBe(0);
     expect(onSite.out).toContain('plan of runs/demo-run.yaml on stellar');

@@ -180,8 +180,8 @@ describe.sequential('SLURM backend (real SLURM)', () => {
     writeFile(ws, 'runs/so-slurm.toml', toml);
     const r = runStages(ws, 'so-slurm', [POLL], { PATH: `${join(repoRoot, 'pipelines/so/bin')}:${process.env.PATH}` });
     expect(r.status, r.out).toBe(0);
-    expect(submitted(r.out)).toHaveLength(19);
-    expect(readFile(ws, 'results/so-slurm/maps/null/mission_split_0/sky_map.fits')).toContain('NOBS    = 80');
+    expect(submitted(r.out)).toHaveLength(25);
+    expect(readFile(ws, 'results/so-slurm/maps/null/mission_split_1/sky_map.fits')).toContain('NOBS    = 80');
     expect(readFile(ws, 'results/so-slurm/outputs/../logs/ml-mapmaking.sbatch')).toMatch(/^#SBATCH --cpus-per-task=2$/m);
   }, 180_000);
 });

@@ -3,7 +3,7 @@
 
 Deterministic (seeded): 300 observations over 60 days from 2025-03-01, LAT-like scans rising
 (az ~120), setting (az ~240) and a few at az 180, elevations 40-60 deg, PWV 0.3-3.5 mm,
-each on 1-3 of the wafer slots ws0..ws6.
+on LAT tubes i1 and i2, each on 1-3 of a tube's wafers ws0..ws2.
 """
 import os
 import random
@@ -25,7 +25,7 @@ for i in range(300):
     duration = rng.uniform(0.5, 1.5) * 3600
     kind = rng.random()
     az = 180.0 if kind < 0.05 else rng.uniform(100, 140) if kind < 0.55 else rng.uniform(220, 260)
-    wafers = sorted(rng.sample([f"ws{k}" for k in range(7)], rng.randint(1, 3)))
+    wafers = sorted(rng.sample([f"ws{k}" for k in range(3)], rng.randint(1, 3)))
     obs_id = f"obs_{int(t)}_lati{1 + i % 2}_111"
     db.execute(
         "INSERT INTO obs VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",

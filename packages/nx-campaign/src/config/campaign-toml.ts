@@ -1,30 +1,38 @@
 /**
  * socm TOML campaigns (`runs/<campaign>.toml`) as runs: `[campaign]` settings, one workflow per
  * `[campaign.<type>]` table, `ml-null-tests` as a sub-campaign whose shared keys reach each of
- * its tests (a key the test's own table sets wins). Each workflow's stages come from its type.
+ * its tests (a key the test's own table sets wins, with a warning where socm would differ).
+ * Each workflow's stages come from its type. See REFERENCE.md section 1 for socm's rules.
  */
 import { readFileSync } from 'node:fs';
 import { join, posix, resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { parse, TomlError } from 'smol-toml';
 import { z } from 'zod';
 import { buildDag } from '../graph/dag';
 import { SAFE_NAME, runNameOf, type Run } from '../model/run';
 import type { Stage } from '../model/stage';
+import { closestName } from '../util/closest';
 import { noteFile } from '../util/consulted';
-import { selectObservations, filePath } from '../workflows/obsdb';
+import { filePath, selectObservations } from '../workflows/obsdb';
 import { BUILTIN_NAMES, workflowType } from '../workflows/registry';
-import type { WorkflowContext, WorkflowType } from '../workflows/types';
+import { NULL_TESTS } from '../workflows/splits';
+import { WorkflowOptionError, type WorkflowContext, type WorkflowType } from '../workflows/types';
 import { CampaignError, ConfigError, configError, type Problem } from './errors';
-import { mergeResources, resourcesSchema, runtimeSchema } from './resources';
+import { parseMemoryMB, parseRuntimeSeconds } from './quantities';
+import { mergeResources, resourcesSchema, runtimeSchema, type ResourcesInput } from './resources';
 import { validate } from './validate';
 import type { KeyPath, YamlFile } from './yaml-file';
 
-const NULL_TESTS = 'ml-null-tests';
+const NULL_TESTS_TABLE = 'ml-null-tests';
+const TEST_TABLES = NULL_TESTS.map((t) => `${t}-tests`);
 const SETTINGS = ['deadline', 'resource', 'execution_schema', 'requested_resources', 'policy', 'resources', 'output_dir', 'log_dir', 'backend'];
+/** What socm refuses a campaign without. */
+const REQUIRED_BY_SOCM = ['deadline', 'execution_schema', 'requested_resources'];
 
 const campaignSchema = z.object({
   deadline: runtimeSchema.optional(),
-  resource: z.string().optional(),
+  resource: z.string().default('tiger3'),
   execution_schema: z.enum(['batch', 'remote', 'local']).optional(),
   requested_resources: z.number().int().positive().optional(),
   policy: z.literal('time', { message: 'policy "time" is the only one (socm has no other)' }).optional(),
@@ -63,7 +71,35 @@ export function tomlLines(text: string): (path: KeyPath) => number | undefined {
   };
 }
 
-const isTable = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+type Table = Record<string, unknown>;
+const isTable = (v: unknown): v is Table => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+
+/** TOML with integers told from floats (socm prints `2.0` for a float): BigInt integers become numbers, float paths are kept. */
+function parseToml(text: string): { data: Table; floats: Set<string> } {
+  const floats = new Set<string>();
+  const walk = (v: unknown, path: string[]): unknown => {
+    if (typeof v === 'bigint') return Number(v);
+    if (typeof v === 'number') {
+      floats.add(path.join('\0'));
+      return v;
+    }
+    if (Array.isArray(v)) return v.map((x, i) => walk(x, [...path, String(i)]));
+    if (isTable(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, [...path, k])]));
+    return v;
+  };
+  return { data: walk(parse(text, { integersAsBigInt: true }), []) as Table, floats };
+}
+
+/** One workflow to build: its table, options after the sub-campaign's shared ones, resources and environment layers. */
+interface WorkflowTable {
+  table: string;
+  key: string[];
+  options: Table;
+  /** Option key -> the table path its value came from (for floats and lines). */
+  origin: Map<string, string[]>;
+  resources: { value: unknown; key: string[] }[];
+  env: Table;
+}
 
 /** Load a socm TOML campaign file as a run. */
 export function loadCampaignToml(wsRoot: string, file: string): Run {
@@ -76,96 +112,125 @@ export function loadCampaignToml(wsRoot: string, file: string): Run {
   } catch (e) {
     throw configError({ file, message: `cannot read: ${(e as Error).message}` });
   }
-  let data: Record<string, unknown>;
+  let parsed: { data: Table; floats: Set<string> };
   try {
-    data = parse(text) as Record<string, unknown>;
+    parsed = parseToml(text);
   } catch (e) {
     if (!(e instanceof TomlError)) throw e;
     throw configError({ file, line: e.line, message: `not valid TOML: ${e.message.split('\n')[0].replace(/^Invalid TOML document: /, '')}`, fix: 'see https://toml.io; strings need quotes, tables [like.this]' });
   }
+  const { data, floats } = parsed;
   const lineOf = tomlLines(text);
+  const at = (key: KeyPath) => ({ file, line: lineOf(key), key: key.join('.') });
   const source: YamlFile = { file, data, lineOf, warnings: [] };
+  const warnings: Problem[] = [];
+  const problems: Problem[] = [];
+
   const top = Object.keys(data).filter((k) => k !== 'campaign');
   if (!isTable(data.campaign)) throw configError({ file, line: 1, key: 'campaign', message: 'no [campaign] table', fix: 'start the file with [campaign] (deadline, resource, ...) and one [campaign.<workflow>] table per workflow' });
-  if (top.length) throw configError({ file, line: lineOf([top[0]]), key: top[0], message: `"${top[0]}" is outside [campaign]`, fix: `move it under [campaign]` });
+  if (top.length) throw configError({ ...at([top[0]]), message: `"${top[0]}" is outside [campaign]`, fix: `move it under [campaign]` });
   const c = data.campaign;
   const settings = validate(campaignSchema, source, Object.fromEntries(Object.entries(c).filter(([k]) => SETTINGS.includes(k))), ['campaign'], () => 'see "socm campaigns" in README.md');
-  const known = BUILTIN_NAMES;
+  for (const k of REQUIRED_BY_SOCM) {
+    if (c[k] === undefined) warnings.push({ ...at(['campaign']), key: `campaign.${k}`, message: `no ${k}: socm refuses a campaign without it${k === 'requested_resources' ? '; planned on the whole site' : k === 'deadline' ? '; planned without a deadline' : ''}`, fix: `set ${k} under [campaign] (see "socm campaigns" in README.md)` });
+  }
+
   const types = new Map<string, WorkflowType>();
   /** The type, or undefined; a custom type that fails to load is a problem at `key`. */
-  const typeOf = (name: string, key: string[]) => {
-    if (!types.has(name)) {
+  const typeOf = (type: string, key: string[]) => {
+    if (!types.has(type)) {
       try {
-        const t = workflowType(wsRoot, name);
-        if (t) types.set(name, t);
+        const t = workflowType(wsRoot, type);
+        if (t) types.set(type, t);
       } catch (e) {
         if (!(e instanceof CampaignError)) throw e;
         const [message, ...fix] = e.message.split('\n');
-        throw configError({ file, line: lineOf(key), key: key.join('.'), message, fix: fix.join(' ').replace(/^\s*fix:\s*/, '') || undefined });
+        throw configError({ ...at(key), message, fix: fix.join(' ').replace(/^\s*fix:\s*/, '') || undefined });
       }
     }
-    return types.get(name);
+    return types.get(type);
   };
-  const problems: Problem[] = [];
+  const unknown = (what: string, key: string[], known: string[], fix: string) => {
+    const guess = closestName(key[key.length - 1], known);
+    problems.push({ ...at(key), key: key.join('.'), message: `unknown ${what} "${key[key.length - 1]}"${guess ? ` (did you mean "${guess}"?)` : ''}`, fix });
+  };
 
-  /** [table path, merged options, resources, environment] for each workflow. */
-  const workflows: { table: string; key: string[]; options: Record<string, unknown>; resources: { value: unknown; key: string[] }[]; env: Record<string, unknown> }[] = [];
-  const split = (t: Record<string, unknown>) => {
+  const workflows: WorkflowTable[] = [];
+  const split = (t: Table) => {
     const { resources, environment, ...rest } = t;
     return { resources, environment: isTable(environment) ? environment : {}, rest };
   };
+  const originOf = (options: Table, base: string[]) => new Map(Object.keys(options).map((k) => [k, [...base, k]]));
   for (const [key, value] of Object.entries(c)) {
     if (SETTINGS.includes(key)) continue;
     if (!isTable(value)) {
-      problems.push({ file, line: lineOf(['campaign', key]), key: `campaign.${key}`, message: `unknown campaign setting "${key}"`, fix: `settings are ${SETTINGS.join(', ')}; workflows are tables: ${known.join(', ')}` });
+      problems.push({ ...at(['campaign', key]), message: `unknown campaign setting "${key}"`, fix: `settings are ${SETTINGS.join(', ')}; workflows are tables: ${BUILTIN_NAMES.join(', ')}` });
       continue;
     }
-    if (key === NULL_TESTS) {
-      // The sub-campaign's own keys are shared by its tests; a test's table wins over them.
-      const shared = split(value);
-      const sharedKeys = Object.fromEntries(Object.entries(shared.rest).filter(([, v]) => !isTable(v)));
-      for (const [test, t] of Object.entries(shared.rest)) {
-        if (!isTable(t)) continue;
-        const full = `${NULL_TESTS}.${test}`;
-        if (!typeOf(full, ['campaign', key, test])) {
-          problems.push({ file, line: lineOf(['campaign', key, test]), key: `campaign.${full}`, message: `unknown null test "${test}"`, fix: `use one of: ${known.filter((k) => k.startsWith(`${NULL_TESTS}.`)).map((k) => k.slice(NULL_TESTS.length + 1)).join(', ')}` });
-          continue;
-        }
-        const own = split(t);
-        workflows.push({
-          table: full,
-          key: ['campaign', key, test],
-          options: { ...sharedKeys, ...own.rest },
-          resources: [
-            { value: shared.resources, key: ['campaign', key, 'resources'] },
-            { value: own.resources, key: ['campaign', key, test, 'resources'] },
-          ],
-          env: { ...shared.environment, ...own.environment },
-        });
+    if (key !== NULL_TESTS_TABLE) {
+      if (!typeOf(key, ['campaign', key])) {
+        unknown('workflow type', ['campaign', key], BUILTIN_NAMES, `use one of: ${BUILTIN_NAMES.join(', ')} (or add workflows/${key}.js; see "Custom workflow types" in README.md)`);
+        continue;
       }
+      const own = split(value);
+      workflows.push({ table: key, key: ['campaign', key], options: own.rest, origin: originOf(own.rest, ['campaign', key]), resources: [{ value: own.resources, key: ['campaign', key, 'resources'] }], env: own.environment });
       continue;
     }
-    if (!typeOf(key, ['campaign', key])) {
-      problems.push({ file, line: lineOf(['campaign', key]), key: `campaign.${key}`, message: `unknown workflow type "${key}"`, fix: `use one of: ${known.join(', ')} (or add workflows/${key}.js; see "Custom workflow types" in README.md)` });
-      continue;
+    // The sub-campaign: every key but its tests is shared by each test. socm lets the shared
+    // value win; here the test's own value wins, and each disagreement is a warning.
+    const base = ['campaign', key];
+    const shared = split(value);
+    const sharedOptions = Object.fromEntries(Object.entries(shared.rest).filter(([, v]) => !isTable(v)));
+    for (const [k, v] of Object.entries(shared.rest)) {
+      if (isTable(v) && !TEST_TABLES.includes(k)) unknown('null test', [...base, k], TEST_TABLES, `use one of: ${TEST_TABLES.join(', ')}`);
     }
-    const own = split(value);
-    workflows.push({ table: key, key: ['campaign', key], options: own.rest, resources: [{ value: own.resources, key: ['campaign', key, 'resources'] }], env: own.environment });
+    // socm generates the tests in its registry's order, not the file's.
+    for (const test of TEST_TABLES) {
+      const t = shared.rest[test];
+      if (!isTable(t)) continue;
+      const own = split(t);
+      const testKey = [...base, test];
+      const differ = (ownTable: Table, sharedTable: Table, ownKey: string[], sharedKey: string[]) => {
+        for (const [k, v] of Object.entries(ownTable)) {
+          if (k in sharedTable && !isDeepStrictEqual(v, sharedTable[k])) {
+            warnings.push({ ...at([...ownKey, k]), message: `${JSON.stringify(v)} is used, not the ${JSON.stringify(sharedTable[k])} of ${sharedKey.join('.')}.${k} (line ${lineOf([...sharedKey, k])}): socm would use ${JSON.stringify(sharedTable[k])}, since its shared keys win`, fix: 'set it in one place only' });
+          }
+        }
+      };
+      differ(own.rest, sharedOptions, testKey, base);
+      if (isTable(own.resources) && isTable(shared.resources)) differ(own.resources, shared.resources, [...testKey, 'resources'], [...base, 'resources']);
+      differ(own.environment, shared.environment, [...testKey, 'environment'], [...base, 'environment']);
+      const full = `${NULL_TESTS_TABLE}.${test}`;
+      typeOf(full, testKey);
+      workflows.push({
+        table: full,
+        key: testKey,
+        options: { ...sharedOptions, ...own.rest },
+        origin: new Map([...originOf(sharedOptions, base), ...originOf(own.rest, testKey)]),
+        resources: [
+          { value: shared.resources, key: [...base, 'resources'] },
+          { value: own.resources, key: [...testKey, 'resources'] },
+        ],
+        env: { ...shared.environment, ...own.environment },
+      });
+    }
   }
   if (problems.length) throw new ConfigError(problems);
-  if (!workflows.length) throw configError({ file, line: lineOf(['campaign']), key: 'campaign', message: 'no workflow', fix: `add a [campaign.<workflow>] table: ${known.join(', ')}` });
+  if (!workflows.length) throw configError({ ...at(['campaign']), message: 'no workflow', fix: `add a [campaign.<workflow>] table: ${BUILTIN_NAMES.join(', ')}` });
 
   const stages: Stage[] = [];
   const sub = (p: string) => p.replaceAll('{run}', name);
   const outputDir = resolve(wsRoot, sub(settings.output_dir)).split('\\').join('/');
+  // Declared files are keyed by their path relative to the campaign's output folder, as run stages' are.
+  const relative = (p: string) => posix.relative(outputDir, resolve(wsRoot, p).split('\\').join('/'));
   for (const w of workflows) {
     const type = types.get(w.table)!;
-    const at = (k: KeyPath) => ({ file, line: lineOf([...w.key, ...k]), key: [...w.key, ...k].join('.') });
+    const located = (k: string | undefined) => at(k === undefined ? w.key : (w.origin.get(k) ?? [...w.key, k]));
     try {
-      const options = validate(type.options, source, w.options, w.key, () => `see the ${w.table} options in README.md ("socm campaigns")`);
-      const defaults = type.resources ? resourcesSchema.safeParse(type.resources) : undefined;
-      if (defaults && !defaults.success) throw new CampaignError(`workflow type ${w.table} declares bad default resources: ${defaults.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-      const resources = mergeResources(defaults?.data, ...w.resources.map((r) => (r.value === undefined ? undefined : validate(resourcesSchema, source, r.value, r.key, () => 'resources take ranks, threads, nodes, memory (e.g. 48G), runtime (e.g. 2h)'))));
+      const options = validate(type.options, source, w.options, w.key, () => `see the ${w.table} options in README.md ("socm campaigns")`) as Table;
+      if (type.forwardsUnknownOptions) warnTypos(type, w, located, warnings);
+      const resources = mergeResources(defaultResources(type), ...w.resources.map((r) => socmResources(r.value, r.key, at, warnings, problems)));
+      if (w.resources.every((r) => r.value === undefined)) warnings.push({ ...located(undefined), message: `no [${w.key.join('.')}.resources]: socm refuses a workflow without it; planned with 1 rank x 1 thread, 2G, 1h`, fix: `add [${w.key.join('.')}.resources] with ranks, threads, memory and runtime` });
       const env = Object.fromEntries(Object.entries(w.env).map(([k, v]) => [k, String(v)]));
       const ctx: WorkflowContext = {
         wsRoot,
@@ -176,11 +241,14 @@ export function loadCampaignToml(wsRoot: string, file: string): Run {
         observations: (context, query) => {
           const contextFile = filePath(context.startsWith('file://') ? context : `file://${context}`, wsRoot);
           noteFile(contextFile);
-          return selectObservations(contextFile, query, wsRoot);
+          if (query.startsWith('file://')) noteFile(filePath(query, wsRoot));
+          const { observations, notFound } = selectObservations(contextFile, query, wsRoot);
+          if (notFound.length) warnings.push({ ...located('query'), message: `${notFound.length} obs id(s) of ${query} are not in the obsdb (${notFound.slice(0, 3).join(', ')}${notFound.length > 3 ? ', ...' : ''}); they are left out, as socm does`, fix: 'correct the list, or the context' });
+          return observations;
         },
+        floats: new Set([...w.origin].filter(([, path]) => floats.has(path.join('\0'))).map(([k]) => k)),
+        warn: (message, fix, key) => warnings.push({ ...located(key), message, fix }),
       };
-      // Declared files are keyed by their path relative to the campaign's output folder, as run stages' are.
-      const relative = (p: string) => posix.relative(outputDir, resolve(wsRoot, p).split('\\').join('/'));
       for (const s of type.stages(options, ctx)) {
         stages.push({
           name: s.name,
@@ -191,7 +259,7 @@ export function loadCampaignToml(wsRoot: string, file: string): Run {
           outputs: (s.outputs ?? []).map((p) => ({ key: relative(p), path: relative(p) })),
           depends: s.depends ?? [],
           resources,
-          config: options as Record<string, unknown>,
+          config: options,
           definitionFiles: s.definitionFiles ?? [],
           source: { file, key: w.key },
           files: s.files,
@@ -199,11 +267,13 @@ export function loadCampaignToml(wsRoot: string, file: string): Run {
         });
       }
     } catch (e) {
-      if (e instanceof ConfigError) throw e;
-      if (!(e instanceof CampaignError)) throw e;
-      throw configError({ ...at([]), message: e.message.split('\n')[0], fix: e.message.split('\n').slice(1).join(' ').replace(/^\s*fix:\s*/, '') || undefined });
+      if (e instanceof ConfigError || !(e instanceof CampaignError)) throw e;
+      if (e instanceof WorkflowOptionError) throw configError({ ...located(e.key), message: e.message, fix: e.fix });
+      throw configError({ ...located(undefined), message: e.message.split('\n')[0], fix: e.message.split('\n').slice(1).join(' ').replace(/^\s*fix:\s*/, '') || undefined });
     }
   }
+  if (problems.length) throw new ConfigError(problems);
+  if (!stages.length) throw new ConfigError([{ ...at(['campaign']), message: 'the campaign has no stage: every workflow above made none', fix: 'see the warnings: each says why its workflow made no stage' }, ...warnings]);
 
   const dag = buildDag(stages, {}, file, (src) => lineOf(src.key));
   return {
@@ -218,11 +288,71 @@ export function loadCampaignToml(wsRoot: string, file: string): Run {
     pipelines: [...new Set(workflows.map((w) => w.table))].map((t) => ({ name: t, file, campaign: { deadline: settings.deadline, resource: settings.resource, execution_schema: settings.execution_schema, requested_resources: settings.requested_resources } })),
     dag,
     stages: dag.order,
-    warnings: [],
+    warnings,
     site: settings.resource,
     backend: settings.backend,
     requestedResources: settings.requested_resources,
     nodes: settings.resources?.nodes,
     deadline: settings.deadline,
   };
+}
+
+/** A key socm's type does not know is passed on; say so when it looks like a typo of one it knows. */
+function warnTypos(type: WorkflowType, w: WorkflowTable, located: (k: string) => Omit<Problem, 'message'>, warnings: Problem[]) {
+  const known = Object.keys((type.options as unknown as z.ZodObject).shape ?? {});
+  for (const k of Object.keys(w.options)) {
+    if (known.includes(k)) continue;
+    const guess = closestName(k, known);
+    if (guess) warnings.push({ ...located(k), message: `"${k}" is not a ${type.name} option: it is passed on as --${k}=..., as socm does; did you mean "${guess}"?`, fix: `rename it to ${guess}, or keep it if the program takes --${k}` });
+  }
+}
+
+function defaultResources(type: WorkflowType): ResourcesInput | undefined {
+  if (!type.resources) return undefined;
+  const r = resourcesSchema.safeParse(type.resources);
+  if (!r.success) throw new CampaignError(`workflow type ${type.name} declares bad default resources: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return r.data;
+}
+
+const RESOURCE_KEYS = ['ranks', 'threads', 'nodes', 'memory', 'memory_per_node', 'runtime'];
+
+/**
+ * A `[...resources]` table as socm means it: `memory` is the workflow's total over all its ranks
+ * and nodes (`memory_per_node` gives it per node instead), a bare runtime is seconds, and a bare
+ * memory is read as MB with a warning (socm's documentation says MB; its code reads bytes).
+ */
+function socmResources(value: unknown, key: string[], at: (k: KeyPath) => Omit<Problem, 'message'>, warnings: Problem[], problems: Problem[]): ResourcesInput | undefined {
+  if (value === undefined) return undefined;
+  if (!isTable(value)) {
+    problems.push({ ...at(key), message: 'resources must be a table', fix: `write [${key.join('.')}] with ranks, threads, memory, runtime` });
+    return undefined;
+  }
+  const out: ResourcesInput = {};
+  const problem = (k: string, message: string, fix: string) => problems.push({ ...at([...key, k]), message, fix });
+  for (const [k, v] of Object.entries(value)) {
+    if (!RESOURCE_KEYS.includes(k)) {
+      warnings.push({ ...at([...key, k]), message: `"${k}" is not a resource socm or this planner uses; ignored${closestName(k, RESOURCE_KEYS) ? ` (did you mean "${closestName(k, RESOURCE_KEYS)}"?)` : ''}`, fix: `resources are ${RESOURCE_KEYS.join(', ')}` });
+      continue;
+    }
+    if (k === 'ranks' || k === 'threads' || k === 'nodes') {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) problem(k, `${JSON.stringify(v)} is not a positive whole number`, `write ${k} = 1 or more`);
+      else out[k] = v;
+    } else if (k === 'runtime') {
+      const bare = typeof v === 'number' || /^\s*\d+(\.\d+)?\s*$/.test(String(v));
+      const r = bare ? { value: Math.ceil(Number(v)) } : parseRuntimeSeconds(v);
+      if ('error' in r) problem(k, r.error, r.fix);
+      else out.runtime = r.value;
+    } else if (k === 'memory' && (typeof v === 'number' || /^\s*\d+(\.\d+)?\s*$/.test(String(v)))) {
+      const mb = Math.ceil(Number(v));
+      warnings.push({ ...at([...key, k]), message: `memory ${JSON.stringify(v)} has no unit: read as ${mb} MB, as socm's documentation means it; socm itself reads a bare number as bytes (${mb / 1e6} MB)`, fix: `write "${mb}M" to say MB` });
+      out.memoryTotal = mb;
+    } else {
+      const r = parseMemoryMB(v);
+      if ('error' in r) problem(k, r.error, r.fix);
+      else if (k === 'memory') out.memoryTotal = r.value;
+      else out.memory = r.value;
+    }
+  }
+  if ('memory' in value && 'memory_per_node' in value) problem('memory_per_node', 'both memory (the total) and memory_per_node are set', 'keep one of them');
+  return out;
 }

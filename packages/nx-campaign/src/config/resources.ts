@@ -25,7 +25,8 @@ export const resourcesSchema = z.strictObject({
   memory: memorySchema.optional(),
   runtime: runtimeSchema.optional(),
 });
-export type ResourcesInput = z.output<typeof resourcesSchema>;
+/** `memory` is per node; `memoryTotal` (socm's `memory`) is over all the stage's nodes together. */
+export type ResourcesInput = z.output<typeof resourcesSchema> & { memoryTotal?: number };
 
 /** Later layers win; unset fields fall back to the defaults. */
 export function mergeResources(...layers: (ResourcesInput | undefined)[]): Resources {
@@ -35,7 +36,11 @@ export function mergeResources(...layers: (ResourcesInput | undefined)[]): Resou
     if (l.ranks !== undefined) r.ranks = l.ranks;
     if (l.threads !== undefined) r.threads = l.threads;
     if (l.nodes !== undefined) r.nodes = l.nodes;
-    if (l.memory !== undefined) r.memoryMB = l.memory;
+    if (l.memory !== undefined) {
+      r.memoryMB = l.memory;
+      delete r.memoryTotalMB;
+    }
+    if (l.memoryTotal !== undefined) r.memoryMB = r.memoryTotalMB = l.memoryTotal;
     if (l.runtime !== undefined) r.runtimeSeconds = l.runtime;
   }
   return r;

@@ -10,6 +10,12 @@ export interface Resources {
   nodes?: number;
   /** Memory per node, MB (10^6 bytes). */
   memoryMB: number;
+  /**
+   * Memory over all its nodes together, MB, when the stage was given it so (socm's `memory`):
+   * the plan divides it over the nodes it spans. `memoryMB` then holds the same total, which
+   * is what one machine (the local backend) needs.
+   */
+  memoryTotalMB?: number;
   runtimeSeconds: number;
 }
 

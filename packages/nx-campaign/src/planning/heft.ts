@@ -399,7 +399,7 @@ export function planHeft(tasks: PlanTask[], nodeClasses: NodeClass[], opts: Heft
       id: t.id,
       nodes: [...nodesOf[i]].sort((a, b) => a - b).map((x) => nodeName(cls, x)),
       coresPerNode: feet[i][classOf[i]]!.coresPerNode,
-      memoryMBPerNode: t.memoryMBPerNode,
+      memoryMBPerNode: feet[i][classOf[i]]!.memoryMBPerNode,
       start: start[i],
       end: end[i],
       rank: rank[i],
@@ -472,7 +472,7 @@ function placeAll(tasks: PlanTask[], nodeClasses: NodeClass[], preds: number[][]
       if (!f) continue;
       const d = runtime[i] / states[k].cls.speed;
       if (ready + d >= bestEnd) continue;
-      const found = searchClass(states[k], ready, d, f.coresPerNode, tasks[i].memoryMBPerNode, f.nodes, bestEnd - d);
+      const found = searchClass(states[k], ready, d, f.coresPerNode, f.memoryMBPerNode, f.nodes, bestEnd - d);
       if (found && found.start + d < bestEnd) {
         bestEnd = found.start + d;
         start[i] = found.start;
@@ -485,7 +485,7 @@ function placeAll(tasks: PlanTask[], nodeClasses: NodeClass[], preds: number[][]
     if (bestEnd > makespan) makespan = bestEnd;
     const cs = states[classOf[i]];
     const f = feet[i][classOf[i]]!;
-    for (const node of nodesOf[i]) reserveOn(cs, node, start[i], end[i], f.coresPerNode, tasks[i].memoryMBPerNode);
+    for (const node of nodesOf[i]) reserveOn(cs, node, start[i], end[i], f.coresPerNode, f.memoryMBPerNode);
   }
   return { start, end, classOf, nodesOf, makespan };
 }

@@ -8,11 +8,15 @@ const site = (o: Partial<NodeClass> = {}): NodeClass => ({ name: 'n', count: 2, 
 describe('footprint', () => {
   const tiger = site({ name: 'tiger3', count: 492, coresPerNode: 112, memoryMBPerNode: 1_000_000 });
   it.each([
-    [{ ranks: 14, threads: 8 }, { nodes: 1, coresPerNode: 112 }],
-    [{ ranks: 17, threads: 4 }, { nodes: 1, coresPerNode: 68 }],
-    [{ ranks: 30, threads: 4 }, { nodes: 2, coresPerNode: 60 }],
-    [{ ranks: 30, threads: 4, nodes: 3 }, { nodes: 3, coresPerNode: 40 }],
-    [{ ranks: 1, threads: 112 }, { nodes: 1, coresPerNode: 112 }],
+    [{ ranks: 14, threads: 8 }, { nodes: 1, coresPerNode: 112, memoryMBPerNode: 0 }],
+    [{ ranks: 17, threads: 4 }, { nodes: 1, coresPerNode: 68, memoryMBPerNode: 0 }],
+    [{ ranks: 30, threads: 4 }, { nodes: 2, coresPerNode: 60, memoryMBPerNode: 0 }],
+    [{ ranks: 30, threads: 4, nodes: 3 }, { nodes: 3, coresPerNode: 40, memoryMBPerNode: 0 }],
+    [{ ranks: 1, threads: 112 }, { nodes: 1, coresPerNode: 112, memoryMBPerNode: 0 }],
+    // socm's total memory: divided over the nodes the ranks span, or more nodes when it needs them.
+    [{ ranks: 70, threads: 8, memoryMBTotal: 4_800_000 }, { nodes: 5, coresPerNode: 112, memoryMBPerNode: 960_000 }],
+    [{ ranks: 4, threads: 8, memoryMBTotal: 2_500_000 }, { nodes: 3, coresPerNode: 16, memoryMBPerNode: 833_334 }],
+    [{ ranks: 4, threads: 8, nodes: 2, memoryMBTotal: 1_500_000 }, { nodes: 2, coresPerNode: 16, memoryMBPerNode: 750_000 }],
   ])('%o -> %o', (needs, expected) => expect(footprint(task('t', needs), tiger)).toEqual(expected));
 
   it.each([
@@ -20,6 +24,8 @@ describe('footprint', () => {
     ['memory above a node', { memoryMBPerNode: 1_000_001 }],
     ['ranks per node above what fits', { ranks: 60, threads: 4, nodes: 2 }],
     ['more nodes than the class has', { ranks: 493, threads: 112 }],
+    ['a total memory more nodes than its ranks can span', { ranks: 2, threads: 1, memoryMBTotal: 2_500_000 }],
+    ['a total memory above its given nodes', { ranks: 4, threads: 1, nodes: 1, memoryMBTotal: 1_000_001 }],
   ])('does not fit: %s', (_, needs) => expect(footprint(task('t', needs), tiger)).toBeUndefined());
 });
 

@@ -19,30 +19,38 @@ export interface Footprint {
   nodes: number;
   /** Cores held on each of its nodes. */
   coresPerNode: number;
+  /** Memory held on each of its nodes, MB. */
+  memoryMBPerNode: number;
 }
 
 /**
  * The task on nodes of `cls`, or undefined if it cannot run there. Ranks per node =
  * floor(cores / threads); without `task.nodes` it takes the fewest nodes that hold its ranks;
- * either way its ranks are spread evenly (ceil(ranks / nodes) on each).
+ * either way its ranks are spread evenly (ceil(ranks / nodes) on each). A total memory
+ * (`memoryMBTotal`) is shared evenly by its nodes, and may need more nodes than its ranks do,
+ * at most one per rank.
  */
 export function footprint(task: PlanTask, cls: NodeClass): Footprint | undefined {
-  if (task.threads > cls.coresPerNode || task.memoryMBPerNode > cls.memoryMBPerNode) return undefined;
+  if (task.threads > cls.coresPerNode) return undefined;
   const ranksPerNode = Math.floor(cls.coresPerNode / task.threads);
   let nodes: number;
-  let ranksOnNode: number;
   if (task.nodes !== undefined) {
     nodes = task.nodes;
-    ranksOnNode = Math.ceil(task.ranks / nodes);
-    if (ranksOnNode > ranksPerNode) return undefined;
+    if (Math.ceil(task.ranks / nodes) > ranksPerNode) return undefined;
   } else {
     // The fewest nodes, ranks spread evenly over them (130 ranks on 112-core nodes: 65 + 65,
     // not 112 + 18 with 94 cores held idle); the sbatch header must ask for the same.
     nodes = Math.ceil(task.ranks / ranksPerNode);
-    ranksOnNode = Math.ceil(task.ranks / nodes);
+    if (task.memoryMBTotal !== undefined) nodes = Math.min(task.ranks, Math.max(nodes, Math.ceil(task.memoryMBTotal / cls.memoryMBPerNode)));
   }
-  if (nodes > cls.count) return undefined;
-  return { nodes, coresPerNode: ranksOnNode * task.threads };
+  const memoryMBPerNode = memoryPerNode(task, nodes);
+  if (nodes > cls.count || memoryMBPerNode > cls.memoryMBPerNode) return undefined;
+  return { nodes, coresPerNode: Math.ceil(task.ranks / nodes) * task.threads, memoryMBPerNode };
+}
+
+/** Memory a task holds on each of `nodes` nodes, MB. */
+export function memoryPerNode(task: PlanTask, nodes: number): number {
+  return task.memoryMBTotal !== undefined ? Math.ceil(task.memoryMBTotal / nodes) : task.memoryMBPerNode;
 }
 
 /** Thrown when a task fits no node class; `taskId` names it for the caller's user error. */
@@ -55,8 +63,12 @@ export class UnplaceableTaskError extends Error {
 
 function whyNot(task: PlanTask, cls: NodeClass): string {
   if (task.threads > cls.coresPerNode) return `${task.threads} threads per rank > ${cls.coresPerNode} cores per node`;
-  if (task.memoryMBPerNode > cls.memoryMBPerNode) return `${task.memoryMBPerNode} MB per node > ${cls.memoryMBPerNode} MB`;
   const ranksPerNode = Math.floor(cls.coresPerNode / task.threads);
+  if (task.memoryMBTotal !== undefined && task.nodes === undefined) {
+    return `${task.memoryMBTotal} MB in all needs ${Math.ceil(task.memoryMBTotal / cls.memoryMBPerNode)} nodes of ${cls.memoryMBPerNode} MB, more than its ${task.ranks} rank(s) can span, or than the ${cls.count} there are`;
+  }
+  const perNode = memoryPerNode(task, task.nodes ?? Math.ceil(task.ranks / ranksPerNode));
+  if (perNode > cls.memoryMBPerNode) return `${perNode} MB per node > ${cls.memoryMBPerNode} MB`;
   if (task.nodes !== undefined && Math.ceil(task.ranks / task.nodes) > ranksPerNode) {
     return `${Math.ceil(task.ranks / task.nodes)} ranks per node on ${task.nodes} nodes > ${ranksPerNode} (${task.threads} threads each on ${cls.coresPerNode} cores)`;
   }
@@ -65,7 +77,7 @@ function whyNot(task: PlanTask, cls: NodeClass): string {
 }
 
 export function unplaceable(task: PlanTask, classes: NodeClass[]): UnplaceableTaskError {
-  const needs = `${task.ranks} ranks x ${task.threads} threads, ${task.memoryMBPerNode} MB per node${task.nodes !== undefined ? `, ${task.nodes} nodes` : ''}`;
+  const needs = `${task.ranks} ranks x ${task.threads} threads, ${task.memoryMBTotal !== undefined ? `${task.memoryMBTotal} MB in all` : `${task.memoryMBPerNode} MB per node`}${task.nodes !== undefined ? `, ${task.nodes} nodes` : ''}`;
   if (classes.length === 0) return new UnplaceableTaskError(task.id, `task "${task.id}" (${needs}) cannot be placed: the site has no nodes`);
   const byCores = classes.reduce((a, b) => (b.coresPerNode > a.coresPerNode ? b : a));
   const byMemory = classes.reduce((a, b) => (b.memoryMBPerNode > a.memoryMBPerNode ? b : a));
@@ -126,6 +138,7 @@ export function indexTasks(tasks: PlanTask[], opts: PlanOptions = {}): TaskGraph
     if (!positiveInt(t.ranks)) throw new Error(`task "${t.id}": ranks must be a positive whole number, got ${t.ranks}`);
     if (!positiveInt(t.threads)) throw new Error(`task "${t.id}": threads must be a positive whole number, got ${t.threads}`);
     if (!nonNegative(t.memoryMBPerNode)) throw new Error(`task "${t.id}": memoryMBPerNode must be a number >= 0, got ${t.memoryMBPerNode}`);
+    if (t.memoryMBTotal !== undefined && !nonNegative(t.memoryMBTotal)) throw new Error(`task "${t.id}": memoryMBTotal must be a number >= 0, got ${t.memoryMBTotal}`);
     if (t.nodes !== undefined && !positiveInt(t.nodes)) throw new Error(`task "${t.id}": nodes must be a positive whole number, got ${t.nodes}`);
   });
   const preds = tasks.map(() => [] as number[]);
@@ -179,7 +192,7 @@ export function boundOf(tasks: PlanTask[], classes: NodeClass[], g: TaskGraph, f
       const dk = g.runtime[i] / c.speed;
       d = Math.min(d, dk);
       cores = Math.min(cores, f.nodes * f.coresPerNode * dk);
-      memory = Math.min(memory, f.nodes * tasks[i].memoryMBPerNode * dk);
+      memory = Math.min(memory, f.nodes * f.memoryMBPerNode * dk);
     });
     best[i] = d;
     coreTime += cores;

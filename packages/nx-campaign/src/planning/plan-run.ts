@@ -134,6 +134,7 @@ export function planTasks(run: Run): PlanTask[] {
       ranks: r.ranks,
       threads: r.threads,
       memoryMBPerNode: r.memoryMB,
+      ...(r.memoryTotalMB !== undefined ? { memoryMBTotal: r.memoryTotalMB } : {}),
       runtimeSeconds: r.runtimeSeconds,
       ...(r.nodes !== undefined ? { nodes: r.nodes } : {}),
       deps: run.dag.parents.get(name)!.filter((p) => kept.has(p)),
@@ -154,7 +155,7 @@ function fitsNoNode(wsRoot: string, run: Run, t: PlanTask, settings: PlanSetting
   const stage = run.dag.stages.get(t.id)!;
   const { site, fullSite, cap } = settings;
   const largest = [...fullSite.nodeClasses].sort((a, b) => b.coresPerNode - a.coresPerNode || b.memoryMBPerNode - a.memoryMBPerNode)[0];
-  const needs = `${t.ranks} rank(s) x ${t.threads} thread(s) = ${t.ranks * t.threads} cores${t.nodes ? ` on ${t.nodes} node(s)` : ''} and ${formatMemory(t.memoryMBPerNode)} per node`;
+  const needs = `${t.ranks} rank(s) x ${t.threads} thread(s) = ${t.ranks * t.threads} cores${t.nodes ? ` on ${t.nodes} node(s)` : ''} and ${t.memoryMBTotal !== undefined ? `${formatMemory(t.memoryMBTotal)} in all` : `${formatMemory(t.memoryMBPerNode)} per node`}`;
   const fitsFull = fullSite.nodeClasses.some((c) => fits(t, c));
   const fix = fitsFull && cap
     ? `raise the allocation (${cap.from}): ${site.name}'s full size would hold it`
@@ -286,9 +287,10 @@ function widestLevel(tasks: PlanTask[], cls: NodeClass): { level: number; nodes:
   for (const t of tasks) levels.set(level.get(t.id)!, [...(levels.get(level.get(t.id)!) ?? []), t]);
   let widest = { level: 0, nodes: 0, stages: [] as string[] };
   for (const [l, ts] of levels) {
-    const own = ts.map((t) => footprint(t, cls)?.nodes ?? 0);
+    const feet = ts.map((t) => footprint(t, cls));
+    const own = feet.map((f) => f?.nodes ?? 0);
     const cores = ts.reduce((n, t) => n + t.ranks * t.threads, 0);
-    const memory = ts.reduce((n, t, i) => n + t.memoryMBPerNode * own[i], 0);
+    const memory = feet.reduce((n, f) => n + (f ? f.memoryMBPerNode * f.nodes : 0), 0);
     const nodes = Math.max(Math.ceil(cores / cls.coresPerNode), Math.ceil(memory / cls.memoryMBPerNode), ...own);
     if (nodes > widest.nodes) widest = { level: l, nodes, stages: ts.map((t) => t.id) };
   }

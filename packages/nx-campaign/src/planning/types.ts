@@ -20,6 +20,11 @@ export interface PlanTask {
   threads: number;
   /** Memory needed on each node the task occupies, MB. */
   memoryMBPerNode: number;
+  /**
+   * Memory over all its nodes together, MB (socm's meaning): when set, the task takes at least
+   * ceil(total / node memory) nodes and holds total / nodes on each; `memoryMBPerNode` is ignored.
+   */
+  memoryMBTotal?: number;
   /** Estimated runtime on a speed-1 node, seconds. */
   runtimeSeconds: number;
   /** Nodes asked for explicitly (ceci `nodes`); otherwise the fewest that hold its ranks. */

@@ -6,7 +6,7 @@ import { consulting } from '../util/consulted';
 import { fileStamp, stateDir, writeFileAtomic } from './stage-state';
 
 // Bumped with any change to what loading a run produces.
-const FORMAT = `${(require('../../package.json') as { version: string }).version}.4`;
+const FORMAT = `${(require('../../package.json') as { version: string }).version}.5`;
 
 interface CacheEntry {
   format: string;

@@ -29,52 +29,67 @@ export function filePath(value: string, base: string): string {
   return isAbsolute(p) ? p : resolve(base, p);
 }
 
+/** The context or obsdb file is not on this machine (a cluster path, say): the caller decides how bad that is. */
+export class MissingObsdb extends CampaignError {
+  override name = 'MissingObsdb';
+}
+
 /** The obsdb file a context YAML names (relative to the context file). */
 export function obsdbOf(contextFile: string): string {
-  if (!existsSync(contextFile)) throw new CampaignError(`context ${contextFile} does not exist`);
+  if (!existsSync(contextFile)) throw new MissingObsdb(`context ${contextFile} does not exist`);
   const ctx = load(readFileSync(contextFile, 'utf8')) as { obsdb?: unknown } | null;
   if (!ctx || typeof ctx.obsdb !== 'string') throw new CampaignError(`context ${contextFile} has no obsdb entry (the SQLite file of observations)`);
   const db = isAbsolute(ctx.obsdb) ? ctx.obsdb : resolve(dirname(contextFile), ctx.obsdb);
-  if (!existsSync(db)) throw new CampaignError(`obsdb ${db} (named by ${contextFile}) does not exist`);
+  if (!existsSync(db)) throw new MissingObsdb(`obsdb ${db} (named by ${contextFile}) does not exist`);
   return db;
 }
 
+export interface Selection {
+  /** In obs_id order, as sotodlib's `select obs.* from obs where <query> ORDER BY obs_id` returns them. */
+  observations: Observation[];
+  /** Ids of a `file://` list that the obsdb does not have (socm drops them silently). */
+  notFound: string[];
+}
+
 /**
- * The observations a query selects, by timestamp: an SQL condition on `obs` ("1" for all), or
- * `file://<list>` of obs ids, one per line (`base` resolves a relative list path).
+ * The observations a query selects: an SQL condition on `obs` ("1" for all), or
+ * `file://<list>` of obs ids, one per line, which socm turns into `obs_id IN (...)`
+ * (`base` resolves a relative list path).
  */
-export function selectObservations(contextFile: string, query: string, base: string): Observation[] {
+export function selectObservations(contextFile: string, query: string, base: string): Selection {
   const dbFile = obsdbOf(contextFile);
   const db = new Database(dbFile, { readonly: true, fileMustExist: true });
   try {
     let rows: Record<string, unknown>[];
+    let notFound: string[] = [];
     if (query.startsWith('file://')) {
       const list = filePath(query, base);
-      if (!existsSync(list)) throw new CampaignError(`query ${query}: ${list} does not exist`);
-      const ids = readFileSync(list, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+      if (!existsSync(list)) throw new MissingObsdb(`query ${query}: ${list} does not exist`);
+      const ids = [...new Set(readFileSync(list, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean))];
       const stmt = db.prepare('SELECT * FROM obs WHERE obs_id = ?');
-      rows = ids.map((id) => {
-        const row = stmt.get(id) as Record<string, unknown> | undefined;
-        if (!row) throw new CampaignError(`query ${query}: obs_id ${id} is not in ${dbFile}`);
-        return row;
-      });
+      const found = ids.map((id) => [id, stmt.get(id)] as const);
+      notFound = found.filter(([, row]) => !row).map(([id]) => id);
+      rows = found.flatMap(([, row]) => (row ? [row as Record<string, unknown>] : []));
+      rows.sort((a, b) => (String(a.obs_id) < String(b.obs_id) ? -1 : 1));
     } else {
       try {
-        rows = db.prepare(`SELECT * FROM obs WHERE ${query} ORDER BY timestamp, obs_id`).all() as Record<string, unknown>[];
+        rows = db.prepare(`SELECT * FROM obs WHERE ${query} ORDER BY obs_id`).all() as Record<string, unknown>[];
       } catch (e) {
         throw new CampaignError(`query "${query}" fails on ${dbFile}: ${(e as Error).message}\n  fix: write an SQL condition on the obs table (columns obs_id, timestamp, az_center, el_center, pwv, wafer_slots_list, tube_slot, n_samples), or "1" for all`);
       }
     }
-    return rows.map((r) => ({
+    const observations = rows.map((r) => ({
       obs_id: String(r.obs_id),
       timestamp: Number(r.timestamp),
       az_center: Number(r.az_center),
       el_center: Number(r.el_center),
-      pwv: Number(r.pwv),
+      // socm: a missing pwv is 0, a missing tube_slot st1
+      pwv: Number(r.pwv ?? 0),
       wafers: String(r.wafer_slots_list ?? '').split(',').map((w) => w.trim()).filter(Boolean),
-      tube_slot: String(r.tube_slot ?? ''),
+      tube_slot: r.tube_slot === undefined ? 'st1' : String(r.tube_slot ?? ''),
       n_samples: Number(r.n_samples ?? 0),
     }));
+    return { observations, notFound };
   } finally {
     db.close();
   }

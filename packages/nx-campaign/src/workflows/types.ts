@@ -1,3 +1,4 @@
+import { CampaignError } from '../config/errors';
 import type { z } from 'zod';
 import type { Observation } from './obsdb';
 
@@ -12,8 +13,15 @@ export interface WorkflowContext {
   path(value: string): string;
   /** An absolute folder for a workflow's `output_dir` (relative to the workspace root). */
   folder(value: string): string;
-  /** The observations `query` selects from the obsdb of `context` (a `file://` context YAML). */
+  /**
+   * The observations `query` selects from the obsdb of `context` (a `file://` context YAML), in
+   * obs_id order. Throws MissingObsdb when the context or obsdb is not on this machine.
+   */
   observations(context: string, query: string): Observation[];
+  /** Keys of the workflow's table that TOML wrote as floats (`2.0`): socm prints them as Python floats. */
+  floats: ReadonlySet<string>;
+  /** A warning located at the workflow's table (or at `key` in it). */
+  warn(message: string, fix?: string, key?: string): void;
 }
 
 /** One program run a workflow produces. */
@@ -43,6 +51,11 @@ export interface WorkflowType<O = Record<string, unknown>> {
   name: string;
   description: string;
   options: z.ZodType<O>;
+  /**
+   * socm's types: a key the schema does not name is kept (the schema must be loose) and passed
+   * to the program as `--key=value`, with a warning when it looks like a typo of a known one.
+   */
+  forwardsUnknownOptions?: boolean;
   /** Default resources of its stages (`[campaign.<type>.resources]` wins), e.g. { threads: 8, memory: '16G' }. */
   resources?: { ranks?: number; threads?: number; nodes?: number; memory?: string; runtime?: string };
   stages(options: O, ctx: WorkflowContext): WorkflowStage[];
@@ -50,4 +63,12 @@ export interface WorkflowType<O = Record<string, unknown>> {
 
 export function defineWorkflow<O>(w: WorkflowType<O>): WorkflowType<O> {
   return w;
+}
+
+/** A mistake in one option of a workflow's table: reported at that key. */
+export class WorkflowOptionError extends CampaignError {
+  override name = 'WorkflowOptionError';
+  constructor(readonly key: string, message: string, readonly fix?: string) {
+    super(message);
+  }
 }

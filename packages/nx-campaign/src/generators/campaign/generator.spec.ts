@@ -11,7 +11,7 @@ const repo = resolve(__dirname, '../../../../..');
 describe('nx g nx-campaign:campaign', () => {
   it('writes a TOML campaign of the chosen types that loads as written, with the shipped obsdb', () => {
     const tree = createTreeWithEmptyWorkspace();
-    campaignGenerator(tree, { name: 'weekly', workflows: 'ml-mapmaking,pwv-tests,direction-tests', deadline: '12h' });
+    campaignGenerator(tree, { name: 'weekly', workflows: 'ml-mapmaking,pwv-tests,direction-tests,wafer-tests', deadline: '12h' });
     const text = tree.read('runs/weekly.toml', 'utf8')!;
     expect(text).toContain('[campaign.ml-null-tests.pwv-tests]');
     const root = fixture({ 'runs/weekly.toml': text });
@@ -19,8 +19,11 @@ describe('nx g nx-campaign:campaign', () => {
     const run = loadRun(root, 'runs/weekly.toml');
     expect(run.deadline).toBe(12 * 3600);
     expect(run.stages[0]).toBe('ml-mapmaking');
-    expect(run.stages.filter((s) => s.startsWith('ml-null-tests.pwv-tests.'))).toEqual(['ml-null-tests.pwv-tests.pwv_high_split_0', 'ml-null-tests.pwv-tests.pwv_high_split_1', 'ml-null-tests.pwv-tests.pwv_low_split_0', 'ml-null-tests.pwv-tests.pwv_low_split_1']);
+    expect(run.warnings).toEqual([]);
+    expect(run.stages.filter((s) => s.startsWith('ml-null-tests.pwv-tests.'))).toEqual(['ml-null-tests.pwv-tests.pwv_high_split_1', 'ml-null-tests.pwv-tests.pwv_high_split_2', 'ml-null-tests.pwv-tests.pwv_low_split_1', 'ml-null-tests.pwv-tests.pwv_low_split_2']);
+    // The shipped obsdb has rising, setting and (az exactly 180) middle scans.
     expect(run.stages.filter((s) => s.startsWith('ml-null-tests.direction-tests.'))).toHaveLength(6);
+    expect(run.stages.filter((s) => s.startsWith('ml-null-tests.wafer-tests.'))).toEqual(['ws0', 'ws1', 'ws2'].flatMap((w) => [1, 2].map((k) => `ml-null-tests.wafer-tests.wafer_${w}_split_${k}`)));
   });
 
   it('asks for what a type cannot do without, and never overwrites', () => {

@@ -1,4 +1,5 @@
 import type { Tree } from '@nx/devkit';
+import { availableParallelism } from 'node:os';
 import { NULL_TESTS } from '../../workflows/splits';
 
 export interface CampaignGeneratorSchema {
@@ -9,6 +10,8 @@ export interface CampaignGeneratorSchema {
   context?: string;
   area?: string;
   query?: string;
+  preprocess?: string;
+  cores?: number;
   schedule?: string;
   script?: string;
 }
@@ -22,8 +25,17 @@ export default function campaignGenerator(tree: Tree, o: CampaignGeneratorSchema
   if (tree.exists(file)) throw new Error(`${file} exists already`);
   const types = (o.workflows ?? 'ml-mapmaking,mission-tests').split(',').map((w) => w.trim()).filter(Boolean);
   const out = (w: string) => q(`results/${o.name}/${w}`);
-  const mapping = [`context = ${q(o.context ?? 'file://data/so/context.yaml')}`, `area = ${q(o.area ?? 'file://data/so/area.fits')}`, `query = ${q(o.query ?? '1')}`];
-  const lines = [`# socm campaign ${o.name}: plan with \`npx campaign plan ${file}\`, run with \`npx nx run-many -t stage --projects=tag:run:${o.name}\`.`, '[campaign]', `deadline = ${q(o.deadline ?? '1d')}`, `resource = ${q(o.site ?? 'local')}`, 'policy = "time"', ''];
+  const mapping = [`context = ${q(o.context ?? 'file://data/so/context.yaml')}`, `area = ${q(o.area ?? 'file://data/so/area.fits')}`, `preprocess_config = ${q(o.preprocess ?? 'file://data/so/preprocess.yaml')}`, ...(o.query ? [`query = ${q(o.query)}`] : [])];
+  const lines = [
+    `# socm campaign ${o.name}: plan with \`npx campaign plan ${file}\`, run with \`npx nx run-many -t stage --projects=tag:run:${o.name}\`.`,
+    '[campaign]',
+    `deadline = ${q(o.deadline ?? '1d')}`,
+    `resource = ${q(o.site ?? 'local')}`,
+    'policy = "time"',
+    'execution_schema = "batch"',
+    `requested_resources = ${o.cores ?? availableParallelism()}   # cores: the plan's cap`,
+    '',
+  ];
   const tests = types.filter((t) => NULL.includes(t));
   for (const t of types.filter((x) => !NULL.includes(x))) {
     lines.push(`[campaign.${t}]`);
@@ -39,7 +51,8 @@ export default function campaignGenerator(tree: Tree, o: CampaignGeneratorSchema
   }
   if (tests.length) {
     lines.push('# Shared by every null test; a key a test sets itself wins.', '[campaign.ml-null-tests]', ...mapping, `output_dir = ${out('null')}`, 'comps = "TQU"', 'maxiter = "20"', 'chunk_nobs = 10', '', '[campaign.ml-null-tests.resources]', 'memory = "2G"', 'runtime = "30m"', '');
-    for (const t of tests) lines.push(`[campaign.ml-null-tests.${t}]`, ...(t === 'direction-tests' ? [] : ['nsplits = 2']), '');
+    // socm's wafer test needs the observations of one tube slot (the shipped obsdb has i1 and i2).
+    for (const t of tests) lines.push(`[campaign.ml-null-tests.${t}]`, ...(t === 'wafer-tests' && !o.query ? [`query = "tube_slot = 'i1'"`] : []), 'nsplits = 2', '');
   }
   tree.write(file, `${lines.join('\n').trimEnd()}\n`);
 }
