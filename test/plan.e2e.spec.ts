@@ -6,7 +6,7 @@ import { xmlProblems } from '../packages/nx-campaign/src/testing/xml';
 import { campaign, copyWorkspace, nx, removeWorkspace, repoRoot, writeFile } from './workspace';
 
 const PHOTOZ_STAGES = ['split_catalog', 'train_photoz', 'estimate_test', 'estimate_target', 'evaluate'];
-const SOCM_EXAMPLE = join(repoRoot, 'pipelines/socm-example/pipeline.yaml');
+const SOCM_EXAMPLE = join(repoRoot, 'pipelines/socm-dag/pipeline.yaml');
 
 /** Stage names in the first column of a plan table (`│ * name │` or `│   name │`). */
 function tableStages(out: string): string[] {
@@ -38,15 +38,15 @@ describe.sequential('planning runs: campaign plan and nx run <run>:plan', () => 
     expect(existsSync(join(ws, 'results')), 'plan created results/').toBe(false);
   });
 
-  it("plans socm's own example as it is (repeated key, script path with a space): warnings at their lines, no stack trace", () => {
+  it('plans a socm DAG as it is (repeated key, script path with a space): warnings at their lines, no stack trace', () => {
     const r = campaign(ws, ['plan', 'dag.yml']);
     expect(r.status, r.out).toBe(0);
     expectNoStackTrace(r.out);
-    expect(r.stderr).toMatch(/^warning: dag\.yml:45 \(stages\.get_xtra_mask\.resources\): key "resources" is repeated/m);
-    expect(r.stderr).toMatch(/^warning: dag\.yml:78 \(stages\.get_mcm_bbl_and_pseudosignal\.script\): script path .* contains a space/m);
+    expect(r.stderr).toMatch(/^warning: dag\.yml:49 \(stages\.mask_extra\.resources\): key "resources" is repeated/m);
+    expect(r.stderr).toMatch(/^warning: dag\.yml:82 \(stages\.mode_coupling\.script\): script path .* contains a space/m);
     expect(tableStages(r.stdout)).toHaveLength(8);
     expect(r.stdout).toMatch(/on tiger3 \(campaign\.resource in dag\.yml\)\n {2}allocation: 30 of 492 tiger3 nodes x 112 cores, 1000G each \(campaign\.requested_resources in dag\.yml: 3359 cores\)/);
-    expect(r.stdout).toMatch(/\* get_spectra_from_maps\s+│ tiger3-\d+\s+│\s+68 │\s+600G │ 0:45:00 │ 1:00:00 │\s+0:23:00 │ test/);
+    expect(r.stdout).toMatch(/\* spectra\s+│ tiger3-\d+\s+│\s+68 │\s+600G │ 0:45:00 │ 1:00:00 │\s+0:23:00 │ test/);
     expect(r.stdout).toMatch(/makespan 1:00:00 \(1h\)\s+lower bound 1:00:00 \(1h\)\s+ratio 1\.00/);
     expect(r.stdout).toMatch(/deadline 1d \(campaign\.deadline in dag\.yml\): met, 23h to spare/);
   });
@@ -58,8 +58,8 @@ describe.sequential('planning runs: campaign plan and nx run <run>:plan', () => 
     expect(plan.makespanSeconds).toBe(3600);
     expect(plan.lowerBoundSeconds).toBe(3600);
     expect(plan.stages).toHaveLength(8);
-    expect(plan.stages.find((s) => s.name === 'get_mcm_bbl_and_pseudosignal')).toMatchObject({ cores: 112, memoryMB: 8000, start: 1200, end: 1800 });
-    expect(r.stderr).toMatch(/warning: dag\.yml:45/);
+    expect(plan.stages.find((s) => s.name === 'mode_coupling')).toMatchObject({ cores: 112, memoryMB: 8000, start: 1200, end: 1800 });
+    expect(r.stderr).toMatch(/warning: dag\.yml:49/);
   });
 
   it('--site overrides the file; an unknown site is an error listing the known ones', () => {
@@ -68,10 +68,10 @@ describe.sequential('planning runs: campaign plan and nx run <run>:plan', () => 
     const plan = JSON.parse(r.stdout) as { site: string; stages: { nodes: string[] }[] };
     expect(plan.site).toBe('universe');
     expect(plan.stages[0].nodes[0]).toMatch(/^universe-\d+$/);
-    // perlmutter's CPU nodes have 512 GB: get_spectra_from_maps asks for 600G.
+    // perlmutter's CPU nodes have 512 GB: spectra asks for 600G.
     const big = campaign(ws, ['plan', 'dag.yml', '--site=perlmutter']);
     expect(big.status).toBe(1);
-    expect(big.stderr).toMatch(/^dag\.yml:\d+ \(get_spectra_from_maps\): stage get_spectra_from_maps needs .* 600G per node: it fits no node of perlmutter/m);
+    expect(big.stderr).toMatch(/^dag\.yml:\d+ \(spectra\): stage spectra needs .* 600G per node: it fits no node of perlmutter/m);
     expect(big.stderr).toMatch(/fix: lower its ranks, threads or memory, or plan it on a site with larger nodes \(--site\); the largest node of perlmutter is perlmutter \(128 cores, 512G\)/);
     const bad = campaign(ws, ['plan', 'dag.yml', '--site', 'nersc']);
     expect(bad.status).toBe(1);
@@ -92,9 +92,9 @@ describe.sequential('planning runs: campaign plan and nx run <run>:plan', () => 
     writeFile(ws, 'sites.yaml', 'sites:\n  mini:\n    node_classes: [{name: mini, count: 2, cores: 8, memory: 64G}]\n');
     const r = campaign(ws, ['plan', 'dag.yml', '--site', 'mini', '--json']);
     expect(r.status, r.out).toBe(1); // every stage that fits no node of mini, at once
-    expect(r.stderr).toMatch(/^dag\.yml:\d+ \(get_windows\): stage get_windows needs .* 72G per node: it fits no node of mini/m);
-    expect(r.stderr).toMatch(/^dag\.yml:\d+ \(get_spectra_from_maps\): /m);
-    expect(r.stderr).toMatch(/^dag\.yml:\d+ \(get_mcm_bbl_and_pseudosignal\): stage get_mcm_bbl_and_pseudosignal needs 14 rank\(s\) x 8 thread\(s\) = 112 cores .* fits no node of mini/m);
+    expect(r.stderr).toMatch(/^dag\.yml:\d+ \(windows\): stage windows needs .* 72G per node: it fits no node of mini/m);
+    expect(r.stderr).toMatch(/^dag\.yml:\d+ \(spectra\): /m);
+    expect(r.stderr).toMatch(/^dag\.yml:\d+ \(mode_coupling\): stage mode_coupling needs 14 rank\(s\) x 8 thread\(s\) = 112 cores .* fits no node of mini/m);
     expect(r.stdout).toBe('');
     writeFile(ws, 'sites.yaml', 'sites:\n  mini:\n    node_classes: [{name: mini, count: 2, cores: 8, memory: 64}]\n');
     const bad = campaign(ws, ['plan', 'runs/photoz-sim.yaml']);

@@ -133,12 +133,12 @@ maxiter = "50"
   it('a query that selects nothing, or a context not on this machine, is a warning; a campaign left with no stage is an error', () => {
     const empty = workspace(`${CAMPAIGN}[campaign.ml-mapmaking]\n${MAPPING}query = "pwv > 100"\n${RESOURCES('ml-mapmaking')}[campaign.ml-null-tests.pwv-tests]\n${MAPPING}query = "pwv > 100"\nchunk_nobs = 1\n${RESOURCES('ml-null-tests.pwv-tests')}`);
     expect(load(empty).stages).toEqual(['ml-mapmaking']);
-    expect(messages(empty)).toEqual(['10 campaign.ml-mapmaking.query: query "pwv > 100" selects no observation', '21 campaign.ml-null-tests.pwv-tests.query: query "pwv > 100" selects no observation: this test has no stage']);
+    expect(messages(empty)).toEqual(['10 campaign.ml-mapmaking.query: query "pwv > 100" selects no observation', '21 campaign.ml-null-tests.pwv-tests.query: query "pwv > 100" selects no observation: ml-null-tests.pwv-tests has no stage']);
     const away = workspace(`${CAMPAIGN}[campaign.ml-null-tests.mission-tests]\ncontext = "file:///scratch/nowhere/context.yaml"\narea = "file://data/area.fits"\noutput_dir = "out"\npreprocess_config = "file://data/pre.yaml"\nchunk_nobs = 1\n${RESOURCES('ml-null-tests.mission-tests')}`);
     const problems = problemsOf(() => load(away));
     expect(problems.map((p) => `${p.line} ${p.key}: ${p.message}`)).toEqual([
       '1 campaign: the campaign has no stage: every workflow above made none',
-      '6 campaign.ml-null-tests.mission-tests.context: context /scratch/nowhere/context.yaml does not exist: the splits cannot be made here, so this test has no stage',
+      '6 campaign.ml-null-tests.mission-tests.context: context /scratch/nowhere/context.yaml does not exist: the splits cannot be made here, so ml-null-tests.mission-tests has no stage',
     ]);
   });
 

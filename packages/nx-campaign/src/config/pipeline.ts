@@ -223,6 +223,7 @@ const socmStageSchema = z.strictObject({
   environment: z.record(z.string(), scalar.transform(String)).optional(),
   inputs: z.array(z.string()).optional(),
   outputs: z.array(z.string()).optional(),
+  'base-path': z.string().optional(),
 });
 
 export const campaignBlockSchema = z.looseObject({
@@ -230,6 +231,7 @@ export const campaignBlockSchema = z.looseObject({
   resource: z.string().optional(),
   execution_schema: z.string().optional(),
   requested_resources: z.number().int().positive().optional(),
+  'base-path': z.string().optional(),
 });
 
 const socmSchema = z.looseObject({
@@ -259,9 +261,12 @@ function loadSocmPipeline(wsRoot: string, y: YamlFile, name: string, dir: string
     };
     const kwargs: Record<string, unknown> = { ...(s['script-kwargs'] ?? {}), ...(cfg?.sections[stageName] ?? {}), ...(overrides?.config[stageName] ?? {}) };
     const argv: Arg[] = splitExecutable(s.executable, y.file, stageName);
+    // socm's base-path: the folder the stage runs in, which its relative paths mean.
+    const basePath = s['base-path'] ?? p.campaign?.['base-path'];
+    const script = s.script && !isAbsolute(s.script) ? scriptFile(wsRoot, dir, basePath, s.script) : undefined;
     if (s.script) {
       if (s.script.includes(' ')) warnings.push({ ...at('script'), message: `script path "${s.script}" contains a space; it is passed as one argument`, fix: 'check the path: socm examples have a stray space here' });
-      argv.push(isAbsolute(s.script) ? s.script : { prefix: '', file: posix.join(dir, s.script) });
+      argv.push(script ? { prefix: '', file: script } : s.script);
     }
     for (const a of s['script-args'] ?? []) argv.push(fileArg('', String(a)));
     for (const f of s['script-flags'] ?? []) argv.push(`--${f}`);
@@ -276,12 +281,23 @@ function loadSocmPipeline(wsRoot: string, y: YamlFile, name: string, dir: string
       depends: s.depends ?? [],
       resources: mergeResources(s.resources, overrides?.resources[stageName]),
       config: kwargs,
-      definitionFiles: s.script && !isAbsolute(s.script) ? [posix.join(dir, s.script)] : [],
+      definitionFiles: script ? [script] : [],
       source: { file: y.file, key: ['stages', stageName] },
+      ...(basePath !== undefined ? { cwd: posix.normalize(basePath) } : {}),
     };
   });
   if (problems.length) throw new ConfigError(problems);
   return { name, dir, file: y.file, stages, campaign: p.campaign, warnings, yaml: y };
+}
+
+/**
+ * A stage's script, workspace-relative (or absolute): against its base-path when it has one; else
+ * beside the pipeline file, or, when it is not there, from the workspace root (socm's launch folder).
+ */
+function scriptFile(wsRoot: string, dir: string, basePath: string | undefined, script: string): string {
+  if (basePath !== undefined) return posix.normalize(posix.join(basePath, script));
+  const beside = posix.join(dir, script);
+  return existsInWorkspace(wsRoot, beside) || !existsInWorkspace(wsRoot, script) ? beside : posix.normalize(script);
 }
 
 function normalizeDataPath(path: string, at: () => Omit<Problem, 'message'>, problems: Problem[]): string {

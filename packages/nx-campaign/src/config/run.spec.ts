@@ -138,17 +138,34 @@ describe('socm DAG dialect', () => {
     expect(inv.inputs).toEqual([join(ws, 'results/r/outputs/out/prep.dat')]);
   });
 
-  it("loads socm's own example, warning at the repeated key and the path with a space", () => {
-    const example = readFileSync(join(__dirname, '../../../../pipelines/socm-example/pipeline.yaml'), 'utf8');
+  it('loads a socm DAG with the quirks of real ones, warning at the repeated key and the path with a space', () => {
+    const example = readFileSync(join(__dirname, '../../../../pipelines/socm-dag/pipeline.yaml'), 'utf8');
     const ws = fixture({ 'pipelines/pspipe/pipeline.yaml': example });
     const p = loadPipelineFile(ws, 'pipelines/pspipe/pipeline.yaml', 'pspipe');
     expect(p.stages.map((s) => s.name)).toHaveLength(8);
     expect(p.campaign).toMatchObject({ resource: 'tiger3', requested_resources: 3359, execution_schema: 'remote' });
     expect(p.warnings).toEqual([
-      expect.objectContaining({ line: 45, key: 'stages.get_xtra_mask.resources', message: expect.stringContaining('first at line 39') }),
-      expect.objectContaining({ key: 'stages.get_mcm_bbl_and_pseudosignal.script', message: expect.stringContaining('contains a space') }),
+      expect.objectContaining({ line: 49, key: 'stages.mask_extra.resources', message: expect.stringContaining('first at line 43') }),
+      expect.objectContaining({ key: 'stages.mode_coupling.script', message: expect.stringContaining('contains a space') }),
     ]);
-    expect(p.stages.find((s) => s.name === 'get_spectra_from_maps')!.resources).toMatchObject({ ranks: 17, threads: 4, memoryMB: 600000, runtimeSeconds: 900 });
+    expect(p.stages.find((s) => s.name === 'spectra')!.resources).toMatchObject({ ranks: 17, threads: 4, memoryMB: 600000, runtimeSeconds: 900 });
+  });
+
+  it('runs a stage in its base-path (else the campaign\'s), where its script and relative arguments are', () => {
+    const dag = `campaign: {base-path: work}
+stages:
+  a: {executable: python -u, script: make.py, script-args: [in.dat, out/a.dat], outputs: [out/a.dat], base-path: other}
+  b: {executable: sh, script: b.sh, script-args: [out/a.dat], inputs: [out/a.dat]}
+`;
+    const ws = fixture({ 'pipelines/ps/pipeline.yaml': dag, 'runs/r.yaml': 'pipelines: ps\n' });
+    const run = loadRun(ws, 'runs/r.yaml');
+    const [a, b] = [stageInvocation(ws, run, 'a'), stageInvocation(ws, run, 'b')];
+    expect([a.cwd, b.cwd]).toEqual([join(ws, 'other'), join(ws, 'work')]);
+    // Files in the run's output folder are given from the workspace, since the stage runs elsewhere.
+    expect(a.argv).toEqual(['python', '-u', join(ws, 'other/make.py'), 'in.dat', join(ws, 'results/r/outputs/out/inprogress_a.dat')]);
+    expect(b.argv).toEqual(['sh', join(ws, 'work/b.sh'), join(ws, 'results/r/outputs/out/a.dat')]);
+    expect(a.outputs[0].final).toBe(join(ws, 'results/r/outputs/out/a.dat'));
+    expect(run.dag.stages.get('a')!.definitionFiles).toEqual(['other/make.py']);
   });
 
   it('refuses shell operators in executable', () => {

@@ -48,6 +48,8 @@ export function stageFingerprints(wsRoot: string, run: Run): Map<string, string>
       sha256(
         JSON.stringify({
           argv: s.argv,
+          cwd: s.cwd,
+          mpi: s.mpiLauncher,
           env: s.env,
           outputs: s.outputs,
           outputDir: run.outputDir,

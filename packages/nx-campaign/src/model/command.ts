@@ -39,35 +39,48 @@ export interface StageInvocation {
 export function renderArgv(run: Run, name: string, workspacePath: (p: string) => string): string[] {
   const stage = run.dag.stages.get(name)!;
   const sources = run.dag.sources.get(name)!;
-  const inputPath = (src: InputSource) => (src.kind === 'stage' ? src.path : workspacePath(src.path));
+  // Paths in the output folder are relative to it where the stage runs there, else from the workspace.
+  const inOutputDir = (p: string) => (stage.cwd === undefined ? p : workspacePath(posix.join(run.outputDir, p)));
+  const inputPath = (src: InputSource) => (src.kind === 'stage' ? inOutputDir(src.path) : workspacePath(src.path));
   const outputOf = new Map(stage.outputs.map((o) => [o.key, o.path]));
   return stage.argv.map((a) => {
     if (typeof a === 'string') return a;
     if ('file' in a) return a.prefix + workspacePath(a.file);
     if ('input' in a) return a.prefix + inputPath(sources.get(a.input)!);
-    return a.prefix + inProgressPath(outputOf.get(a.output) ?? a.output);
+    return a.prefix + inOutputDir(inProgressPath(outputOf.get(a.output) ?? a.output));
   });
+}
+
+/** The folder a stage runs in: its own (socm base-path, ceci launch folder), else the run's output folder. */
+export function stageCwd(run: Run, name: string): string {
+  return run.dag.stages.get(name)!.cwd ?? run.outputDir;
 }
 
 export function stageInvocation(wsRoot: string, run: Run, name: string): StageInvocation {
   const stage = run.dag.stages.get(name)!;
   const sources = run.dag.sources.get(name)!;
-  const cwd = absolutePath(wsRoot, run.outputDir);
+  const outputDir = absolutePath(wsRoot, run.outputDir);
   const argv = renderArgv(run, name, (p) => absolutePath(wsRoot, p));
   return {
     stage,
     argv,
-    cwd,
+    cwd: absolutePath(wsRoot, stageCwd(run, name)),
     logFile: join(absolutePath(wsRoot, run.logDir), `${name}.log`),
-    env: stageEnv(run, name, cwd),
+    env: stageEnv(run, name, outputDir),
     outputs: stage.outputs.map((o) => ({
-      final: join(cwd, o.path),
-      inProgress: join(cwd, inProgressPath(o.path)),
+      final: join(outputDir, o.path),
+      inProgress: join(outputDir, inProgressPath(o.path)),
       viaArgument: stage.argv.some((a) => typeof a !== 'string' && 'output' in a && a.output === o.key),
     })),
-    inputs: [...sources.values()].map((src) => (src.kind === 'stage' ? join(cwd, src.path) : absolutePath(wsRoot, src.path))),
+    inputs: [...sources.values()].map((src) => (src.kind === 'stage' ? join(outputDir, src.path) : absolutePath(wsRoot, src.path))),
     files: stage.files ?? {},
   };
+}
+
+/** The command as this machine starts it: behind the stage's MPI launcher when it has more than one rank. */
+export function localArgv(inv: StageInvocation): string[] {
+  const { mpiLauncher, resources } = inv.stage;
+  return mpiLauncher && resources.ranks > 1 ? [...mpiLauncher, String(resources.ranks), ...inv.argv] : inv.argv;
 }
 
 /** Environment additions of a stage: its own, plus what tells it where and how wide it runs. */

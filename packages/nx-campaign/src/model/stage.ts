@@ -52,6 +52,13 @@ export interface Stage {
   files?: Record<string, string>;
   /** What a workflow type gave this stage beyond its command (e.g. a split's obs ids), shown by `dry-run --json`. */
   given?: Record<string, unknown>;
+  /** The folder it runs in (workspace-relative or absolute): socm's `base-path`, ceci's launch folder. Default: the run's output folder. */
+  cwd?: string;
+  /**
+   * How this machine starts it with more than one rank (ceci's site `mpi_command`, e.g.
+   * `mpirun -n`): these words, then the rank count, then the command. Cluster backends use srun.
+   */
+  mpiLauncher?: string[];
   /** Where it is declared: file and key path (lines are looked up only for messages). */
   source: { file: string; key: (string | number)[] };
 }

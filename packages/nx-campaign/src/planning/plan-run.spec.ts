@@ -9,8 +9,8 @@ import { xmlProblems } from '../testing/xml';
 import { escapeXml, fitLabel, ganttSvg } from './gantt-svg';
 import { planRun, planTasks, resolvePlanSettings, walltimeFor, WALLTIME_SAFETY, type RunPlan } from './plan-run';
 
-const SOCM_EXAMPLE = readFileSync(join(__dirname, '../../../../pipelines/socm-example/pipeline.yaml'), 'utf8');
-const CRITICAL = ['get_xtra_mask', 'get_windows', 'get_mcm_bbl_and_pseudosignal', 'get_pseudo2datavec', 'get_spectra_from_maps'];
+const SOCM_EXAMPLE = readFileSync(join(__dirname, '../../../../pipelines/socm-dag/pipeline.yaml'), 'utf8');
+const CRITICAL = ['mask_extra', 'windows', 'mode_coupling', 'pseudo_vectors', 'spectra'];
 
 
 /** A socm stage `name` with the given resources and parents. */
@@ -58,9 +58,9 @@ describe('planRun', () => {
     expect(p.ratio).toBe(1);
     expect(p.criticalPath).toEqual(CRITICAL);
     expect(p.stages.filter((s) => s.critical).map((s) => s.name).sort()).toEqual([...CRITICAL].sort());
-    const spectra = p.stages.find((s) => s.name === 'get_spectra_from_maps')!;
+    const spectra = p.stages.find((s) => s.name === 'spectra')!;
     expect(spectra).toMatchObject({ cores: 68, memoryMB: 600_000, start: 2700, end: 3600, walltimeSeconds: 1380, qos: 'test' });
-    expect(p.stages.find((s) => s.name === 'get_mcm_bbl_and_pseudosignal')).toMatchObject({ cores: 112, walltimeSeconds: 900 });
+    expect(p.stages.find((s) => s.name === 'mode_coupling')).toMatchObject({ cores: 112, walltimeSeconds: 900 });
     expect(p.deadline).toMatchObject({ seconds: 86400, met: true, from: 'campaign.deadline in dag.yml' });
     // The example's quirks are warnings; the QoS `test` (1 job at a time) is over-subscribed.
     expect(p.warnings.map((w) => w.message).join('\n')).toMatch(/"resources" is repeated[\s\S]*contains a space[\s\S]*QoS test of tiger3: the plan runs 4 of its jobs at once \(limit 1\)/);
@@ -75,7 +75,7 @@ describe('planRun', () => {
       expect(Object.keys(s)).toEqual(expect.arrayContaining(['name', 'nodes', 'cores', 'memoryMB', 'start', 'end']));
       expect(s.nodes.every((n) => /^tiger3-\d+$/.test(n))).toBe(true);
     }
-    expect(json.stages.find((s) => s.name === 'get_windows')).toMatchObject({ cores: 10, memoryMB: 72_000, start: 600, end: 1200 });
+    expect(json.stages.find((s) => s.name === 'windows')).toMatchObject({ cores: 10, memoryMB: 72_000, start: 600, end: 1200 });
     expect(JSON.parse(JSON.stringify(json))).toEqual(json);
   });
 

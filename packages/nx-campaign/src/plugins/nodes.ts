@@ -3,7 +3,7 @@ import { AggregateCreateNodesError } from 'nx/src/project-graph/error-types';
 import { posix } from 'node:path';
 import { formatDuration, formatMemory } from '../config/quantities';
 import { formatKeyPath } from '../config/yaml-file';
-import { renderArgv, shellLine, shellQuote, stageEnv } from '../model/command';
+import { renderArgv, shellLine, shellQuote, stageCwd, stageEnv } from '../model/command';
 import type { Run } from '../model/run';
 import { loadRunCached } from '../store/run-cache';
 import { damageCheckFile, damageCheckScript, receiptFile, updateEpochs, workspaceDataDir, writeFileIfChanged } from '../store/stage-state';
@@ -73,11 +73,11 @@ export async function runProjects(wsRoot: string, file: string): Promise<Record<
           cache: run.resume === 'resume',
           dependsOn: ['^stage'],
           metadata: {
-            description: `${command}\n(in ${run.outputDir}; ${r.ranks} rank(s) x ${r.threads} thread(s), ${formatMemory(r.memoryMB)}, ${formatDuration(r.runtimeSeconds)})`,
+            description: `${command}\n(in ${stageCwd(run, name)}; ${r.ranks} rank(s) x ${r.threads} thread(s), ${formatMemory(r.memoryMB)}, ${formatDuration(r.runtimeSeconds)})`,
             technologies: ['nx-campaign'],
             campaign: {
               command,
-              cwd: run.outputDir,
+              cwd: stageCwd(run, name),
               env: stageEnv(run, name, run.outputDir),
               inputs: sources.map((s) => (s.kind === 'stage' ? posix.join(run.outputDir, s.path) : s.path)),
               outputs: outputsOf(name),

@@ -186,10 +186,10 @@ function nullTest(test: string): WorkflowType {
       if (table && !(site in table)) throw new WorkflowOptionError('site', `site "${site}" is not one socm knows for ${test}-tests`, `use one of: ${Object.keys(table).join(', ')}`);
       warnNoPreprocess(o, ctx);
       const query = o.query ?? '1';
-      const selected = observationsOrWarn(o, ctx, 'the splits cannot be made here, so this test has no stage');
+      const selected = observationsOrWarn(o, ctx, `the splits cannot be made here, so ${ctx.table} has no stage`);
       if (!selected) return [];
       if (!selected.length) {
-        ctx.warn(`query "${query}" selects no observation: this test has no stage`, 'correct the query', 'query');
+        ctx.warn(`query "${query}" selects no observation: ${ctx.table} has no stage`, 'correct the query', 'query');
         return [];
       }
       const knobs = { ...DEFAULT_KNOBS, pwv_limit: o.pwv_limit ?? DEFAULT_KNOBS.pwv_limit, elevation_threshold: o.elevation_threshold ?? DEFAULT_KNOBS.elevation_threshold, sun_distance_threshold: o.sun_distance_threshold ?? DEFAULT_KNOBS.sun_distance_threshold, site, chunk_nobs: o.chunk_nobs, nsplits: o.nsplits ?? DEFAULT_NSPLITS[test] };

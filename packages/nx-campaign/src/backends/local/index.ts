@@ -6,7 +6,7 @@ import { CampaignError } from '../../config/errors';
 import type { Run } from '../../model/run';
 import { formatMemory } from '../../config/quantities';
 import { remainingPathSeconds } from '../../graph/dag';
-import { absolutePath, stageInvocation, type StageInvocation } from '../../model/command';
+import { absolutePath, localArgv, stageInvocation, type StageInvocation } from '../../model/command';
 import { coresOf } from '../../model/stage';
 import { notRetried, retryPolicy } from '../../config/retries';
 import type { AttemptLog } from '../../store/recorder';
@@ -80,6 +80,7 @@ export async function* runLocally(jobs: LocalJob[], opts: LocalOptions): AsyncGe
     priority: (run, stage) => priorities.get(run.name)!.get(stage)!,
     cores: (run, stage) => coresOf(run.dag.stages.get(stage)!.resources),
     memoryMB: (run, stage) => run.dag.stages.get(stage)!.resources.memoryMB,
+    launch: (_run, _stage, inv) => ({ ...inv, argv: localArgv(inv) }),
   });
 }
 
