@@ -9,6 +9,7 @@ import { mergeResources, resourcesSchema, runtimeSchema, type ResourcesInput } f
 import { loadStageModule, optionTypeMatches, resolveModuleFiles, type StageType } from './stage-types';
 import { validate } from './validate';
 import { readYamlFile, type YamlFile } from './yaml-file';
+import { pyStr } from '../util/python-str';
 
 /** What a run layers over a pipeline: per-stage config and resources. */
 export interface StageOverrides {
@@ -270,7 +271,8 @@ function loadSocmPipeline(wsRoot: string, y: YamlFile, name: string, dir: string
     }
     for (const a of s['script-args'] ?? []) argv.push(fileArg('', String(a)));
     for (const f of s['script-flags'] ?? []) argv.push(`--${f}`);
-    for (const [k, v] of Object.entries(kwargs)) argv.push(fileArg(`--${k}=`, formatValue(v)));
+    // socm sorts them and prints each as Python's str() would.
+    for (const k of Object.keys(kwargs).sort()) argv.push(fileArg(`--${k}=`, pyStr(kwargs[k])));
     return {
       name: stageName,
       pipeline: name,

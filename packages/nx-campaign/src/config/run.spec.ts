@@ -128,10 +128,10 @@ stages:
 `;
 
 describe('socm DAG dialect', () => {
-  it('passes every script-arg, then flags, then kwargs; outputs given as arguments become in-progress paths', () => {
+  it('passes every script-arg, then flags, then kwargs sorted (as socm); outputs given as arguments become in-progress paths', () => {
     const ws = fixture({ 'pipelines/ps/pipeline.yaml': SOCM, 'runs/r.yaml': 'pipelines: ps\n' });
     const run = loadRun(ws, 'runs/r.yaml');
-    expect(renderArgv(run, 'prep', (p) => `/ws/${p}`)).toEqual(['python', '-u', '/ws/pipelines/ps/scripts/prep.py', 'params/run.dict', 'out/inprogress_prep.dat', '--fast', '--start=0', '--stop=10', '--out2=out/inprogress_extra.dat']);
+    expect(renderArgv(run, 'prep', (p) => `/ws/${p}`)).toEqual(['python', '-u', '/ws/pipelines/ps/scripts/prep.py', 'params/run.dict', 'out/inprogress_prep.dat', '--fast', '--out2=out/inprogress_extra.dat', '--start=0', '--stop=10']);
     expect(run.pipelines[0].campaign).toMatchObject({ deadline: 86400, resource: 'tiger3', requested_resources: 3359 });
     const inv = stageInvocation(ws, run, 'use');
     expect(inv.cwd).toBe(join(ws, 'results/r/outputs'));

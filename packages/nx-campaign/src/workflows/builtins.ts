@@ -46,7 +46,7 @@ const NULL_TEST_EXCLUDED = new Set([...MAPMAKING_EXCLUDED, 'chunk_nobs', 'nsplit
 /** Fields pydantic keeps as floats whatever TOML wrote. */
 const FLOAT_FIELDS = ['pwv_limit', 'elevation_threshold', 'sun_distance_threshold'];
 
-const format = (ctx: WorkflowContext): ArgFormat => ({ floats: new Set([...ctx.floats, ...FLOAT_FIELDS]), path: ctx.path });
+const format = (ctx: WorkflowContext, joinLists = false): ArgFormat => ({ floats: new Set([...ctx.floats, ...FLOAT_FIELDS]), path: ctx.path, joinLists });
 
 /** socm turns `maxiter`/`downsample` comma strings into lists; printed back, that drops the spaces. */
 function normalizeLists(o: Mapmaking): Mapmaking {
@@ -62,7 +62,7 @@ function normalizeLists(o: Mapmaking): Mapmaking {
 function mapmakerArgv(o: Mapmaking, ctx: WorkflowContext, query: string, outputDir: string, excluded: ReadonlySet<string>): string[] {
   const positional = [query, ctx.folder(o.area), outputDir, ...(o.preprocess_config ? [ctx.folder(o.preprocess_config)] : [])];
   const program = [...(o.executable ?? 'so-site-pipeline').split(/\s+/).filter(Boolean), o.subcommand ?? 'make-ml-map'];
-  return [...program, ...positional, ...socmOptionArgs(normalizeLists(o), excluded, format(ctx))];
+  return [...program, ...positional, ...socmOptionArgs(normalizeLists(o), excluded, format(ctx, true))];
 }
 
 function warnNoPreprocess(o: Mapmaking, ctx: WorkflowContext) {
