@@ -84,15 +84,6 @@ function parseQuickTestArgs(args: string[]): { file: string; options: QuickTestO
   return { file, options };
 }
 
-/** The workspace root; for `plan`, a folder without nx.json is fine (a socm DAG file planned where it lies). */
-function planRoot(cwd: string): string {
-  try {
-    return findWorkspaceRoot(cwd);
-  } catch {
-    return cwd;
-  }
-}
-
 const switches = (command: string, args: string[], count: [number, number], names: string[]) => {
   const on = new Set<string>();
   const positional = parseArgs(command, args, count, (flag) => {
@@ -114,7 +105,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'plan': {
         const { file, options } = parsePlanArgs(args);
-        const out = planCommand(planRoot(process.cwd()), process.cwd(), file, options);
+        const out = planCommand(process.cwd(), file, options);
         process.stderr.write(out.stderr);
         process.stdout.write(out.stdout);
         return 0;
