@@ -3,18 +3,58 @@ import { readSourceFile } from '../config/source-file';
 import type { YamlFile } from '../config/yaml-file';
 import { formatProblem } from '../config/errors';
 import { formatDuration, formatMemory } from '../config/quantities';
-import { loadRun } from '../config/run';
-import { shellLine, stageInvocation } from '../model/command';
+import { absolutePath, shellLine, stageInvocation } from '../model/command';
+import type { Run } from '../model/run';
+import { loadRunArgument } from './run-argument';
 
-/** Every stage of a run as it would execute: command, folder, environment, resources. */
-export function dryRun(wsRoot: string, runFile: string): string {
-  const run = loadRun(wsRoot, posix.normalize(runFile));
-  const lines: string[] = [];
-  for (const w of run.warnings) lines.push(`warning: ${formatProblem(w)}`);
-  lines.push(
+export interface DryRunOutput {
+  stdout: string;
+  /** Warnings: kept off stdout so that `--json` prints JSON alone. */
+  stderr: string;
+}
+
+/**
+ * `campaign dry-run <file>` and the `dry-run` target: every stage of a run as it would
+ * execute (command, folder, environment, resources), as text or JSON. `file` is what
+ * `campaign plan` takes (a run file, a TOML campaign or a pipeline file), relative to `cwd`.
+ */
+export function dryRun(cwd: string, file: string, options: { json?: boolean } = {}): DryRunOutput {
+  const { wsRoot, run } = loadRunArgument(cwd, file);
+  const stderr = run.warnings.map((w) => `warning: ${formatProblem(w)}\n`).join('');
+  return { stdout: options.json ? `${JSON.stringify(dryRunJson(wsRoot, run), null, 2)}\n` : dryRunText(wsRoot, run), stderr };
+}
+
+/** The stages as they would execute; paths absolute. */
+export function dryRunJson(wsRoot: string, run: Run) {
+  return {
+    run: run.name,
+    file: run.file,
+    outputDir: absolutePath(wsRoot, run.outputDir),
+    logDir: absolutePath(wsRoot, run.logDir),
+    stages: run.stages.map((name) => {
+      const inv = stageInvocation(wsRoot, run, name);
+      const r = inv.stage.resources;
+      return {
+        name,
+        argv: inv.argv,
+        cwd: inv.cwd,
+        env: inv.env,
+        resources: { ranks: r.ranks, threads: r.threads, nodes: r.nodes ?? null, memoryMB: r.memoryMB, runtimeSeconds: r.runtimeSeconds },
+        inputs: inv.inputs,
+        outputs: inv.outputs.map((o) => o.final),
+        after: run.dag.parents.get(name)!,
+        log: inv.logFile,
+        ...(inv.stage.given ? { given: inv.stage.given } : {}),
+      };
+    }),
+  };
+}
+
+function dryRunText(wsRoot: string, run: Run): string {
+  const lines = [
     `run ${run.name} (${run.file}): ${run.stages.length} stage(s) from pipeline(s) ${run.pipelines.map((p) => p.name).join(', ')}`,
     `  outputs: ${run.outputDir}   logs: ${run.logDir}   resume: ${run.resume}`,
-  );
+  ];
   if (run.preScript) lines.push(`  pre_script:  ${run.preScript}`);
   if (run.postScript) lines.push(`  post_script: ${run.postScript}`);
   const files = new Map<string, YamlFile>();

@@ -10,11 +10,12 @@ import { parseRuntimeSeconds } from '../config/quantities';
 const USAGE = `usage: campaign <command> [args]
 
 commands:
-  dry-run <runs/RUN.yaml>   print every stage's command, folder, environment and resources; run nothing
+  dry-run <file> [--json]   print every stage's command, folder, environment and resources; run nothing
   plan <file> [--site NAME] [--json] [--svg FILE]
                             place a run's stages on a site's nodes (HEFT): nodes, start, end, walltime
-                            and QoS per stage, makespan, lower bound, deadline check. <file> is a run
-                            file or a pipeline file (e.g. a socm DAG YAML) planned alone
+                            and QoS per stage, makespan, lower bound, deadline check
+                            (dry-run and plan: <file> is a run file, a TOML campaign, or a pipeline file
+                            alone, e.g. a socm DAG YAML; --json prints JSON only on stdout)
   quick-test <runs/RUN.yaml> [--nodes N] [--time 30m] [--qos Q] [--partition P] [--account A] [--print]
                             ask SLURM for a small allocation of whole nodes (salloc; default 1 node, 30 min,
                             the site's shortest QoS) and run the run inside it as srun steps
@@ -84,15 +85,6 @@ function parseQuickTestArgs(args: string[]): { file: string; options: QuickTestO
   return { file, options };
 }
 
-/** The workspace root; for `plan`, a folder without nx.json is fine (a socm DAG file planned where it lies). */
-function planRoot(cwd: string): string {
-  try {
-    return findWorkspaceRoot(cwd);
-  } catch {
-    return cwd;
-  }
-}
-
 const switches = (command: string, args: string[], count: [number, number], names: string[]) => {
   const on = new Set<string>();
   const positional = parseArgs(command, args, count, (flag) => {
@@ -108,13 +100,15 @@ export async function main(argv: string[]): Promise<number> {
   try {
     switch (command) {
       case 'dry-run': {
-        if (args.length !== 1) throw new CampaignError(`dry-run takes one run file\n${USAGE}`);
-        process.stdout.write(dryRun(findWorkspaceRoot(process.cwd()), args[0]));
+        const { positional, on } = switches('dry-run', args, [1, 1], ['--json']);
+        const out = dryRun(process.cwd(), positional[0], { json: on.has('--json') });
+        process.stderr.write(out.stderr);
+        process.stdout.write(out.stdout);
         return 0;
       }
       case 'plan': {
         const { file, options } = parsePlanArgs(args);
-        const out = planCommand(planRoot(process.cwd()), process.cwd(), file, options);
+        const out = planCommand(process.cwd(), file, options);
         process.stderr.write(out.stderr);
         process.stdout.write(out.stdout);
         return 0;

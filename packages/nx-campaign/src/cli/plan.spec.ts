@@ -16,8 +16,8 @@ describe('planCommand', () => {
   afterEach(() => ws && rmSync(ws, { recursive: true, force: true }));
 
   it('prints the table and the missed deadline with its critical path and suggestions', () => {
-    ws = fixture({ 'sub/dag.yml': DAG });
-    const out = planCommand(ws, join(ws, 'sub'), 'dag.yml', { svg: 'g.svg' });
+    ws = fixture({ 'nx.json': '{}', 'sub/dag.yml': DAG });
+    const out = planCommand(join(ws, 'sub'), 'dag.yml', { svg: 'g.svg' });
     expect(out.stdout).toMatch(/^plan of sub\/dag\.yml on tiger3/);
     expect(out.stdout).toMatch(/deadline 1h30m \(campaign\.deadline in sub\/dag\.yml\): MISSED by 40m\n {2}critical path \(stage, start, end\):\n {4}[ab] +0:00:00 +1:00:00\n {4}[ab] +1:00:00 +2:00:00\n {4}c +2:00:00 +2:10:00\n {2}to meet it:\n {4}- more nodes: the allocation is 1 node\(s\)/);
     expect(out.stdout).toMatch(/Gantt chart: g\.svg\n$/);
@@ -26,7 +26,7 @@ describe('planCommand', () => {
 
   it('--json: JSON alone on stdout; the missed deadline goes to stderr', () => {
     ws = fixture({ 'dag.yml': DAG });
-    const out = planCommand(ws, ws, 'dag.yml', { json: true });
+    const out = planCommand(ws, 'dag.yml', { json: true });
     const json = JSON.parse(out.stdout);
     expect(json).toMatchObject({ makespanSeconds: 7800, deadlineSeconds: 5400, meetsDeadline: false });
     expect(json.suggestions.length).toBeGreaterThan(0);

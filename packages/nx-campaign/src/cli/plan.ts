@@ -1,17 +1,15 @@
 import { writeFileSync } from 'node:fs';
-import { isAbsolute, join, posix, relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import Table from 'cli-table3';
 import { CampaignError, formatProblem } from '../config/errors';
 import { formatDuration, formatMemory } from '../config/quantities';
-import { loadPipelineAsRun, loadRun } from '../config/run';
-import { readYamlFile } from '../config/yaml-file';
-import type { Run } from '../model/run';
 import { ganttSvg } from '../planning/gantt-svg';
 import { describeAllocation, planRun, resolvePlanSettings, WALLTIME_SAFETY, type RunPlan } from '../planning/plan-run';
 import { compressHostlist } from '../sites/hostlist';
 import { loadSites } from '../sites/load';
 import { withHistory, type StageHistory } from '../store/history';
 import { CampaignRecord } from '../store/record';
+import { loadRunArgument } from './run-argument';
 
 export interface PlanOptions {
   /** Plan on this site instead of the one the file names. */
@@ -30,21 +28,12 @@ export interface PlanOutput {
   history: Map<string, StageHistory>;
 }
 
-/** A run file, or a pipeline file (top-level `stages:`, e.g. a socm DAG YAML) planned as a one-pipeline run. */
-export function loadPlannable(wsRoot: string, file: string): Run {
-  if (file.endsWith('.toml')) return loadRun(wsRoot, file);
-  const y = readYamlFile(join(wsRoot, file), file);
-  const data = y.data as Record<string, unknown> | null;
-  return data && typeof data === 'object' && 'stages' in data ? loadPipelineAsRun(wsRoot, file) : loadRun(wsRoot, file);
-}
-
-/** `campaign plan <file>` and the `plan` target: plan, then render as a table or JSON (and SVG). */
-export function planCommand(wsRoot: string, cwd: string, file: string, options: PlanOptions = {}): PlanOutput {
-  const abs = isAbsolute(file) ? file : resolve(cwd, file);
-  const rel = relative(wsRoot, abs).split('\\').join('/');
+/** `campaign plan <file>` and the `plan` target: plan, then render as a table or JSON (and SVG). `file` and `svg` are relative to `cwd`. */
+export function planCommand(cwd: string, file: string, options: PlanOptions = {}): PlanOutput {
+  const { wsRoot, run: declared } = loadRunArgument(cwd, file);
+  let run = declared; // with the measured runtimes of the record, when there is one
   const rec = CampaignRecord.openExisting(wsRoot);
   let history = new Map<string, StageHistory>();
-  let run = loadPlannable(wsRoot, posix.normalize(rel));
   if (rec) {
     try {
       ({ run, history } = withHistory(run, rec));

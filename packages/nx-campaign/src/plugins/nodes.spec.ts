@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { AggregateCreateNodesError } from 'nx/src/project-graph/error-types';
 import { fixture } from '../testing/fixture';
 import { workspaceDataDir } from '../store/stage-state';
-import { runProjects } from './nodes';
+import { createNodes, runProjects } from './nodes';
 
 const PIPELINE = `stages:
   a:
@@ -93,5 +94,62 @@ describe('runProjects', () => {
     expect(stageOf(await runProjects(ws, 'runs/r.yaml'), 'r.b').metadata!.campaign.config).toEqual({ n: 2 });
     writeFileSync(join(ws, 'pipelines/p/config.yaml'), 'b: {n: 3}\n'); // a file that did not exist before
     expect(stageOf(await runProjects(ws, 'runs/r.yaml'), 'r.b').metadata!.campaign.config).toEqual({ n: 3 });
+  });
+});
+
+describe('createNodes', () => {
+  let ws: string;
+  const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+  const create = async (files: string[]) => createNodes[1](files, undefined, { workspaceRoot: ws, nxJsonConfiguration: {} });
+  const projectNames = async (files: string[]) => (await create(files)).flatMap(([, r]) => Object.values(r.projects ?? {}).map((p) => p.name)).sort();
+  beforeEach(() => {
+    warn.mockClear();
+    ws = fixture({ 'pipelines/p/pipeline.yaml': PIPELINE, 'pipelines/p/a.sh': 'echo a\n', 'runs/r.yaml': 'pipelines: p\n', 'runs/s.yaml': 'pipelines: p\nresume: p\nbogus: 1\n' });
+  });
+  afterEach(() => rmSync(ws, { recursive: true, force: true }));
+  afterAll(() => warn.mockRestore());
+
+  it('makes a run whose file has a mistake its run project alone, whose targets report it; the others load; each mistake is logged once', async () => {
+    const results = await create(['runs/r.yaml', 'runs/s.yaml']);
+    expect(Object.values(results[0][1].projects!).map((p) => p.name).sort()).toEqual(['r', 'r.a', 'r.b', 'r.c']);
+    const broken = results[1][1].projects!;
+    expect(Object.keys(broken)).toEqual(['runs/s']);
+    const s = broken['runs/s'];
+    expect(s).toMatchObject({ name: 's', tags: ['campaign-run', 'run:s'] });
+    for (const target of ['run', 'stage']) expect(s.targets![target]).toMatchObject({ executor: 'nx-campaign:config-error', options: { run: 'runs/s.yaml' }, cache: false });
+    expect(s.targets!['dry-run']).toMatchObject({ executor: 'nx-campaign:dry-run', options: { run: 'runs/s.yaml' } });
+    expect(s.targets!.report).toMatchObject({ executor: 'nx-campaign:record', options: { run: 'runs/s.yaml', command: 'report' } });
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0][0]).toMatch(/^nx-campaign: runs\/s\.yaml is not loaded \(its run's targets fail until this is fixed\):\nruns\/s\.yaml:2 \(resume\): .*\n {2}fix: .*\nruns\/s\.yaml:3 \(bogus\): Unrecognized key: "bogus"\n {2}fix: /);
+  });
+
+  it('logs a mistake shared by several runs once, naming them all', async () => {
+    writeFileSync(join(ws, 'runs/s.yaml'), 'pipelines: p\n');
+    writeFileSync(join(ws, 'runs/t.yaml'), 'pipelines: p\n');
+    writeFileSync(join(ws, 'pipelines/p/pipeline.yaml'), PIPELINE.replace('memory: 1G', 'memory: 1'));
+    expect(await projectNames(['runs/s.yaml', 'runs/t.yaml'])).toEqual(['s', 't']);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0][0]).toMatch(/^nx-campaign: runs\/s\.yaml, runs\/t\.yaml are not loaded .*:\npipelines\/p\/pipeline\.yaml:6 \(stages\.a\.resources\.memory\): Memory "1" has no unit/);
+  });
+
+  it('reports a broken file on every call, and loads it once fixed', async () => {
+    expect(await projectNames(['runs/s.yaml'])).toEqual(['s']);
+    expect(await projectNames(['runs/s.yaml'])).toEqual(['s']);
+    expect(warn).toHaveBeenCalledTimes(2);
+    writeFileSync(join(ws, 'runs/s.yaml'), 'pipelines: p\n');
+    expect(await projectNames(['runs/s.yaml'])).toEqual(['s', 's.a', 's.b', 's.c']);
+    expect(warn).toHaveBeenCalledTimes(2);
+  });
+
+  it('still fails on what is not a configuration mistake, keeping the other runs', async () => {
+    writeFileSync(join(ws, 'runs/s.yaml'), 'pipelines: p\n');
+    mkdirSync(join(workspaceDataDir(ws), 'nx-campaign'), { recursive: true });
+    writeFileSync(join(workspaceDataDir(ws), 'nx-campaign/s'), 'not a folder'); // its run cache cannot be written
+    const error = await create(['runs/r.yaml', 'runs/s.yaml']).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AggregateCreateNodesError);
+    const { errors, partialResults } = error as AggregateCreateNodesError;
+    expect(errors.map(([file]) => file)).toEqual(['runs/s.yaml']);
+    expect(partialResults.map(([file]) => file)).toEqual(['runs/r.yaml']);
+    expect(warn).not.toHaveBeenCalled();
   });
 });

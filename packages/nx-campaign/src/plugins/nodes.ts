@@ -1,34 +1,59 @@
 import type { CreateNodes, CreateNodesResultArray, TargetConfiguration } from '@nx/devkit';
 import { AggregateCreateNodesError } from 'nx/src/project-graph/error-types';
 import { posix } from 'node:path';
+import { CampaignError } from '../config/errors';
 import { formatDuration, formatMemory } from '../config/quantities';
 import { formatKeyPath } from '../config/yaml-file';
 import { renderArgv, shellLine, shellQuote, stageCwd, stageEnv } from '../model/command';
-import type { Run } from '../model/run';
+import { runNameOf, type Run } from '../model/run';
 import { loadRunCached } from '../store/run-cache';
 import { damageCheckFile, damageCheckScript, receiptFile, updateEpochs, workspaceDataDir, writeFileIfChanged } from '../store/stage-state';
 import { projectNameOf } from './names';
 
 export const RUN_FILES = 'runs/*.{yaml,yml,toml}';
 
-/** One project per stage instance of each run, plus one project per run. */
+/**
+ * One project per stage instance of each run, plus one project per run. A run file with a
+ * configuration mistake becomes its run project alone, whose targets fail with the
+ * mistake, so the other runs still list, graph and run; the mistake is printed once.
+ */
 export const createNodes: CreateNodes = [
   RUN_FILES,
   async (files, _options, context): Promise<CreateNodesResultArray> => {
     // What createNodesFromFiles does, without loading @nx/devkit (0.4 s) into the worker.
     const results: CreateNodesResultArray = [];
     const errors: [string, Error][] = [];
+    const unloadable = new Map<string, string[]>(); // message -> the run files it stops
     for (const file of files) {
       try {
         results.push([file, { projects: await runProjects(context.workspaceRoot, file) }]);
       } catch (e) {
-        errors.push([file, e as Error]);
+        if (!(e instanceof CampaignError)) {
+          errors.push([file, e as Error]);
+          continue;
+        }
+        results.push([file, { projects: unloadableRunProjects(file) }]);
+        unloadable.set(e.message, [...(unloadable.get(e.message) ?? []), file]);
       }
+    }
+    for (const [message, stopped] of unloadable) {
+      const what = stopped.length === 1 ? `${stopped[0]} is not loaded (its run's targets fail until this is fixed)` : `${stopped.join(', ')} are not loaded (their runs' targets fail until this is fixed)`;
+      pluginLog(`nx-campaign: ${what}:\n${message}`);
     }
     if (errors.length) throw new AggregateCreateNodesError(errors, results);
     return results;
   },
 ];
+
+/**
+ * A warning on the nx command's stderr. Nx's channel for plugin logs: a plugin worker's own
+ * stderr reaches the terminal only without the daemon (with it, the daemon's log file).
+ */
+function pluginLog(message: string): void {
+  // Loaded only when needed: the plugin's entry stays light.
+  const { emitPluginWorkerLog } = require('nx/src/project-graph/plugins/isolation/worker-streaming') as typeof import('nx/src/project-graph/plugins/isolation/worker-streaming');
+  emitPluginWorkerLog('warn', message);
+}
 
 interface StageProject {
   name: string;
@@ -95,27 +120,52 @@ export async function runProjects(wsRoot: string, file: string): Promise<Record<
 }
 
 function runProject(run: Run): StageProject {
+  return runFileProject(run.name, run.file, ['campaign-run'], {
+    // The run's project folder does not exist: hash nothing from it.
+    run: {
+      executor: 'nx:noop',
+      inputs: [],
+      dependsOn: [{ projects: run.stages.map((s) => projectNameOf(run.name, s)), target: 'stage' }],
+      metadata: { description: `Run every stage of ${run.file}`, technologies: ['nx-campaign'] },
+    },
+  });
+}
+
+/**
+ * The project of a run whose file does not load: `run`, and `stage` for
+ * `nx run-many -t stage --projects=tag:run:<run>`, fail with the mistake; `dry-run`, `plan`,
+ * `retry` and `clean` load the file and fail the same way; `report`, `logs` and `cancel` read
+ * the record and still work.
+ */
+export function unloadableRunProjects(file: string): Record<string, StageProject> {
+  const name = runNameOf(file);
+  const fail: TargetConfiguration = {
+    executor: 'nx-campaign:config-error',
+    options: { run: file },
+    inputs: [],
+    cache: false,
+    metadata: { description: `${file} does not load: print why and fail`, technologies: ['nx-campaign'] },
+  };
+  return { [posix.join('runs', name)]: runFileProject(name, file, ['campaign-run', `run:${name}`], { run: fail, stage: fail }) };
+}
+
+/** A run's project: `targets`, plus the targets every run has (dry-run, plan and the record's commands). */
+function runFileProject(name: string, file: string, tags: string[], targets: Record<string, TargetConfiguration>): StageProject {
   return {
-    name: run.name,
-    tags: ['campaign-run'],
+    name,
+    tags,
     targets: {
-      // The run's project folder does not exist: hash nothing from it.
-      run: {
-        executor: 'nx:noop',
-        inputs: [],
-        dependsOn: [{ projects: run.stages.map((s) => projectNameOf(run.name, s)), target: 'stage' }],
-        metadata: { description: `Run every stage of ${run.file}`, technologies: ['nx-campaign'] },
-      },
+      ...targets,
       'dry-run': {
         executor: 'nx-campaign:dry-run',
-        options: { run: run.file },
+        options: { run: file },
         inputs: [],
         cache: false,
         metadata: { description: `Print each stage's command, folder, environment and resources; run nothing`, technologies: ['nx-campaign'] },
       },
       plan: {
         executor: 'nx-campaign:plan',
-        options: { run: run.file },
+        options: { run: file },
         inputs: [],
         cache: false,
         metadata: { description: `Place each stage on the run's site (HEFT): nodes, start, end, walltime, QoS, makespan, deadline check; run nothing`, technologies: ['nx-campaign'] },
@@ -129,7 +179,7 @@ function runProject(run: Run): StageProject {
             ['retry', 'Run again the stages that did not succeed'],
             ['clean', 'Remove intermediate outputs and archive the logs (--yes; a dry run without)'],
           ] as const
-        ).map(([command, description]) => [command, { executor: 'nx-campaign:record', options: { run: run.file, command }, inputs: [], cache: false, metadata: { description, technologies: ['nx-campaign'] } }]),
+        ).map(([command, description]) => [command, { executor: 'nx-campaign:record', options: { run: file, command }, inputs: [], cache: false, metadata: { description, technologies: ['nx-campaign'] } }]),
       ),
     },
   };

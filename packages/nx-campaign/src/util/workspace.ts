@@ -2,10 +2,17 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CampaignError } from '../config/errors';
 
-/** The nearest folder at or above `from` that holds nx.json. */
-export function findWorkspaceRoot(from: string): string {
+/** The nearest folder at or above `from` that holds nx.json, if any. */
+export function workspaceRootAbove(from: string): string | undefined {
   for (let dir = from; ; dir = dirname(dir)) {
     if (existsSync(join(dir, 'nx.json'))) return dir;
-    if (dirname(dir) === dir) throw new CampaignError(`no nx.json in ${from} or above: run this inside an Nx workspace`);
+    if (dirname(dir) === dir) return undefined;
   }
+}
+
+/** The nearest folder at or above `from` that holds nx.json. */
+export function findWorkspaceRoot(from: string): string {
+  const root = workspaceRootAbove(from);
+  if (!root) throw new CampaignError(`no nx.json in ${from} or above: run this inside an Nx workspace`);
+  return root;
 }

@@ -2,9 +2,11 @@ import type { ExecutorContext } from '@nx/devkit';
 import { dryRun } from '../../cli/dry-run';
 import { CampaignError } from '../../config/errors';
 
-export default async function dryRunExecutor(options: { run: string }, context: ExecutorContext): Promise<{ success: boolean }> {
+export default async function dryRunExecutor(options: { run: string; json?: boolean }, context: ExecutorContext): Promise<{ success: boolean }> {
   try {
-    process.stdout.write(dryRun(context.root, options.run));
+    const out = dryRun(context.root, options.run, { json: options.json });
+    process.stderr.write(out.stderr);
+    process.stdout.write(out.stdout);
     return { success: true };
   } catch (e) {
     if (!(e instanceof CampaignError)) throw e;

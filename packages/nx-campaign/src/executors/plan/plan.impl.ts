@@ -11,7 +11,7 @@ export interface PlanExecutorOptions {
 
 export default async function planExecutor(options: PlanExecutorOptions, context: ExecutorContext): Promise<{ success: boolean }> {
   try {
-    const out = planCommand(context.root, context.root, options.run, { site: options.site, json: options.json, svg: options.svg });
+    const out = planCommand(context.root, options.run, { site: options.site, json: options.json, svg: options.svg });
     process.stderr.write(out.stderr);
     process.stdout.write(out.stdout);
     return { success: true };

@@ -1,0 +1,28 @@
+import { dirname, join, posix, relative, resolve, sep } from 'node:path';
+import { loadPipelineAsRun, loadRun } from '../config/run';
+import { readYamlFile } from '../config/yaml-file';
+import type { Run } from '../model/run';
+import { workspaceRootAbove } from '../util/workspace';
+
+/**
+ * Where the file argument of `campaign plan` and `campaign dry-run` (absolute, or relative
+ * to `cwd`) lies: in the workspace holding it; a file in no workspace, in the current one,
+ * else in `cwd` (a socm DAG file needs no workspace around it). `file` is relative to `wsRoot`.
+ */
+export function resolveRunArgument(cwd: string, arg: string): { wsRoot: string; file: string } {
+  const abs = resolve(cwd, arg);
+  const wsRoot = workspaceRootAbove(dirname(abs)) ?? workspaceRootAbove(cwd) ?? cwd;
+  return { wsRoot, file: posix.normalize(relative(wsRoot, abs).split(sep).join('/')) };
+}
+
+/** A run file, or a pipeline file (top-level `stages:`, e.g. a socm DAG YAML) as a one-pipeline run. */
+export function loadRunArgument(cwd: string, arg: string): { wsRoot: string; run: Run } {
+  const { wsRoot, file } = resolveRunArgument(cwd, arg);
+  return { wsRoot, run: isPipelineFile(wsRoot, file) ? loadPipelineAsRun(wsRoot, file) : loadRun(wsRoot, file) };
+}
+
+function isPipelineFile(wsRoot: string, file: string): boolean {
+  if (file.endsWith('.toml')) return false;
+  const data = readYamlFile(join(wsRoot, file), file).data;
+  return !!data && typeof data === 'object' && 'stages' in data;
+}
