@@ -53,7 +53,7 @@ describe.sequential('a broken run file breaks only its own run', () => {
     expectReportedOnce(r);
     const projects = r.stdout.split('\n').filter(Boolean);
     expect(projects.filter((p) => p.startsWith('photoz-sim.')).sort()).toEqual(PHOTOZ_STAGES.map((s) => `photoz-sim.${s}`).sort());
-    expect(projects.filter((p) => p.startsWith('so-nulltests.'))).toHaveLength(19);
+    expect(projects.filter((p) => p.startsWith('so-nulltests.'))).toHaveLength(25);
     expect(projects).toEqual(expect.arrayContaining(['photoz-sim', 'so-nulltests', 'photoz-observed', 'pspipe-demo']));
     expect(projects.filter((p) => p.startsWith('photoz-observed.') || p.startsWith('pspipe-demo.'))).toEqual([]);
   });

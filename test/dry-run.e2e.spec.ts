@@ -119,17 +119,17 @@ describe('campaign dry-run: any file campaign plan takes, as text or --json', ()
     const r = campaign(ws, ['dry-run', 'runs/so-nulltests.toml', '--json']);
     expect(r.status, r.out).toBe(0);
     const d = JSON.parse(r.stdout) as DryRunJson;
-    expect(d.stages).toHaveLength(19);
+    expect(d.stages).toHaveLength(25);
     const [full, ...splits] = [d.stages.find((s) => s.name === 'ml-mapmaking')!, ...d.stages.filter((s) => s.name !== 'ml-mapmaking')];
     expect(full.given).toBeUndefined();
     expect(full.argv.slice(0, 3)).toEqual(['so-site-pipeline', 'make-ml-map', 'el_center > 45']);
-    expect(splits).toHaveLength(18);
+    expect(splits).toHaveLength(24);
     for (const s of splits) {
       expect(s.name.endsWith(`.${s.given!.split}`), s.name).toBe(true);
       expect(s.given!.obs_ids.length, s.name).toBeGreaterThan(0);
       for (const id of s.given!.obs_ids) expect(id).toMatch(/^obs_\d+_\w+$/);
       // The split's obs list is the mapmaker's query.
-      expect(s.argv[2], s.name).toMatch(new RegExp(`^${ws}/results/so-nulltests/maps/null/.*${s.given!.split}/obs_list\\.txt$`));
+      expect(s.argv[2], s.name).toMatch(new RegExp(`^${ws}/results/so-nulltests/maps/null/.*${s.given!.split}/query\\.txt$`));
     }
     // Each test deals every observation it selects to exactly one split.
     const mission = splits.filter((s) => s.name.includes('.mission-tests.')).flatMap((s) => s.given!.obs_ids);
