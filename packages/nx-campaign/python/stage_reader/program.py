@@ -106,7 +106,10 @@ class Program:
                 warnings.simplefilter("ignore")  # e.g. invalid escapes: the users' business, not ours
                 tree = ast.parse(f.read(), spec.file)
         except SyntaxError as e:
-            self.errors.append({"module": name, "file": spec.file, "line": e.lineno, "message": f"syntax error: {e.msg}"})
+            error = {"module": name, "file": spec.file, "message": f"syntax error: {e.msg}"}
+            if e.lineno is not None:
+                error["line"] = e.lineno
+            self.errors.append(error)
             return None
         except (OSError, ValueError) as e:  # unreadable, or null bytes in the source
             self.errors.append({"module": name, "file": spec.file, "message": f"cannot read the module: {e}"})
