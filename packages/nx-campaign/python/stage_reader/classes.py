@@ -185,7 +185,7 @@ def _assign(target, value, node, namespace, scope):
             namespace[name] = Map({**current.entries, key.value: Entry(value, node)})
         else:
             namespace[name] = Unknown(f"`{name}[...]` is set item by item", target.lineno)
-    else:
+    elif isinstance(target, (ast.Tuple, ast.List)):
         for name in ast.walk(target):
             if isinstance(name, ast.Name):
                 namespace[name.id] = Unknown(f"`{name.id}` is unpacked from a sequence", target.lineno)

@@ -16,8 +16,10 @@ def registered_stages(program):
     for info in program.classes:
         try:
             stage = _describe(info, program)
-        except (RecursionError, Exception) as e:  # a bug here must not hide the other classes
-            stage = _entry(info, program, info.name, [f"internal error in ceci_stages.py while reading this class: {type(e).__name__}: {e}"]), False
+        except Exception as e:  # a bug here must not hide the other classes
+            entry = _entry(info, program, info.name)
+            entry["error"] = f"internal error in ceci_stages.py while reading this class: {type(e).__name__}: {e}"
+            stage = entry, False
         if stage is None:
             continue
         entry, allow_reload = stage
@@ -36,7 +38,6 @@ def _describe(info, program):
     """(entry, allow_reload) for a complete stage class, None for any other class."""
     mro = info.mro(program)
     problems = []
-    problems = []
     if not any(e is ROOT for e in mro):
         unknown = next((u for u in map(_unreadable, mro) if u is not None), None)
         if unknown is None or not _looks_like_stage(mro, program):
@@ -54,7 +55,7 @@ def _describe(info, program):
     for attr, value in (("inputs", inputs), ("outputs", outputs), ("run", run)):
         if isinstance(value, Undecided):
             sink.append(f"cannot tell whether it has `{attr}`: line {value.line}: {value.why}")
-    entry = _entry(info, program, _registry_name(info, mro, program, sink), problems)
+    entry = _entry(info, program, _registry_name(info, mro, program, sink))
     entry["inputs"] = _files(inputs, "inputs", program, sink, suffix_needed=False)
     entry["outputs"] = _files(outputs, "outputs", program, sink, suffix_needed=True)
     if any(f["tag"] == "config" for f in entry["inputs"]):
@@ -70,9 +71,9 @@ def _describe(info, program):
     return entry, allow_reload
 
 
-def _entry(info, program, name, problems):
+def _entry(info, program, name):
     top = info.module.name.partition(".")[0]
-    entry = {
+    return {
         "name": name,
         "class_name": info.name,
         "module": info.module.name,
@@ -85,9 +86,6 @@ def _entry(info, program, name, problems):
         "config": {},
         "parallel": True,
     }
-    if problems:
-        entry["error"] = "; ".join(problems)
-    return entry
 
 
 def _add_error(entry, message):
