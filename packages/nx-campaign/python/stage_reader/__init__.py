@@ -1,0 +1,1 @@
+"""Reads ceci pipeline stage classes from Python sources without importing them."""
