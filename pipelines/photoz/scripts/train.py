@@ -1,10 +1,10 @@
 """TrainPhotoz: train a k-nearest-neighbour photo-z estimator.
 
 Usage: python3 -u train.py --train_catalog=IN.csv --model=OUT.json
-           [--bands=u,g,r,i,z] [--k=5] [--use_magnitude=true|false]
+           [--bands=u,g,r,i,z] [--k=5] [--use_magnitude | --no-use_magnitude]
            [--weighting=uniform|distance]
 Features are the adjacent colours of `bands` (blue to red), plus the reddest band's
-magnitude if use_magnitude=true, each standardised to zero mean and unit variance
+magnitude with --use_magnitude, each standardised to zero mean and unit variance
 on the training set. The JSON model stores the settings, the standardisation and the
 training features with their z_true; estimate.py averages the z_true of the k
 nearest training galaxies. Exits 1 on bad arguments/data.
@@ -22,12 +22,6 @@ class Parser(argparse.ArgumentParser):
         sys.exit(f"{self.prog}: error: {message}")
 
 
-def parse_bool(text):
-    if text.lower() not in ("true", "false"):
-        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-    return text.lower() == "true"
-
-
 def features(row, bands, use_magnitude):
     mags = [float(row[b]) for b in bands]
     feats = [m1 - m2 for m1, m2 in zip(mags, mags[1:])]
@@ -41,7 +35,7 @@ def main():
     p.add_argument("--bands", type=lambda s: [b.strip() for b in s.split(",") if b.strip()],
                    default=["u", "g", "r", "i", "z"])
     p.add_argument("--k", type=int, default=5)
-    p.add_argument("--use_magnitude", type=parse_bool, default=False)
+    p.add_argument("--use_magnitude", action=argparse.BooleanOptionalAction, default=False)
     p.add_argument("--weighting", choices=["uniform", "distance"], default="uniform")
     a = p.parse_args()
     if a.k < 1:

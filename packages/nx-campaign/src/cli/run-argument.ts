@@ -1,6 +1,5 @@
-import { dirname, join, posix, relative, resolve, sep } from 'node:path';
-import { loadPipelineAsRun, loadRun } from '../config/run';
-import { readYamlFile } from '../config/yaml-file';
+import { dirname, posix, relative, resolve, sep } from 'node:path';
+import { loadRun } from '../config/run';
 import type { Run } from '../model/run';
 import { workspaceRootAbove } from '../util/workspace';
 
@@ -15,14 +14,8 @@ export function resolveRunArgument(cwd: string, arg: string): { wsRoot: string; 
   return { wsRoot, file: posix.normalize(relative(wsRoot, abs).split(sep).join('/')) };
 }
 
-/** A run file, or a pipeline file (top-level `stages:`, e.g. a socm DAG YAML) as a one-pipeline run. */
+/** A run file, a TOML campaign, or a pipeline file (top-level `stages:`, e.g. a socm DAG YAML) as a one-pipeline run. */
 export function loadRunArgument(cwd: string, arg: string): { wsRoot: string; run: Run } {
   const { wsRoot, file } = resolveRunArgument(cwd, arg);
-  return { wsRoot, run: isPipelineFile(wsRoot, file) ? loadPipelineAsRun(wsRoot, file) : loadRun(wsRoot, file) };
-}
-
-function isPipelineFile(wsRoot: string, file: string): boolean {
-  if (file.endsWith('.toml')) return false;
-  const data = readYamlFile(join(wsRoot, file), file).data;
-  return !!data && typeof data === 'object' && 'stages' in data;
+  return { wsRoot, run: loadRun(wsRoot, file) };
 }

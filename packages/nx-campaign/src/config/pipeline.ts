@@ -3,20 +3,29 @@ import { isAbsolute, join, posix } from 'node:path';
 import { parse as parseShell } from 'shell-quote';
 import { z } from 'zod';
 import type { CampaignBlock } from '../model/run';
-import type { Arg, Stage, StageOutput } from '../model/stage';
+import type { Arg, Stage } from '../model/stage';
 import { configError, ConfigError, type Problem } from './errors';
 import { mergeResources, resourcesSchema, runtimeSchema, type ResourcesInput } from './resources';
-import { loadStageModule, optionTypeMatches, resolveModuleFiles, type StageType } from './stage-types';
+import { loadCeciPipeline, loadStagesConfig, type CeciSite } from './ceci';
 import { validate } from './validate';
 import { readYamlFile, type YamlFile } from './yaml-file';
 import { pyStr } from '../util/python-str';
 
-/** What a run layers over a pipeline: per-stage config and resources. */
-export interface StageOverrides {
-  source: YamlFile;
-  /** stage name (or `global`) -> key -> value, at `config.<stage>` in the source. */
+/** What a run layers over its pipelines, and how it runs them. */
+export interface RunLayer {
+  /** The run file (absent for a pipeline file run alone), where `config.<stage>` overrides are. */
+  source?: YamlFile;
+  /** stage name (or `global`) -> key -> value. */
   config: Record<string, Record<string, unknown>>;
   resources: Record<string, ResourcesInput>;
+  /** Unknown config keys and unused global keys are errors, not warnings (ceci dialect). */
+  strict: boolean;
+  /** The run's output folder as written, for the paths ceci puts on command lines. */
+  outputDir: string;
+  /** A ceci `site:` mapping the run gives, over the pipeline's. */
+  site?: CeciSite;
+  /** Folders the run adds to the import path (ceci's `python_paths`), before the pipeline's. */
+  pythonPaths?: string[];
 }
 
 export interface Pipeline {
@@ -26,187 +35,50 @@ export interface Pipeline {
   file: string;
   stages: Stage[];
   campaign?: CampaignBlock;
-  /** Stage types used (ceci dialect). */
-  stageTypes?: StageType[];
+  /** Config option names of the stage classes in use (ceci dialect), for the run's `config.global`. */
+  optionNames?: Set<string>;
+  /** ceci's `site.max_threads`. */
+  maxThreads?: number;
   yaml: YamlFile;
   warnings: Problem[];
 }
 
-export function pipelineFile(name: string): string {
-  return posix.join('pipelines', name, 'pipeline.yaml');
+/** Where a pipeline named in a run file is: this project's layout, then lbg-pipelines' (configs/pipelines). */
+export const PIPELINE_DIRS = ['pipelines', 'configs/pipelines'];
+
+/**
+ * The file of a pipeline a run names: a path to a YAML file (ceci and socm users keep theirs
+ * anywhere), else `<dir>/<name>/pipeline.yaml` in one of PIPELINE_DIRS.
+ */
+export function pipelineFile(wsRoot: string, name: string): string | undefined {
+  if (/\.ya?ml$/.test(name)) return existsInWorkspace(wsRoot, posix.normalize(name)) ? posix.normalize(name) : undefined;
+  return PIPELINE_DIRS.map((d) => posix.join(d, name, 'pipeline.yaml')).find((f) => existsInWorkspace(wsRoot, f));
 }
 
-/** Load `pipelines/<name>/pipeline.yaml` in either dialect, detected from the shape of `stages:`. */
-export function loadPipeline(wsRoot: string, name: string, overrides?: StageOverrides): Pipeline {
-  const file = pipelineFile(name);
-  if (!existsInWorkspace(wsRoot, file)) {
-    throw configError({ file, message: `pipeline "${name}" not found`, fix: `create ${file}, or correct the pipeline name in the run file` });
+/** Load a pipeline a run names, in either dialect. */
+export function loadPipeline(wsRoot: string, name: string, layer: RunLayer): Pipeline {
+  const file = pipelineFile(wsRoot, name);
+  if (!file) {
+    throw configError({ file: name, message: `pipeline "${name}" not found`, fix: `create ${posix.join(PIPELINE_DIRS[0], name, 'pipeline.yaml')}, or name the pipeline file (a path ending in .yaml or .yml), or correct the name in the run file` });
   }
-  return loadPipelineFile(wsRoot, file, name, overrides);
+  const base = posix.basename(file).replace(/\.ya?ml$/, '');
+  return loadPipelineFile(wsRoot, file, base === 'pipeline' ? posix.basename(posix.dirname(file)) : base, layer);
 }
 
-export function loadPipelineFile(wsRoot: string, file: string, name: string, overrides?: StageOverrides): Pipeline {
-  const y = readYamlFile(join(wsRoot, file), file);
-  const dir = posix.dirname(file);
+/** A pipeline file in either dialect, detected from the shape of `stages:`. */
+export function loadPipelineFile(wsRoot: string, file: string, name: string, layer: RunLayer): Pipeline {
+  return loadPipelineYaml(wsRoot, readYamlFile(join(wsRoot, file), file), name, layer);
+}
+
+export function loadPipelineYaml(wsRoot: string, y: YamlFile, name: string, layer: RunLayer): Pipeline {
+  const dir = posix.dirname(y.file);
   const stages = (y.data as { stages?: unknown })?.stages;
-  if (Array.isArray(stages)) return loadCeciPipeline(wsRoot, y, name, dir, overrides);
-  if (stages && typeof stages === 'object') return loadSocmPipeline(wsRoot, y, name, dir, overrides);
-  throw configError({ file, line: y.lineOf(['stages']), key: 'stages', message: '`stages:` is missing or empty', fix: 'list the stages: a list of {name, classname} (ceci dialect) or a mapping of stage name -> {executable, script, depends, resources} (socm DAG dialect)' });
-}
-
-// ---------------------------------------------------------------- ceci / lbg dialect
-
-const IGNORED_CECI_KEYS = ['launcher', 'site', 'python_paths', 'pipeline_log', 'resume', 'output_dir', 'log_dir', 'inputs'];
-
-const ceciSchema = z.strictObject({
-  modules: z.union([z.string(), z.array(z.string())]),
-  config: z.string().optional(),
-  stages: z.array(
-    z.strictObject({
-      name: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'use letters, digits, _ . and -'),
-      classname: z.string(),
-      nprocess: z.number().int().positive().optional(),
-      threads_per_process: z.number().int().positive().optional(),
-      nodes: z.number().int().positive().optional(),
-      aliases: z.record(z.string(), z.string()).default({}),
-      memory: resourcesSchema.shape.memory,
-      runtime: resourcesSchema.shape.runtime,
-    }),
-  ),
-  ...Object.fromEntries(IGNORED_CECI_KEYS.map((k) => [k, z.unknown().optional()])),
-});
-
-function loadCeciPipeline(wsRoot: string, y: YamlFile, name: string, dir: string, overrides?: StageOverrides): Pipeline {
-  const p = validate(ceciSchema, y, y.data, [], () => 'see the pipeline format in README.md ("Pipelines")');
-  const warnings = [...y.warnings];
-  for (const key of IGNORED_CECI_KEYS) {
-    if ((p as Record<string, unknown>)[key] !== undefined) {
-      warnings.push({ file: y.file, line: y.lineOf([key]), key, message: `"${key}" is ceci run configuration and is ignored here`, fix: 'set it in the run file (runs/<run>.yaml)' });
-    }
+  if (Array.isArray(stages)) {
+    const p = loadCeciPipeline(wsRoot, y, name, dir, layer);
+    return { name, dir, file: y.file, stages: p.stages, warnings: p.warnings, optionNames: p.optionNames, maxThreads: p.maxThreads, yaml: y };
   }
-  const types = loadModules(wsRoot, y, dir, typeof p.modules === 'string' ? p.modules.split(/\s+/).filter(Boolean) : p.modules);
-  let cfg: ConfigFile | undefined;
-  if (p.config) {
-    // ceci resolves it from where it was started; we look beside the pipeline, then from the workspace root.
-    const file = [posix.join(dir, p.config), p.config].find((f) => existsInWorkspace(wsRoot, f));
-    if (!file) throw configError({ file: y.file, line: y.lineOf(['config']), key: 'config', message: `config file "${p.config}" not found`, fix: `create ${posix.join(dir, p.config)} or correct the path (relative to the pipeline folder)` });
-    cfg = loadConfigFile(wsRoot, file);
-  }
-  const stageNames = new Set(p.stages.map((s) => s.name));
-  checkSectionsNameStages(cfg, stageNames, 'a stage of this pipeline');
-
-  const problems: Problem[] = [];
-  const stages = p.stages.map((entry, i): Stage => {
-    const type = types.get(entry.classname);
-    if (!type) {
-      throw configError({ file: y.file, line: y.lineOf(['stages', i, 'classname']), key: `stages[${i}].classname`, message: `unknown stage type "${entry.classname}"`, fix: `declare it in one of the modules (${[...new Set([...types.values()].map((t) => t.file))].join(', ') || 'none loaded'}) or use one of: ${[...types.keys()].join(', ')}` });
-    }
-    for (const tag of Object.keys(entry.aliases)) {
-      if (!(tag in type.inputs) && !(tag in type.outputs)) {
-        problems.push({ file: y.file, line: y.lineOf(['stages', i, 'aliases', tag]), key: `stages[${i}].aliases.${tag}`, message: `"${tag}" is not an input or output tag of ${type.name}`, fix: `alias one of: ${[...Object.keys(type.inputs), ...Object.keys(type.outputs)].join(', ')}` });
-      }
-    }
-    const config = resolveCeciConfig(entry.name, type, cfg, overrides, problems);
-    const alias = (tag: string) => entry.aliases[tag] ?? tag;
-    const argv: Arg[] = [...splitExecutable(type.executable, type.file, type.name)];
-    if (type.script) argv.push({ prefix: '', file: posix.join(posix.dirname(type.file), type.script) });
-    for (const tag of Object.keys(type.inputs)) argv.push({ prefix: `--${tag}=`, input: alias(tag) });
-    const outputs: StageOutput[] = Object.entries(type.outputs).map(([tag, ext]) => ({ key: alias(tag), path: ext ? `${alias(tag)}.${ext}` : alias(tag) }));
-    Object.keys(type.outputs).forEach((tag) => argv.push({ prefix: `--${tag}=`, output: alias(tag) }));
-    for (const key of Object.keys(config).sort()) argv.push(`--${key}=${formatValue(config[key])}`);
-    return {
-      name: entry.name,
-      pipeline: name,
-      argv,
-      env: type.environment,
-      inputs: Object.keys(type.inputs).map(alias),
-      outputs,
-      depends: [],
-      resources: mergeResources(type.resources, { ranks: entry.nprocess, threads: entry.threads_per_process, nodes: entry.nodes, memory: entry.memory, runtime: entry.runtime }, overrides?.resources[entry.name]),
-      config,
-      definitionFiles: type.script ? [type.file, posix.join(posix.dirname(type.file), type.script)] : [type.file],
-      source: { file: y.file, key: ['stages', i] },
-    };
-  });
-  const usedTypes = new Set(p.stages.map((s) => types.get(s.classname)!));
-  if (cfg) problems.push(...unknownGlobalKeys(cfg.y, ['global'], cfg.sections.global, usedTypes));
-  if (problems.length) throw new ConfigError(problems);
-  return { name, dir, file: y.file, stages, warnings, stageTypes: [...usedTypes], yaml: y };
-}
-
-function loadModules(wsRoot: string, y: YamlFile, dir: string, modules: string[]): Map<string, StageType> {
-  const types = new Map<string, StageType>();
-  for (const { module, file } of resolveModuleFiles(wsRoot, dir, modules)) {
-    if (!file) {
-      throw configError({ file: y.file, line: y.lineOf(['modules']), key: 'modules', message: `stage module "${module}" not found`, fix: `create ${posix.join(dir, `${module}.yaml`)} (or stages/${module}.yaml to share it), or correct the name` });
-    }
-    for (const t of loadStageModule(wsRoot, file)) {
-      const prior = types.get(t.name);
-      if (prior) throw configError({ file, line: t.line, key: t.name, message: `stage type "${t.name}" is also declared in ${prior.file}`, fix: 'rename one of them' });
-      types.set(t.name, t);
-    }
-  }
-  return types;
-}
-
-interface ConfigFile {
-  y: YamlFile;
-  sections: Record<string, Record<string, unknown>>;
-}
-
-function loadConfigFile(wsRoot: string, file: string): ConfigFile {
-  const c = readYamlFile(join(wsRoot, file), file);
-  const sections = validate(z.record(z.string(), z.record(z.string(), z.unknown()).nullable().transform((v) => v ?? {})), c, c.data ?? {}, [], () => 'the config file has one mapping per stage name, plus `global:`');
-  return { y: c, sections };
-}
-
-function checkSectionsNameStages(cfg: ConfigFile | undefined, stages: Set<string>, what: string) {
-  if (!cfg) return;
-  const problems = Object.keys(cfg.sections)
-    .filter((s) => s !== 'global' && !stages.has(s))
-    .map((s): Problem => ({ file: cfg.y.file, line: cfg.y.lineOf([s]), key: s, message: `section "${s}" does not name ${what}`, fix: `use one of: global, ${[...stages].join(', ')}` }));
-  if (problems.length) throw new ConfigError(problems);
-}
-
-/** Run overrides > stage section > run `global` > pipeline `global` > default. Unknown keys are errors. */
-function resolveCeciConfig(stage: string, type: StageType, cfg: ConfigFile | undefined, overrides: StageOverrides | undefined, problems: Problem[]): Record<string, unknown> {
-  const layers: { y: YamlFile; base: string[]; values: Record<string, unknown>; global: boolean }[] = [];
-  if (cfg?.sections.global) layers.push({ y: cfg.y, base: ['global'], values: cfg.sections.global, global: true });
-  if (overrides?.config.global) layers.push({ y: overrides.source, base: ['config', 'global'], values: overrides.config.global, global: true });
-  if (cfg?.sections[stage]) layers.push({ y: cfg.y, base: [stage], values: cfg.sections[stage], global: false });
-  if (overrides?.config[stage]) layers.push({ y: overrides.source, base: ['config', stage], values: overrides.config[stage], global: false });
-  const config: Record<string, unknown> = {};
-  for (const [key, option] of Object.entries(type.config)) if (option.default !== undefined) config[key] = option.default;
-  for (const layer of layers) {
-    for (const [key, value] of Object.entries(layer.values)) {
-      const option = type.config[key];
-      const path = [...layer.base, key];
-      const at = { file: layer.y.file, line: layer.y.lineOf(path), key: path.join('.') };
-      if (!option) {
-        if (!layer.global) problems.push({ ...at, message: `"${key}" is not a config option of stage type ${type.name} (stage ${stage})`, fix: `remove it, or declare it under ${type.name}.config in ${type.file}; known options: ${Object.keys(type.config).join(', ') || 'none'}` });
-        continue;
-      }
-      if (!optionTypeMatches(option, value)) {
-        problems.push({ ...at, message: `${JSON.stringify(value)} is not of type ${option.type}`, fix: `give a ${option.type} value` });
-        continue;
-      }
-      config[key] = value;
-    }
-  }
-  for (const [key, option] of Object.entries(type.config)) {
-    if (option.required && config[key] === undefined) {
-      problems.push({ file: cfg?.y.file ?? type.file, line: cfg?.y.lineOf([stage]), key: `${stage}.${key}`, message: `stage ${stage} needs config option "${key}" (${option.type}${option.help ? `: ${option.help}` : ''})`, fix: `set ${stage}: {${key}: ...} in the pipeline's config file or the run's config:` });
-    }
-  }
-  return config;
-}
-
-/** Every `global:` key must be an option of some stage type in use. */
-export function unknownGlobalKeys(source: YamlFile, base: string[], global: Record<string, unknown> | undefined, types: Iterable<StageType>): Problem[] {
-  const known = new Set([...types].flatMap((t) => Object.keys(t.config)));
-  return Object.keys(global ?? {})
-    .filter((k) => !known.has(k))
-    .map((k) => ({ file: source.file, line: source.lineOf([...base, k]), key: [...base, k].join('.'), message: `global option "${k}" is not an option of any stage`, fix: 'remove it or correct its name' }));
+  if (stages && typeof stages === 'object') return loadSocmPipeline(wsRoot, y, name, dir, layer);
+  throw configError({ file: y.file, line: y.lineOf(['stages']), key: 'stages', message: '`stages:` is missing or empty', fix: 'list the stages: a list of {name, classname} (ceci dialect) or a mapping of stage name -> {executable, script, depends, resources} (socm DAG dialect)' });
 }
 
 // ---------------------------------------------------------------- socm DAG dialect
@@ -240,12 +112,18 @@ const socmSchema = z.looseObject({
   stages: z.record(z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'stage names use letters, digits, _ . and -'), socmStageSchema),
 });
 
-function loadSocmPipeline(wsRoot: string, y: YamlFile, name: string, dir: string, overrides?: StageOverrides): Pipeline {
+function loadSocmPipeline(wsRoot: string, y: YamlFile, name: string, dir: string, overrides: RunLayer): Pipeline {
   const p = validate(socmSchema, y, y.data, [], () => 'see the socm DAG format in README.md ("Pipelines")');
   const warnings = [...y.warnings];
   const cfgFile = posix.join(dir, 'config.yaml');
-  const cfg = existsInWorkspace(wsRoot, cfgFile) ? loadConfigFile(wsRoot, cfgFile) : undefined;
-  checkSectionsNameStages(cfg, new Set(Object.keys(p.stages)), 'a stage of this pipeline');
+  const cfg = existsInWorkspace(wsRoot, cfgFile) ? loadStagesConfig(wsRoot, y, dir, 'config.yaml') : undefined;
+  if (cfg) {
+    const names = new Set(Object.keys(p.stages));
+    const problems = Object.keys(cfg.sections)
+      .filter((s) => !names.has(s))
+      .map((s): Problem => ({ file: cfg.y.file, line: cfg.y.lineOf([s]), key: s, message: `section "${s}" does not name a stage of this pipeline`, fix: `use one of: ${[...names].join(', ')}` }));
+    if (problems.length) throw new ConfigError(problems);
+  }
   const problems: Problem[] = [];
   const stages = Object.entries(p.stages).map(([stageName, s]): Stage => {
     const at = (...key: (string | number)[]) => ({ file: y.file, line: y.lineOf(['stages', stageName, ...key]), key: ['stages', stageName, ...key].join('.') });
@@ -260,7 +138,7 @@ function loadSocmPipeline(wsRoot: string, y: YamlFile, name: string, dir: string
       const norm = posix.normalize(value);
       return outputSet.has(norm) ? { prefix, output: norm } : inputSet.has(norm) ? { prefix, input: norm } : prefix + value;
     };
-    const kwargs: Record<string, unknown> = { ...(s['script-kwargs'] ?? {}), ...(cfg?.sections[stageName] ?? {}), ...(overrides?.config[stageName] ?? {}) };
+    const kwargs: Record<string, unknown> = { ...(s['script-kwargs'] ?? {}), ...(cfg?.sections[stageName] ?? {}), ...(overrides.config[stageName] ?? {}) };
     const argv: Arg[] = splitExecutable(s.executable, y.file, stageName);
     // socm's base-path: the folder the stage runs in, which its relative paths mean.
     const basePath = s['base-path'] ?? p.campaign?.['base-path'];
@@ -281,7 +159,7 @@ function loadSocmPipeline(wsRoot: string, y: YamlFile, name: string, dir: string
       inputs,
       outputs,
       depends: s.depends ?? [],
-      resources: mergeResources(s.resources, overrides?.resources[stageName]),
+      resources: mergeResources(s.resources, overrides.resources[stageName]),
       config: kwargs,
       definitionFiles: script ? [script] : [],
       source: { file: y.file, key: ['stages', stageName] },
@@ -319,9 +197,4 @@ export function splitExecutable(executable: string, file: string, stage: string)
     throw configError({ file, key: `${stage}.executable`, message: `executable "${executable}" is not a program with arguments`, fix: 'write a program and its arguments, e.g. "python -u"; pipes, redirections and ; are not allowed' });
   }
   return words as string[];
-}
-
-/** Lists comma-joined (socm's "200,200"), booleans as true/false. */
-export function formatValue(v: unknown): string {
-  return Array.isArray(v) ? v.map(String).join(',') : String(v);
 }

@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fixture, problemsOf } from '../testing/fixture';
-import { loadPipelineFile } from './pipeline';
 import { loadRun } from './run';
 import { renderArgv, stageInvocation } from '../model/command';
 
@@ -61,7 +60,7 @@ describe('ceci dialect', () => {
     const run = loadRun(ws, 'runs/sim.yaml');
     expect(run.stages).toEqual(['split', 'train', 'estimate_test']);
     expect(run.dag.parents.get('estimate_test')).toEqual(['train', 'split']);
-    expect(renderArgv(run, 'train', (p) => `/ws/${p}`)).toEqual(['python3', '/ws/pipelines/pz/scripts/train.py', '--train=train.csv', '--model=inprogress_model.json', '--bands=g,r', '--k=9', '--verbose=false']);
+    expect(renderArgv(run, 'train', (p) => `/ws/${p}`)).toEqual(['python3', '/ws/pipelines/pz/scripts/train.py', '--train=train.csv', '--model=inprogress_model.json', '--bands=g,r', '--k=9', '--no-verbose']);
     expect(renderArgv(run, 'estimate_test', (p) => `/ws/${p}`)).toEqual(['python3', '-u', '/ws/pipelines/pz/scripts/estimate.py', '--model=model.json', '--catalog=test.csv', '--photoz=inprogress_test_photoz.csv']);
     expect(run.dag.stages.get('train')!.resources).toMatchObject({ ranks: 2, threads: 2, memoryMB: 1000, runtimeSeconds: 600 });
   });
@@ -74,28 +73,31 @@ describe('ceci dialect', () => {
     expect(loadRun(ws2, 'runs/sim.yaml').dag.stages.get('split')!.config).toEqual({ fraction: 0.5, seed: 1 });
   });
 
-  it('rejects an unknown config key with file, line, key and fix', () => {
-    const ws = ceciWorkspace({ 'pipelines/pz/config.yaml': 'global:\n  seed: 1\nsplit:\n  fraction: 0.25\n  fracton: 0.1\n' });
-    const [p] = problemsOf(() => loadRun(ws, 'runs/sim.yaml'));
-    expect(p).toMatchObject({ file: 'pipelines/pz/config.yaml', line: 5, key: 'split.fracton' });
-    expect(p.message).toContain('not a config option of stage type Split');
-    expect(p.fix).toContain('known options: fraction, seed');
+  it('warns, as ceci accepts it, at an unknown config key, naming the closest option; strict: true makes it an error', () => {
+    const config = 'global:\n  seed: 1\nsplit:\n  fraction: 0.25\n  fracton: 0.1\n';
+    const run = loadRun(ceciWorkspace({ 'pipelines/pz/config.yaml': config }), 'runs/sim.yaml');
+    const [w] = run.warnings;
+    expect(w).toMatchObject({ file: 'pipelines/pz/config.yaml', line: 5, key: 'split.fracton' });
+    expect(w.message).toBe('"fracton" is not a config option of Split (stage split); did you mean "fraction"?; the stage gets it anyway, as in ceci');
+    expect(w.fix).toContain('known options: fraction, seed');
+    const strict = ceciWorkspace({ 'pipelines/pz/config.yaml': config, 'runs/sim.yaml': 'pipelines: pz\ninputs: {catalog: data/spec.csv}\nstrict: true\n' });
+    expect(problemsOf(() => loadRun(strict, 'runs/sim.yaml'))).toMatchObject([{ line: 5, key: 'split.fracton' }]);
   });
 
-  it('rejects a global key no stage uses, a wrong type, and a missing required option', () => {
+  it('warns at a global key no stage uses; rejects a wrong type and a missing required option', () => {
     const ws = ceciWorkspace({ 'pipelines/pz/config.yaml': 'global:\n  sed: 1\nsplit:\n  fraction: lots\n', 'runs/sim.yaml': 'pipelines: pz\ninputs: {catalog: data/spec.csv}\n' });
     const problems = problemsOf(() => loadRun(ws, 'runs/sim.yaml'));
-    expect(problems.map((p) => p.message)).toEqual(
-      expect.arrayContaining([expect.stringContaining('"lots" is not of type float'), expect.stringContaining('needs config option "seed"'), expect.stringContaining('global option "sed"')]),
-    );
+    expect(problems.map((p) => p.message)).toEqual([expect.stringContaining('"lots" is not of type float'), expect.stringContaining('needs config option "seed"')]);
+    const unused = loadRun(ceciWorkspace({ 'pipelines/pz/config.yaml': 'global:\n  seed: 1\n  sed: 1\n' }), 'runs/sim.yaml');
+    expect(unused.warnings.map((w) => `${w.line} ${w.message}`)).toEqual(['3 global option "sed" is not an option of any stage of pipelines/pz/pipeline.yaml; did you mean "seed"?']);
   });
 
-  it('names the unknown stage type and the known ones', () => {
+  it('names the unknown stage class, the closest one and the known ones', () => {
     const ws = ceciWorkspace({ 'pipelines/pz/pipeline.yaml': PIPELINE.replace('classname: Train', 'classname: Trian') });
     const [p] = problemsOf(() => loadRun(ws, 'runs/sim.yaml'));
     expect(p).toMatchObject({ file: 'pipelines/pz/pipeline.yaml', line: 8 });
-    expect(p.message).toContain('unknown stage type "Trian"');
-    expect(p.fix).toContain('Split, Train, Estimate');
+    expect(p.message).toBe('no stage class "Trian" in modules types (did you mean "Train"?)');
+    expect(p.fix).toBe('use one of: Estimate, Split, Train');
   });
 
   it('says which unit a bare memory needs, at its line in the stage-type file', () => {
@@ -141,14 +143,14 @@ describe('socm DAG dialect', () => {
   it('loads a socm DAG with the quirks of real ones, warning at the repeated key and the path with a space', () => {
     const example = readFileSync(join(__dirname, '../../../../pipelines/socm-dag/pipeline.yaml'), 'utf8');
     const ws = fixture({ 'pipelines/pspipe/pipeline.yaml': example });
-    const p = loadPipelineFile(ws, 'pipelines/pspipe/pipeline.yaml', 'pspipe');
-    expect(p.stages.map((s) => s.name)).toHaveLength(8);
-    expect(p.campaign).toMatchObject({ resource: 'tiger3', requested_resources: 3359, execution_schema: 'remote' });
+    const p = loadRun(ws, 'pipelines/pspipe/pipeline.yaml');
+    expect(p.stages).toHaveLength(8);
+    expect(p.pipelines[0].campaign).toMatchObject({ resource: 'tiger3', requested_resources: 3359, execution_schema: 'remote' });
     expect(p.warnings).toEqual([
       expect.objectContaining({ line: 49, key: 'stages.mask_extra.resources', message: expect.stringContaining('first at line 43') }),
       expect.objectContaining({ key: 'stages.mode_coupling.script', message: expect.stringContaining('contains a space') }),
     ]);
-    expect(p.stages.find((s) => s.name === 'spectra')!.resources).toMatchObject({ ranks: 17, threads: 4, memoryMB: 600000, runtimeSeconds: 900 });
+    expect(p.dag.stages.get('spectra')!.resources).toMatchObject({ ranks: 17, threads: 4, memoryMB: 600000, runtimeSeconds: 900 });
   });
 
   it('runs a stage in its base-path (else the campaign\'s), where its script and relative arguments are', () => {

@@ -12,7 +12,7 @@ import { readYamlFile, type YamlFile } from './yaml-file';
  * `stages/` folder when shared by several pipelines.
  */
 const optionSchema = z.strictObject({
-  type: z.enum(['str', 'int', 'float', 'bool', 'list']),
+  type: z.enum(['str', 'int', 'float', 'bool', 'list', 'dict']),
   default: z.unknown().optional(),
   required: z.boolean().optional(),
   help: z.string().optional(),
@@ -56,6 +56,7 @@ const OPTION_CHECKS: Record<ConfigOption['type'], (v: unknown) => boolean> = {
   float: (v) => typeof v === 'number',
   bool: (v) => typeof v === 'boolean',
   list: (v) => Array.isArray(v) || typeof v === 'string',
+  dict: (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
 };
 
 export function optionTypeMatches(option: ConfigOption, value: unknown): boolean {
@@ -75,10 +76,7 @@ function checkOptions(y: YamlFile, typeName: string, options: Record<string, Con
   }
 }
 
-/** Find the module files a pipeline names. */
-export function resolveModuleFiles(wsRoot: string, pipelineDir: string, modules: string[]): { module: string; file?: string }[] {
-  return modules.map((module) => {
-    const candidates = [join(pipelineDir, `${module}.yaml`), join('stages', `${module}.yaml`)];
-    return { module, file: candidates.find((c) => existsInWorkspace(wsRoot, c)) };
-  });
+/** The YAML file of stage types a pipeline's module names, if there is one: beside the pipeline, else in stages/. */
+export function yamlModuleFile(wsRoot: string, pipelineDir: string, module: string): string | undefined {
+  return [join(pipelineDir, `${module}.yaml`), join('stages', `${module}.yaml`)].find((c) => existsInWorkspace(wsRoot, c));
 }

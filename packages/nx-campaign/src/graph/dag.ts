@@ -21,7 +21,7 @@ export interface Dag {
  * Join stages into a DAG through produced/consumed data keys and explicit `depends`.
  * Every mistake is reported at once, each at the stage that makes it.
  */
-export function buildDag(stageList: Stage[], runInputs: Record<string, string>, runFile: string, lineOf: (source: Stage['source']) => number | undefined = () => undefined): Dag {
+export function buildDag(stageList: Stage[], runInputs: Record<string, string>, runFile: string, lineOf: (source: Stage['source']) => number | undefined = () => undefined, noneInputs: readonly string[] = []): Dag {
   const where = (s: Stage) => ({ file: s.source.file, line: lineOf(s.source), key: s.name });
   const problems: Problem[] = [];
   const stages = new Map<string, Stage>();
@@ -57,7 +57,7 @@ export function buildDag(stageList: Stage[], runInputs: Record<string, string>, 
         src.set(key, { kind: 'run-input', tag: key, path: runInputs[key] });
       } else if (runInputByPath.has(key)) {
         src.set(key, { kind: 'run-input', tag: runInputByPath.get(key)!, path: key });
-      } else {
+      } else if (!noneInputs.includes(key)) {
         missing.set(key, [...(missing.get(key) ?? []), s.name]);
       }
     }

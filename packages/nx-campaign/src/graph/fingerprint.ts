@@ -51,6 +51,8 @@ export function stageFingerprints(wsRoot: string, run: Run): Map<string, string>
           cwd: s.cwd,
           mpi: s.mpiLauncher,
           env: s.env,
+          // ceci stages read their options from the stages config, not the command line.
+          config: s.config,
           outputs: s.outputs,
           outputDir: run.outputDir,
           sources,

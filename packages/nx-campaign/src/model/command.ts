@@ -42,12 +42,17 @@ export function renderArgv(run: Run, name: string, workspacePath: (p: string) =>
   // Paths in the output folder are relative to it where the stage runs there, else from the workspace.
   const inOutputDir = (p: string) => (stage.cwd === undefined ? p : workspacePath(posix.join(run.outputDir, p)));
   const inputPath = (src: InputSource) => (src.kind === 'stage' ? inOutputDir(src.path) : workspacePath(src.path));
+  const written = run.written ?? { outputDir: run.outputDir, inputs: run.inputs };
+  // ceci's join: `<output_dir as written>/<name>`.
+  const writtenOutput = (p: string) => `${written.outputDir.replace(/\/$/, '')}/${p}`;
+  const writtenInput = (src: InputSource | undefined) => (!src ? 'None' : src.kind === 'stage' ? writtenOutput(src.path) : (written.inputs[src.tag] ?? src.path));
   const outputOf = new Map(stage.outputs.map((o) => [o.key, o.path]));
   return stage.argv.map((a) => {
     if (typeof a === 'string') return a;
     if ('file' in a) return a.prefix + workspacePath(a.file);
-    if ('input' in a) return a.prefix + inputPath(sources.get(a.input)!);
-    return a.prefix + inOutputDir(inProgressPath(outputOf.get(a.output) ?? a.output));
+    if ('input' in a) return a.prefix + (a.asWritten ? writtenInput(sources.get(a.input)) : inputPath(sources.get(a.input)!));
+    const path = outputOf.get(a.output) ?? a.output;
+    return a.prefix + (a.asWritten ? writtenOutput(path) : inOutputDir(inProgressPath(path)));
   });
 }
 
@@ -70,7 +75,7 @@ export function stageInvocation(wsRoot: string, run: Run, name: string): StageIn
     outputs: stage.outputs.map((o) => ({
       final: join(outputDir, o.path),
       inProgress: join(outputDir, inProgressPath(o.path)),
-      viaArgument: stage.argv.some((a) => typeof a !== 'string' && 'output' in a && a.output === o.key),
+      viaArgument: stage.argv.some((a) => typeof a !== 'string' && 'output' in a && a.output === o.key && !a.asWritten),
     })),
     inputs: [...sources.values()].map((src) => (src.kind === 'stage' ? join(outputDir, src.path) : absolutePath(wsRoot, src.path))),
     files: stage.files ?? {},
@@ -88,6 +93,7 @@ export function stageEnv(run: Run, name: string, outputDir: string): Record<stri
   const stage = run.dag.stages.get(name)!;
   return {
     ...stage.env,
+    ...(stage.pythonPath ? { PYTHONPATH: [...stage.pythonPath, ...(process.env.PYTHONPATH ? [process.env.PYTHONPATH] : [])].join(':') } : {}),
     OMP_NUM_THREADS: String(stage.resources.threads),
     NX_CAMPAIGN_RUN: run.name,
     NX_CAMPAIGN_STAGE: name,

@@ -30,6 +30,12 @@ export interface Run {
   logDir: string;
   /** tag -> workspace-relative (or absolute) path. */
   inputs: Record<string, string>;
+  /** Tags the run gives as null (ceci passes `--<tag>=None`). */
+  noneInputs?: string[];
+  /** The output folder and inputs as the files wrote them: ceci's commands show paths so. */
+  written?: { outputDir: string; inputs: Record<string, string> };
+  /** Cores this machine may give the run at once (ceci's `site.max_threads`). */
+  maxCores?: number;
   resume: ResumeMode;
   preScript: string;
   postScript: string;

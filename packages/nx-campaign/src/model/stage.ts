@@ -22,9 +22,12 @@ export interface Resources {
 /**
  * One argument of a stage's command: literal text, or a path resolved at run time:
  * a consumed data key, a produced output (written under its in-progress name), or a
- * workspace file (made absolute).
+ * workspace file (made absolute). `asWritten` (ceci's stages): the path as the run and
+ * pipeline files wrote it, relative to the folder the stage runs in, and an output under
+ * its final name (the stage writes `inprogress_` files and renames them itself); a run input
+ * given as null is `None`.
  */
-export type Arg = string | { prefix: string; input: string } | { prefix: string; output: string } | { prefix: string; file: string };
+export type Arg = string | { prefix: string; input: string; asWritten?: true } | { prefix: string; output: string; asWritten?: true } | { prefix: string; file: string };
 
 export interface StageOutput {
   /** Data key other stages consume it by: a ceci tag (after aliases) or the path itself. */
@@ -59,6 +62,8 @@ export interface Stage {
    * `mpirun -n`): these words, then the rank count, then the command. Cluster backends use srun.
    */
   mpiLauncher?: string[];
+  /** Folders put before PYTHONPATH when it runs, absolute (ceci's `python_paths`). */
+  pythonPath?: string[];
   /** Where it is declared: file and key path (lines are looked up only for messages). */
   source: { file: string; key: (string | number)[] };
 }

@@ -2,7 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { planJson } from '../cli/plan';
-import { loadPipelineAsRun, loadRun } from '../config/run';
+import { loadRun } from '../config/run';
 import { loadSites } from '../sites/load';
 import { fixture, problemsOf } from '../testing/fixture';
 import { xmlProblems } from '../testing/xml';
@@ -40,7 +40,7 @@ describe('planRun', () => {
   afterEach(() => ws && rmSync(ws, { recursive: true, force: true }));
 
   const plan = (file: string, site?: string) => {
-    const run = file.startsWith('runs/') ? loadRun(ws!, file) : loadPipelineAsRun(ws!, file);
+    const run = loadRun(ws!, file);
     return { run, plan: planRun(ws!, run, resolvePlanSettings(ws!, run, loadSites(ws!), site)) };
   };
 
@@ -183,7 +183,7 @@ describe('ganttSvg', () => {
 
   it('draws one bar per stage, the critical path marked, as well-formed XML', () => {
     ws = fixture({ 'dag.yml': SOCM_EXAMPLE });
-    const run = loadPipelineAsRun(ws, 'dag.yml');
+    const run = loadRun(ws, 'dag.yml');
     const svg = ganttSvg(planRun(ws, run, resolvePlanSettings(ws, run, loadSites(ws))));
     expect(xmlProblems(svg)).toEqual([]);
     expect(svg.match(/<g class="bar[ "]/g)).toHaveLength(8);
@@ -202,7 +202,7 @@ describe('ganttSvg', () => {
   it('stays valid and bounded for 1,000 stages, with labels only where they fit', () => {
     const stages = Array.from({ length: 1000 }, (_, i) => stage(`s${i}`, `ranks: ${1 + (i % 7)}, threads: ${1 + (i % 3)}, runtime: ${1 + (i % 17)}m, memory: 1G`, i >= 10 ? [`s${i - 10}`] : [])).join('');
     ws = fixture({ 'dag.yml': `campaign: {resource: tiger3, requested_resources: 448}\nstages:\n${stages}` });
-    const run = loadPipelineAsRun(ws, 'dag.yml');
+    const run = loadRun(ws, 'dag.yml');
     const p = planRun(ws, run, resolvePlanSettings(ws, run, loadSites(ws)));
     expectValid(p, (s) => run.dag.parents.get(s)!, 112, 1_000_000);
     const svg = ganttSvg(p);

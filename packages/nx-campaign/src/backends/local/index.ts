@@ -63,12 +63,14 @@ export interface Placement {
  * one when all succeeded.
  */
 export async function* runLocally(jobs: LocalJob[], opts: LocalOptions): AsyncGenerator<{ run: string; stage: string; result: StageResult }> {
-  const capacity = opts.capacity ?? machineCapacity();
+  const machine = opts.capacity ?? machineCapacity();
+  // ceci's site.max_threads caps the cores its runs take on this machine.
+  const capacity = { ...machine, cores: Math.min(machine.cores, ...jobs.map(({ run }) => run.maxCores ?? machine.cores)) };
   const tooBig = jobs.flatMap(({ run, stages }) =>
     stages
       .map((s) => run.dag.stages.get(s)!)
       .filter((s) => coresOf(s.resources) > capacity.cores || s.resources.memoryMB > capacity.memoryMB)
-      .map((s) => `${run.name}/${s.name} needs ${coresOf(s.resources)} cores and ${formatMemory(s.resources.memoryMB)}; this machine has ${capacity.cores} cores and ${formatMemory(capacity.memoryMB)}`),
+      .map((s) => `${run.name}/${s.name} needs ${coresOf(s.resources)} cores and ${formatMemory(s.resources.memoryMB)}; this machine has ${capacity.cores} cores${capacity.cores < machine.cores ? ' (site.max_threads)' : ''} and ${formatMemory(capacity.memoryMB)}`),
   );
   if (tooBig.length) throw new CampaignError(`stages too large for this machine, nothing was run:\n  ${tooBig.join('\n  ')}\n  fix: lower their ranks, threads or memory, or run them on a cluster backend`);
   const priorities = new Map(jobs.map(({ run }) => [run.name, remainingPathSeconds(run.dag)]));

@@ -34,10 +34,10 @@ describe('nx g nx-campaign:pipeline / :stage / :run', () => {
     expect(run.stages).toEqual(['make', 'summarize']);
     expect(run.dag.parents.get('summarize')).toEqual(['make']);
     const inv = stageInvocation(root, run, 'summarize');
-    expect(inv.argv.slice(1).map((a) => a.replace(root, '<ws>'))).toEqual(['-u', '<ws>/pipelines/demo-pipe/scripts/summarize.py', '--result=result.txt', '--summary=inprogress_summary.txt', '--lines=3', '--verbose=false']);
+    expect(inv.argv.slice(1).map((a) => a.replace(root, '<ws>'))).toEqual(['-u', '<ws>/pipelines/demo-pipe/scripts/summarize.py', '--result=result.txt', '--summary=inprogress_summary.txt', '--lines=3', '--no-verbose']);
     // The scripts run as declared: make, then summarize on its output.
     for (const s of ['make', 'summarize']) expect((await runStage(stageInvocation(root, run, s), { refuseExisting: false, print: () => undefined })).status).toBe('success');
-    expect(readFileSync(join(inv.cwd, 'summary.txt'), 'utf8')).toMatch(/^summarize: lines=3 .*\nmake: message=hello/);
+    expect(readFileSync(join(inv.cwd, 'summary.txt'), 'utf8')).toMatch(/^summarize: lines=3 .*verbose=False\nmake: message=hello/);
   });
 
   it('refuses what would overwrite or dangle', () => {

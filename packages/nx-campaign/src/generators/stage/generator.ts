@@ -27,26 +27,23 @@ function pairs(text: string | undefined, what: string): [string, string][] {
 
 /** The stage's Python script: parses its arguments as declared and writes each output. */
 function script(name: string, inputs: [string, string][], outputs: [string, string][], options: { key: string; type: string; value: string }[]): string {
-  const py = { str: 'str', int: 'int', float: 'float', bool: 'parse_bool' } as Record<string, string>;
+  const py = { str: 'str', int: 'int', float: 'float' } as Record<string, string>;
+  // Options as ceci's argparse takes them: --flag / --no-flag for booleans.
+  const usage = (o: { key: string; type: string; value: string }) => (o.type === 'bool' ? ` [--${o.key} | --no-${o.key}]` : ` [--${o.key}=${o.value}]`);
+  const parse = (o: { key: string; type: string }) => (o.type === 'bool' ? `action=argparse.BooleanOptionalAction` : `type=${py[o.type]}`);
   return `"""${className(name)}: <what it does>.
 
-Usage: python3 -u ${name}.py ${[...inputs, ...outputs].map(([t, e]) => `--${t}=FILE.${e}`).join(' ')}${options.map((o) => ` [--${o.key}=${o.value}]`).join('')}
+Usage: python3 -u ${name}.py ${[...inputs, ...outputs].map(([t, e]) => `--${t}=FILE.${e}`).join(' ')}${options.map(usage).join('')}
 Reads its inputs, writes every output it declares, exits non-zero on bad arguments.
 """
 import argparse
 import sys
 
 
-def parse_bool(text):
-    if text.lower() not in ("true", "false"):
-        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-    return text.lower() == "true"
-
-
 def main():
     p = argparse.ArgumentParser(prog="${name}.py")
 ${[...inputs, ...outputs].map(([t]) => `    p.add_argument("--${t}", required=True)`).join('\n')}
-${options.map((o) => `    p.add_argument("--${o.key}", type=${py[o.type]}, required=True)`).join('\n')}
+${options.map((o) => `    p.add_argument("--${o.key}", ${parse(o)}, required=True)`).join('\n')}
     a = p.parse_args()
     lines = []
 ${inputs.map(([t]) => `    with open(a.${t}) as f:\n        lines += f.read().splitlines()`).join('\n') || '    pass'}
