@@ -49,14 +49,14 @@ function expectConfigError(r: ReturnType<typeof nx>, e: Expected) {
 }
 
 describe('bad configurations are printed by nx with a located message and a fix', () => {
-  it('unknown config key in a run file', () => {
+  it('unknown config key in a strict run file (without strict: true, a warning)', () => {
     const ws = brokenCopy((w) => {
       const text = readFile(w, 'runs/photoz-sim.yaml');
       expect(text).toContain('train_photoz: {k: 7}');
-      writeFile(w, 'runs/photoz-sim.yaml', text.replace('train_photoz: {k: 7}', 'train_photoz: {k: 7, neighbours: 3}'));
+      writeFile(w, 'runs/photoz-sim.yaml', `${text.replace('train_photoz: {k: 7}', 'train_photoz: {k: 7, neighbours: 3}')}strict: true\n`);
     });
     const line = readFile(ws, 'runs/photoz-sim.yaml').split('\n').findIndex((l) => l.includes('neighbours')) + 1;
-    const expected = { file: 'runs/photoz-sim.yaml', line, key: 'config.train_photoz.neighbours', message: /"neighbours" is not a config option of stage type TrainPhotoz/ };
+    const expected = { file: 'runs/photoz-sim.yaml', line, key: 'config.train_photoz.neighbours', message: /"neighbours" is not a config option of TrainPhotoz \(stage train_photoz\)/ };
     expectConfigError(showProjects(ws), expected);
     // Running is refused the same way, and nothing runs.
     const run = runStages(ws, 'photoz-sim');

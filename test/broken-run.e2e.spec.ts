@@ -8,7 +8,7 @@ const PHOTOZ_STAGES = ['split_catalog', 'train_photoz', 'estimate_test', 'estima
 /** Two run files broken in two ways; the other runs, photoz-sim and so-nulltests, are intact. */
 const UNKNOWN_KEY = {
   file: 'runs/photoz-observed.yaml',
-  located: /^runs\/photoz-observed\.yaml:10 \(config\.train_photoz\.neighbours\): "neighbours" is not a config option of stage type TrainPhotoz/,
+  located: /^runs\/photoz-observed\.yaml:10 \(config\.train_photoz\.k\): "many" is not of type int/,
 };
 const BAD_YAML = { file: 'runs/pspipe-demo.yaml', located: /^runs\/pspipe-demo\.yaml:7: invalid YAML: / };
 
@@ -42,7 +42,7 @@ describe.sequential('a broken run file breaks only its own run', () => {
     ws = copyWorkspace();
     intact = { photozObserved: readFile(ws, UNKNOWN_KEY.file), pspipe: readFile(ws, BAD_YAML.file) };
     expect(intact.photozObserved).toContain('train_photoz: {k: 11, weighting: distance}');
-    writeFile(ws, UNKNOWN_KEY.file, intact.photozObserved.replace('train_photoz: {k: 11, weighting: distance}', 'train_photoz: {k: 11, weighting: distance, neighbours: 3}'));
+    writeFile(ws, UNKNOWN_KEY.file, intact.photozObserved.replace('train_photoz: {k: 11, weighting: distance}', 'train_photoz: {k: many, weighting: distance}'));
     writeFile(ws, BAD_YAML.file, `${intact.pspipe}pipelines: [pspipe\n`);
   });
   afterAll(() => removeWorkspace(ws));

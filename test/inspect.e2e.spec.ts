@@ -60,7 +60,9 @@ describe.sequential('inspecting runs without running them', () => {
     const { graph } = JSON.parse(readFile(ws, 'graph.json')) as {
       graph: { nodes: Record<string, { data: { tags?: string[] } }>; dependencies: Record<string, { source: string; target: string }[]> };
     };
-    const stageNodes = Object.keys(graph.nodes).filter((n) => n.includes('.') && !n.startsWith('so-nulltests.')).sort();
+    const stageNodes = Object.keys(graph.nodes).filter((n) => n.includes('.') && !n.startsWith('so-nulltests.') && !n.startsWith('wlgc.')).sort();
+    // The ceci pipeline of Python classes: nine stages (test/ceci.e2e.spec.ts).
+    expect(Object.keys(graph.nodes).filter((n) => n.startsWith('wlgc.'))).toHaveLength(9);
     // The socm campaign: its ml-mapmaking stage and 24 null-test splits (test/campaign.e2e.spec.ts).
     expect(Object.keys(graph.nodes).filter((n) => n.startsWith('so-nulltests.'))).toHaveLength(25);
     expect(stageNodes).toEqual(

@@ -1,14 +1,15 @@
 #!/usr/bin/env node
-// The demo campaign: both photo-z runs, the power-spectrum run and the socm TOML campaign
-// (ML mapmaking and null tests), end to end on this machine through `nx run-many`, then where
-// their outputs and logs are. The socm stand-ins (pipelines/so/bin) go first on PATH.
+// The demo campaign: both photo-z runs, the ceci pipeline of Python stage classes (wlgc), the
+// power-spectrum run and the socm TOML campaign (ML mapmaking and null tests), end to end on
+// this machine through `nx run-many`, then where their outputs and logs are. The socm stand-ins
+// (pipelines/so/bin) go first on PATH.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const runs = ['photoz-sim', 'photoz-observed', 'pspipe-demo', 'so-nulltests'];
+const runs = ['photoz-sim', 'photoz-observed', 'wlgc', 'pspipe-demo', 'so-nulltests'];
 const nx = join(root, 'node_modules', '.bin', 'nx');
 const args = ['run-many', '-t', 'stage', `--projects=${runs.map((r) => `tag:run:${r}`).join(',')}`, '--outputStyle=static', ...process.argv.slice(2)];
 console.log(`$ nx ${args.join(' ')}`);

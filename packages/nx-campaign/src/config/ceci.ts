@@ -104,6 +104,7 @@ export function loadCeciPipeline(wsRoot: string, y: YamlFile, name: string, dir:
   if (!(site.name in MPI_COMMAND)) warnings.push({ ...at(['site', 'name']), message: `site "${site.name}" is not one of ceci's sites; its MPI launcher is taken as mpirun -n`, fix: `use one of: ${Object.keys(MPI_COMMAND).join(', ')}` });
   const mpiLauncher = (site.mpi_command ?? MPI_COMMAND[site.name] ?? 'mpirun -n').split(/\s+/).filter(Boolean);
 
+  const configProblem = (problem: Problem) => (run.strict ? problems : warnings).push(problem);
   const config = p.config ? loadStagesConfig(wsRoot, y, dir, p.config) : undefined;
   const stageNames = p.stages.map((s) => s.name);
   if (config) {
@@ -111,15 +112,14 @@ export function loadCeciPipeline(wsRoot: string, y: YamlFile, name: string, dir:
       if (section === 'global' || stageNames.includes(section)) continue;
       // A stages config is often shared by several pipelines: a section for another's stage is fine.
       const guess = closestName(section, stageNames);
-      if (guess) warnings.push({ file: config.y.file, line: config.y.lineOf([section]), key: section, message: `section "${section}" names no stage of ${y.file}; did you mean "${guess}"?`, fix: `rename it to ${guess} if it is meant for that stage` });
+      if (guess) configProblem({ file: config.y.file, line: config.y.lineOf([section]), key: section, message: `section "${section}" names no stage of ${y.file}; did you mean "${guess}"?`, fix: `rename it to ${guess} if it is meant for that stage` });
     }
   }
   // The run's config overrides the file's: ceci stages then read a merged copy of the same name.
   const overridden = run.source !== undefined && Object.keys(run.config).some((s) => s === 'global' || stageNames.includes(s));
   const configArg = !p.config ? undefined : overridden ? posix.join(run.outputDir, posix.basename(p.config)) : p.config;
-  const mergedConfig = overridden && config ? { [resolve(wsRoot, run.outputDir, posix.basename(p.config!))]: stringify(mergeSections(config.sections, run.config)) } : undefined;
+  const configFile = overridden && config ? { path: resolve(wsRoot, run.outputDir, posix.basename(p.config!)), content: stringify(mergeSections(config.sections, run.config)) } : undefined;
 
-  const configProblem = (problem: Problem) => (run.strict ? problems : warnings).push(problem);
   const optionNames = new Set<string>();
   const stages = p.stages.map((entry, i): Stage | undefined => {
     const className = entry.classname ?? entry.name;
@@ -166,8 +166,9 @@ export function loadCeciPipeline(wsRoot: string, y: YamlFile, name: string, dir:
         cwd: '.',
         mpiLauncher,
         ...(pythonPaths.length ? { pythonPath: pythonPaths } : {}),
-        definitionFiles: [cls.file, ...(config && !overridden ? [config.y.file] : [])],
-        ...(mergedConfig ? { files: mergedConfig } : {}),
+        // Its options are in `config`, so an edit to another stage's section leaves it cached.
+        definitionFiles: [cls.file],
+        ...(configFile ? { configFile } : {}),
       };
     }
     const type = cls.yaml!;
@@ -298,10 +299,13 @@ function resolveConfig(stage: string, cls: StageClass, cfg: StagesConfig | undef
       const path = [...layer.base, key];
       const at = { file: layer.y.file, line: layer.y.lineOf(path), key: path.join('.') };
       if (!option) {
-        // A global key is checked against every stage once, in loadCeciPipeline.
-        if (isGlobal) continue;
+        // ceci gives every stage the global keys; whether any stage uses one is checked once, in loadCeciPipeline.
+        if (isGlobal) {
+          config[key] = value;
+          continue;
+        }
         const guess = closestName(key, Object.keys(cls.options));
-        configProblem({ ...at, message: `"${key}" is not a config option of ${cls.name} (stage ${stage})${guess ? `; did you mean "${guess}"?` : ''}; the stage gets it anyway, as in ceci`, fix: `remove it or correct its name; known options: ${Object.keys(cls.options).join(', ') || 'none'}` });
+        configProblem({ ...at, message: `"${key}" is not a config option of ${cls.name} (stage ${stage})${guess ? `; did you mean "${guess}"?` : ''}; ${cls.python ? 'the stage gets it anyway, as in ceci' : 'it is not passed to its script'}`, fix: `remove it or correct its name; known options: ${Object.keys(cls.options).join(', ') || 'none'}` });
         config[key] = value;
         continue;
       }

@@ -52,7 +52,7 @@ export const PIPELINE_DIRS = ['pipelines', 'configs/pipelines'];
  */
 export function pipelineFile(wsRoot: string, name: string): string | undefined {
   if (/\.ya?ml$/.test(name)) return existsInWorkspace(wsRoot, posix.normalize(name)) ? posix.normalize(name) : undefined;
-  return PIPELINE_DIRS.map((d) => posix.join(d, name, 'pipeline.yaml')).find((f) => existsInWorkspace(wsRoot, f));
+  return PIPELINE_DIRS.flatMap((d) => ['pipeline.yaml', 'pipeline.yml'].map((f) => posix.join(d, name, f))).find((f) => existsInWorkspace(wsRoot, f));
 }
 
 /** Load a pipeline a run names, in either dialect. */

@@ -78,7 +78,7 @@ describe('ceci dialect', () => {
     const run = loadRun(ceciWorkspace({ 'pipelines/pz/config.yaml': config }), 'runs/sim.yaml');
     const [w] = run.warnings;
     expect(w).toMatchObject({ file: 'pipelines/pz/config.yaml', line: 5, key: 'split.fracton' });
-    expect(w.message).toBe('"fracton" is not a config option of Split (stage split); did you mean "fraction"?; the stage gets it anyway, as in ceci');
+    expect(w.message).toBe('"fracton" is not a config option of Split (stage split); did you mean "fraction"?; it is not passed to its script');
     expect(w.fix).toContain('known options: fraction, seed');
     const strict = ceciWorkspace({ 'pipelines/pz/config.yaml': config, 'runs/sim.yaml': 'pipelines: pz\ninputs: {catalog: data/spec.csv}\nstrict: true\n' });
     expect(problemsOf(() => loadRun(strict, 'runs/sim.yaml'))).toMatchObject([{ line: 5, key: 'split.fracton' }]);

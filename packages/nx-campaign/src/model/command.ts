@@ -78,7 +78,7 @@ export function stageInvocation(wsRoot: string, run: Run, name: string): StageIn
       viaArgument: stage.argv.some((a) => typeof a !== 'string' && 'output' in a && a.output === o.key && !a.asWritten),
     })),
     inputs: [...sources.values()].map((src) => (src.kind === 'stage' ? join(outputDir, src.path) : absolutePath(wsRoot, src.path))),
-    files: stage.files ?? {},
+    files: { ...stage.files, ...(stage.configFile ? { [stage.configFile.path]: stage.configFile.content } : {}) },
   };
 }
 

@@ -53,6 +53,11 @@ export interface Stage {
   definitionFiles: string[];
   /** Files written just before it starts (absolute path -> content), e.g. a null-test split's obs list. */
   files?: Record<string, string>;
+  /**
+   * The stages config it reads (ceci), when the run overrides the pipeline's: absolute path and
+   * content, written before it starts. Left out of its fingerprint, which has its share (`config`).
+   */
+  configFile?: { path: string; content: string };
   /** What a workflow type gave this stage beyond its command (e.g. a split's obs ids), shown by `dry-run --json`. */
   given?: Record<string, unknown>;
   /** The folder it runs in (workspace-relative or absolute): socm's `base-path`, ceci's launch folder. Default: the run's output folder. */
