@@ -100,3 +100,21 @@ function parseAnswer(stdout: string): CeciModules | undefined {
 function lastLine(text: string): string {
   return text.trim().split('\n').pop()?.trim() || '(nothing on stderr)';
 }
+
+let sysPath: string[] | undefined;
+
+/**
+ * python3's own import path (its standard library and site-packages), asked once per process:
+ * where ceci would find stage modules installed with pip.
+ */
+export function pythonSysPath(): string[] {
+  if (sysPath) return sysPath;
+  const python = process.env.NX_CAMPAIGN_PYTHON || 'python3';
+  const r = spawnSync(python, ['-c', 'import json, sys; print(json.dumps([p for p in sys.path if p]))'], { encoding: 'utf8', timeout: TIMEOUT_MS });
+  try {
+    sysPath = r.status === 0 ? (JSON.parse(r.stdout) as string[]) : [];
+  } catch {
+    sysPath = [];
+  }
+  return sysPath;
+}

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import type { Arg, Stage, StageOutput } from '../model/stage';
 import { closestName } from '../util/closest';
 import { existsInWorkspace } from '../util/consulted';
-import { readCeciModules, type CeciClass, type CeciOption } from './ceci-python';
+import { pythonSysPath, readCeciModules, type CeciClass, type CeciOption } from './ceci-python';
 import { configError, ConfigError, type Problem } from './errors';
 import type { RunLayer } from './pipeline';
 import { mergeResources, resourcesSchema } from './resources';
@@ -222,10 +222,11 @@ function loadClasses(wsRoot: string, y: YamlFile, dir: string, modules: string[]
   if (!python.length) return classes;
   // ceci's import path: python_paths, PYTHONPATH, the folder it was started from (the workspace root).
   const searchPath = [...pythonPaths, ...(process.env.PYTHONPATH ?? '').split(delimiter).filter(Boolean).map((d) => resolve(wsRoot, d)), wsRoot, resolve(wsRoot, dir)];
-  const read = readCeciModules([...new Set(searchPath)], python);
+  // Then where python3 finds installed packages (a pip-installed txpipe, say).
+  const read = readCeciModules([...new Set([...searchPath, ...pythonSysPath()])], python);
   const problems: Problem[] = [];
   for (const m of read.modules) {
-    if (!m.found) problems.push({ file: y.file, line: y.lineOf(['modules']), key: 'modules', message: `module "${m.name}" is neither ${posix.join(dir, `${m.name}.yaml`)} nor a Python module on the import path (${searchPath.join(', ')})`, fix: 'add its source folder to python_paths (or PYTHONPATH), or declare its stage types in YAML beside the pipeline' });
+    if (!m.found) problems.push({ file: y.file, line: y.lineOf(['modules']), key: 'modules', code: 'absent', message: `module "${m.name}" is neither ${posix.join(dir, `${m.name}.yaml`)} nor a Python module on the import path (${[...searchPath, 'python3\'s own'].join(', ')})`, fix: 'install it, add its source folder to python_paths (or PYTHONPATH), or declare its stage types in YAML beside the pipeline' });
   }
   for (const e of read.errors) problems.push({ file: e.file ?? y.file, line: e.line ?? y.lineOf(['modules']), key: e.file ? undefined : 'modules', message: `module ${e.module}: ${e.message}`, fix: 'correct the module, or leave it out of modules:' });
   if (problems.length) throw new ConfigError(problems);
@@ -266,7 +267,7 @@ interface StagesConfig {
 /** The stages config file: from the folder ceci is started in (the workspace root), else beside the pipeline. */
 export function loadStagesConfig(wsRoot: string, y: YamlFile, dir: string, path: string): StagesConfig {
   const file = [posix.normalize(path), posix.join(dir, path)].find((f) => existsInWorkspace(wsRoot, f));
-  if (!file) throw configError({ file: y.file, line: y.lineOf(['config']), key: 'config', message: `config file "${path}" not found (looked from the workspace root and beside ${y.file})`, fix: 'correct the path or create the file' });
+  if (!file) throw configError({ file: y.file, line: y.lineOf(['config']), key: 'config', code: 'absent', message: `config file "${path}" not found (looked from the workspace root and beside ${y.file})`, fix: 'correct the path or create the file' });
   const c = readYamlFile(resolve(wsRoot, file), file);
   const sections = validate(z.record(z.string(), z.record(z.string(), z.unknown()).nullable().transform((v) => v ?? {})), c, c.data ?? {}, [], () => 'a stages config has one mapping per stage name, plus global:');
   return { y: c, sections };

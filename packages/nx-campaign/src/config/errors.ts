@@ -13,6 +13,11 @@ export interface Location {
 export interface Problem extends Location {
   message: string;
   fix?: string;
+  /**
+   * What kind of problem, for callers that treat one kind apart: `absent` is something the file
+   * names (a ceci stage module, a stages config) that is not on this machine, not a mistake in it.
+   */
+  code?: 'absent';
 }
 
 export function formatProblem(p: Problem): string {
