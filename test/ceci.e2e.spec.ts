@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyWorkspace, executedStages, readFile, removeWorkspace, runStages, writeFile } from './workspace';
+import { copyWorkspace, executedStages, nx, readFile, removeWorkspace, runStages, writeFile } from './workspace';
 
 /** runs/wlgc.yaml: a ceci pipeline of Python stage classes, through real nx. */
 describe.sequential('a ceci pipeline of Python stage classes', () => {
@@ -27,6 +27,21 @@ describe.sequential('a ceci pipeline of Python stage classes', () => {
     expect(r.status, r.out).toBe(0);
     expect(executedStages(r.out)).toEqual(['wlgc.SourceSummarizer', 'wlgc.WLGCCov', 'wlgc.WLGCSelector', 'wlgc.WLGCSummaryStatistic', 'wlgc.WLGCTwoPoint', 'wlgc.shearMeasurementPipe']);
     expect(readFile(ws, 'results/wlgc/outputs/shear_catalog.txt')).toContain('apply_flag=True');
+  }, 120_000);
+
+  it("lbg-pipelines' layout (configs/runs, configs/pipelines) and a ceci pipeline file in runs/ run as they are", () => {
+    writeFile(ws, 'configs/pipelines/sys/pipeline.yaml', 'modules: ceci_example\npython_paths: [pipelines/wlgc/python]\nconfig: configs/pipelines/sys/config.yaml\nstages:\n- name: SysMapMaker\n- name: WLGCRandoms\n');
+    writeFile(ws, 'configs/pipelines/sys/config.yaml', 'SysMapMaker: {}\n');
+    writeFile(ws, 'configs/runs/sys_sim.yaml', 'resume: False\npipelines: sys\noutput_dir: results/sys_sim/outputs\nlog_dir: results/sys_sim/logs\ninputs:\n  DM: data/wlgc/dm.txt\npre_script: ""\npost_script: ""\n');
+    const lbg = nx(ws, ['run-many', '-t', 'stage', '--projects=tag:run:sys_sim', '--outputStyle=static']);
+    expect(lbg.status, lbg.out).toBe(0);
+    expect(executedStages(lbg.out)).toEqual(['sys_sim.SysMapMaker', 'sys_sim.WLGCRandoms']);
+    expect(readFile(ws, 'results/sys_sim/outputs/random_catalog.txt')).toContain('WLGCRandoms was here');
+    // ceci's own format: a pipeline file that is its own run.
+    writeFile(ws, 'runs/ceci_alone.yml', 'modules: ceci_example\npython_paths: [pipelines/wlgc/python]\nconfig: configs/pipelines/sys/config.yaml\nstages:\n- name: SysMapMaker\ninputs:\n  DM: ./data/wlgc/dm.txt\noutput_dir: ./results/ceci_alone\nlog_dir: ./results/ceci_alone/logs\nresume: True\n');
+    const alone = nx(ws, ['run-many', '-t', 'stage', '--projects=tag:run:ceci_alone', '--outputStyle=static']);
+    expect(alone.status, alone.out).toBe(0);
+    expect(readFile(ws, 'results/ceci_alone/logs/SysMapMaker.log')).toContain('# command: python3 -m ceci_example SysMapMaker --DM=./data/wlgc/dm.txt --config=configs/pipelines/sys/config.yaml --diagnostic_maps=./results/ceci_alone/diagnostic_maps.txt');
   }, 120_000);
 
   it('a missing required option is a located error before anything runs; a stage that fails stops its descendants only', () => {

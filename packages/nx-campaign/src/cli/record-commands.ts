@@ -49,7 +49,7 @@ function runNameArg(arg: string): string {
 }
 
 function loadRunArg(wsRoot: string, arg: string): Run {
-  const file = RUN_FILE.test(arg) ? posix.normalize(arg) : (['yaml', 'yml', 'toml'].map((e) => `runs/${arg}.${e}`).find((f) => existsSync(join(wsRoot, f))) ?? `runs/${arg}.yaml`);
+  const file = RUN_FILE.test(arg) ? posix.normalize(arg) : (['runs', 'configs/runs'].flatMap((d) => ['yaml', 'yml', 'toml'].map((e) => `${d}/${arg}.${e}`)).find((f) => existsSync(join(wsRoot, f))) ?? `runs/${arg}.yaml`);
   return loadRun(wsRoot, file);
 }
 

@@ -10,7 +10,8 @@ import { loadRunCached } from '../store/run-cache';
 import { damageCheckFile, damageCheckScript, receiptFile, updateEpochs, workspaceDataDir, writeFileIfChanged } from '../store/stage-state';
 import { projectNameOf } from './names';
 
-export const RUN_FILES = 'runs/*.{yaml,yml,toml}';
+/** This project's runs, and lbg-pipelines' (configs/runs). */
+export const RUN_FILES = '{runs,configs/runs}/*.{yaml,yml,toml}';
 
 /**
  * One project per stage instance of each run, plus one project per run. A run file with a

@@ -1,5 +1,6 @@
 """The YAML a stages config file uses, read with the standard library: nested block mappings,
-block and flow lists, and plain, quoted, numeric, boolean and null scalars."""
+block and flow lists, flow mappings of scalars, and plain, quoted, numeric, boolean and null
+scalars."""
 import re
 
 
@@ -12,6 +13,10 @@ def scalar(text):
     if text.startswith("[") and text.endswith("]"):
         inner = text[1:-1].strip()
         return [scalar(x) for x in inner.split(",")] if inner else []
+    if text.startswith("{") and text.endswith("}"):
+        inner = text[1:-1].strip()
+        pairs = [item.partition(":") for item in inner.split(",")] if inner else []
+        return {k.strip(): scalar(v) for k, _, v in pairs}
     if text in ("true", "True", "TRUE"):
         return True
     if text in ("false", "False", "FALSE"):
