@@ -44,6 +44,19 @@ describe('planRun', () => {
     return { run, plan: planRun(ws!, run, resolvePlanSettings(ws!, run, loadSites(ws!), site)) };
   };
 
+  it("plans a socm TOML workflow's memory as its total: on the nodes its ranks span, or more, shared evenly", () => {
+    ws = fixture({
+      'runs/c.toml': `[campaign]\ndeadline = "1d"\nexecution_schema = "batch"\nrequested_resources = 3359\n[campaign.ml-mapmaking]\ncontext = "file:///nowhere/context.yaml"\narea = "file:///nowhere/area.fits"\noutput_dir = "out"\npreprocess_config = "file:///nowhere/p.yaml"\n[campaign.ml-mapmaking.resources]\nranks = 70\nthreads = 8\nmemory = "4800000M"\nruntime = "7h"\n[campaign.power-spectra]\nsubcommand = "s.py"\n[campaign.power-spectra.resources]\nranks = 4\nthreads = 1\nmemory = "2.5T"\nruntime = "1h"\n`,
+    });
+    const { plan: p } = plan('runs/c.toml');
+    // 70 ranks x 8 threads on 112-core tiger3 nodes: 5 nodes, 4.8 TB / 5 each.
+    expect(p.stages.find((s) => s.name === 'ml-mapmaking')).toMatchObject({ cores: 560, memoryMB: 960_000 });
+    expect(p.stages.find((s) => s.name === 'ml-mapmaking')!.nodes).toHaveLength(5);
+    // 4 cores fit one node, 2.5 TB does not: 3 nodes of 1 TB, 833,334 MB each.
+    expect(p.stages.find((s) => s.name === 'power-spectra')).toMatchObject({ memoryMB: 833_334 });
+    expect(p.stages.find((s) => s.name === 'power-spectra')!.nodes).toHaveLength(3);
+  });
+
   it("plans socm's example on tiger3 within its campaign block: 30 nodes, makespan = its 1 h critical path", () => {
     ws = fixture({ 'dag.yml': SOCM_EXAMPLE });
     const { run, plan: p } = plan('dag.yml');
