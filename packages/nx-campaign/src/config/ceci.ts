@@ -131,7 +131,7 @@ export function loadCeciPipeline(wsRoot: string, y: YamlFile, name: string, dir:
       return undefined;
     }
     if (cls.python?.error) {
-      problems.push({ ...entryAt, message: `class ${cls.python.class_name} (module ${cls.python.module}, ${cls.python.file}:${cls.python.line}) cannot be read statically: ${cls.python.error}`, fix: `declare it in YAML instead: ${posix.join(dir, `${p.modules[0]}.yaml`)} with its inputs, outputs and config (see "Stage types" in README.md)` });
+      problems.push({ ...entryAt, message: `class ${cls.python.class_name} (module ${cls.python.module}, ${cls.python.file}:${cls.python.line}) cannot be read statically: ${cls.python.error}`, fix: `declare it in YAML instead: ${posix.join(dir, `${p.modules[0]}.yaml`)} with its inputs, outputs and config (see "Stage types in YAML" in README.md)` });
       return undefined;
     }
     for (const o of Object.keys(cls.options)) optionNames.add(o);
