@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CampaignRecord, processAlive } from '../packages/nx-campaign/src/store/record';
-import { campaign, nx, readFile, removeWorkspace, runStages, slurmWorkspace, startNx, writeFile } from './workspace';
+import { campaign, notCancelled, nx, readFile, removeWorkspace, runStages, slurmWorkspace, startNx, writeFile } from './workspace';
 
 /**
  * The campaign record (.campaign/record.sqlite) against real nx processes, the local backend
@@ -263,6 +263,7 @@ describe.sequential('campaign record', () => {
       ['a', 'cancelled'],
       ['b', 'cancelled'],
     ]);
+    expect(await notCancelled(rows.map((a) => a.job_id!))).toEqual([]);
     for (const a of rows) expect(jobState(a.job_id!)).toBe('CANCELLED');
   }, 120_000);
 });

@@ -110,8 +110,8 @@ export function listFiles(path: string, prefix = ''): string[] {
 }
 
 /** nx run-many of one run in its own process group, as a terminal runs it (Ctrl-C reaches the whole group). */
-export function startNx(dir: string, run: string, extra: string[] = []) {
-  const child = spawn(join(repoRoot, 'node_modules', '.bin', 'nx'), ['run-many', '-t', 'stage', `--projects=tag:run:${run}`, '--outputStyle=static', ...extra], { cwd: dir, env: nxEnv, detached: true });
+export function startNx(dir: string, run: string, extra: string[] = [], env: Record<string, string | undefined> = {}) {
+  const child = spawn(join(repoRoot, 'node_modules', '.bin', 'nx'), ['run-many', '-t', 'stage', `--projects=tag:run:${run}`, '--outputStyle=static', ...extra], { cwd: dir, env: { ...nxEnv, ...env }, detached: true });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -128,4 +128,27 @@ export function startNx(dir: string, run: string, extra: string[] = []) {
     /** The process group killed outright, as by a lost session or an OOM killer. */
     kill: () => signal('SIGKILL'),
   };
+}
+
+/**
+ * The jobs among `ids` (as [id, state]) that are not cancelled: SLURM must list each as CANCELLED
+ * now, or as COMPLETING now and CANCELLED once that ends (within 30 s): a cancelled job that was
+ * running is COMPLETING for a moment, while SLURM kills its processes. A job pending or running
+ * now is returned, whatever becomes of it later. [] when every one is cancelled.
+ */
+export async function notCancelled(ids: string[]): Promise<string[][]> {
+  const states = () =>
+    execFileSync('squeue', ['--noheader', '--states=all', `--jobs=${ids.join(',')}`, '--format=%i|%T'], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split('|'));
+  let jobs = states();
+  const missing = ids.filter((id) => !jobs.some(([j]) => j === id));
+  if (missing.length) throw new Error(`squeue does not list job ${missing.join(', ')}`);
+  const now = jobs.filter(([, state]) => state !== 'CANCELLED' && state !== 'COMPLETING');
+  if (now.length) return now;
+  for (const deadline = Date.now() + 30_000; jobs.some(([, state]) => state === 'COMPLETING') && Date.now() < deadline; jobs = states()) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return jobs.filter(([, state]) => state !== 'CANCELLED');
 }
