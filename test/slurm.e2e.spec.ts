@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { campaign, notCancelled, readFile, removeWorkspace, repoRoot, runStages, slurmWorkspace, startNx, writeFile } from './workspace';
+import { campaign, describeSlurm, notCancelled, readFile, removeWorkspace, repoRoot, runStages, slurmWorkspace, startNx, writeFile } from './workspace';
 
 /**
  * Against the real single-node SLURM that tools/slurm/start.sh starts (.ci/run does).
@@ -51,7 +51,7 @@ function squeueIds(): string[] {
   return execFileSync('squeue', ['--noheader', '--format=%i'], { encoding: 'utf8' }).split('\n').filter(Boolean);
 }
 
-describe.sequential('SLURM backend (real SLURM)', () => {
+describeSlurm('SLURM backend (real SLURM)', () => {
   let ws: string;
 
   beforeAll(() => {

@@ -2,15 +2,37 @@ import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from 'node:chil
 import { cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { describe, inject, it, type TestFunction } from 'vitest';
+import { NEEDS_SLURM, probeSlurm, type SlurmStatus } from './global-setup';
 
 export const repoRoot = resolve(__dirname, '..');
 
+/** Whether the SLURM tests can run here, as test/global-setup.ts found (or started) it. */
+export const slurm: SlurmStatus = inject('slurm') ?? probeSlurm();
+const ci = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
+const needsSlurm = () => {
+  throw new Error(`no SLURM here (${slurm.why}), and CI needs the SLURM tests: start it with tools/slurm/start.sh as root (.ci/run does)`);
+};
+
+/** A suite against the real SLURM: run where there is one, a failure under CI, else skipped. */
+export function describeSlurm(name: string, fn: () => void): void {
+  if (slurm.available) describe.sequential(name, fn);
+  else if (ci) describe(name, () => it('has a SLURM to run against', needsSlurm));
+  else describe.skip(`${name}${NEEDS_SLURM}`, fn);
+}
+
+/** One test against the real SLURM in a suite that otherwise needs none: as describeSlurm. */
+export function itSlurm(name: string, fn: TestFunction, timeout?: number): void {
+  if (slurm.available) it(name, fn, timeout);
+  else if (ci) it(name, needsSlurm);
+  else it.skip(`${name}${NEEDS_SLURM}`, fn, timeout);
+}
+
 /**
  * A throw-away workspace whose sites.yaml has the site `testslurm` (backend slurm): the real
- * single-node SLURM of tools/slurm/start.sh (.ci/run starts it). Fails, not skips, without it.
+ * single-node SLURM of tools/slurm/start.sh. Tests that use that site are describeSlurm or itSlurm.
  */
 export function slurmWorkspace(): string {
-  execFileSync('sinfo', ['--noheader'], { encoding: 'utf8' });
   const dir = copyWorkspace();
   writeFile(dir, 'sites.yaml', `sites:
   testslurm:
