@@ -7,6 +7,8 @@ export default defineConfig({
     hookTimeout: 120_000,
     // e2e suites start real nx processes; two cores are all we have.
     fileParallelism: false,
+    // Finds the SLURM the SLURM tests need, starting it where it can (root with apt-get, as CI).
+    globalSetup: ['./test/global-setup.ts'],
     reporters: ['default', './test/summary-reporter.ts'],
   },
 });

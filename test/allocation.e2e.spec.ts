@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { campaign, executedStages, nxEnv, readFile, removeWorkspace, repoRoot, runStages, slurmWorkspace, stripAnsi, writeFile } from './workspace';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { campaign, describeSlurm, executedStages, nxEnv, readFile, removeWorkspace, repoRoot, runStages, slurmWorkspace, stripAnsi, writeFile } from './workspace';
 
 /**
  * In-allocation mode against the real SLURM of tools/slurm/start.sh: nx runs under salloc and
@@ -35,7 +35,7 @@ function probed(ws: string, name: string): Probe {
   return { job, step, node, cpus: Number(cpus), omp: Number(omp), start: Number(start), end: Number(end) };
 }
 
-describe.sequential('allocation backend (real SLURM)', () => {
+describeSlurm('allocation backend (real SLURM)', () => {
   let ws: string;
 
   beforeAll(() => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CampaignRecord, processAlive } from '../packages/nx-campaign/src/store/record';
-import { campaign, nx, readFile, removeWorkspace, runStages, slurmWorkspace, startNx, writeFile } from './workspace';
+import { campaign, itSlurm, notCancelled, nx, readFile, removeWorkspace, runStages, slurmWorkspace, startNx, writeFile } from './workspace';
 
 /**
  * The campaign record (.campaign/record.sqlite) against real nx processes, the local backend
@@ -157,7 +157,7 @@ describe.sequential('campaign record', () => {
     ]);
   }, 120_000);
 
-  it('retries an out-of-memory job with more memory, keeps the raised memory for later plans (SLURM)', () => {
+  itSlurm('retries an out-of-memory job with more memory, keeps the raised memory for later plans (SLURM)', () => {
     const r = runStages(ws, 'hungry', [POLL]);
     expect(r.status, r.out).toBe(0);
     expect(r.out).toMatch(/\[hungry\] job (\d+) out of memory with 60M; now 240M: retry 1 of 1 as job (\d+)/);
@@ -181,7 +181,7 @@ describe.sequential('campaign record', () => {
     expect(plan.out).toMatch(/estimate\s*│\s*measured/);
   }, 120_000);
 
-  it('retries a job that reached its walltime with a longer one (SLURM)', () => {
+  itSlurm('retries a job that reached its walltime with a longer one (SLURM)', () => {
     writeFile(ws, 'pipelines/slowpoke/pipeline.yaml', `stages:
   slowpoke:
     executable: sh
@@ -204,7 +204,7 @@ describe.sequential('campaign record', () => {
     expect(readFile(ws, 'results/slowpoke/logs/slowpoke.sbatch')).toMatch(/^#SBATCH --time=0-00:02:00$/m);
   }, 240_000);
 
-  it('report matches what SLURM says: the failed job FAILED, its pruned child CANCELLED', () => {
+  itSlurm('report matches what SLURM says: the failed job FAILED, its pruned child CANCELLED', () => {
     expect(runStages(ws, 'flaky-slurm', [POLL]).status).not.toBe(0);
     const rows = attempts('flaky-slurm');
     expect(rows.map((a) => [a.stage, a.state])).toEqual([
@@ -215,7 +215,7 @@ describe.sequential('campaign record', () => {
     expect(rows.map((a) => jobState(a.job_id!))).toEqual(['COMPLETED', 'FAILED', 'CANCELLED']);
   }, 120_000);
 
-  it('after nx is killed mid-run, the next invocation re-attaches: no job submitted twice, every stage done once', async () => {
+  itSlurm('after nx is killed mid-run, the next invocation re-attaches: no job submitted twice, every stage done once', async () => {
     const first = startNx(ws, 'long', [POLL]);
     const deadline = Date.now() + 60_000;
     while ((first.out().match(/submitted as job/g) ?? []).length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
@@ -246,7 +246,7 @@ describe.sequential('campaign record', () => {
     for (const s of ['a', 'b', 'c', 'd']) expect(readFile(ws, `results/long/outputs/out/${s}.txt`)).toBe(`${s}\n`);
   }, 120_000);
 
-  it('refuses a second invocation of a running run, naming the first; cancel stops it and its jobs', async () => {
+  itSlurm('refuses a second invocation of a running run, naming the first; cancel stops it and its jobs', async () => {
     writeFile(ws, 'pipelines/long/pipeline.yaml', `stages:\n${sleeper('a', 60, 'null')}${sleeper('b', 1, '[a]')}`);
     const first = startNx(ws, 'long', [POLL]);
     const deadline = Date.now() + 60_000;
@@ -263,6 +263,7 @@ describe.sequential('campaign record', () => {
       ['a', 'cancelled'],
       ['b', 'cancelled'],
     ]);
+    expect(await notCancelled(rows.map((a) => a.job_id!))).toEqual([]);
     for (const a of rows) expect(jobState(a.job_id!)).toBe('CANCELLED');
   }, 120_000);
 });

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { campaign, readFile, removeWorkspace, repoRoot, runStages, slurmWorkspace, startNx, writeFile } from './workspace';
+import { campaign, describeSlurm, notCancelled, readFile, removeWorkspace, repoRoot, runStages, slurmWorkspace, startNx, writeFile } from './workspace';
 
 /**
  * Against the real single-node SLURM that tools/slurm/start.sh starts (.ci/run does).
@@ -38,11 +38,20 @@ const PIPELINE = `stages:
     resources: {ranks: 2, threads: 1, memory: 200M, runtime: 90m}
 `;
 
+/** id and state of every job SLURM lists for `run` of this workspace (its script is in the workspace; other copies may run at once). */
+function jobsOfWorkspace(ws: string, run: string): string[][] {
+  return execFileSync('squeue', ['--noheader', '--states=all', '--format=%i|%T|%k|%o'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split('|'))
+    .filter(([, , comment, command]) => comment === `nx-campaign:${run}` && command?.startsWith(`${ws}/`))
+    .map(([id, state]) => [id, state]);
+}
+
 function squeueIds(): string[] {
   return execFileSync('squeue', ['--noheader', '--format=%i'], { encoding: 'utf8' }).split('\n').filter(Boolean);
 }
 
-describe.sequential('SLURM backend (real SLURM)', () => {
+describeSlurm('SLURM backend (real SLURM)', () => {
   let ws: string;
 
   beforeAll(() => {
@@ -142,8 +151,7 @@ describe.sequential('SLURM backend (real SLURM)', () => {
     expect(ids.length, nx.out()).toBe(2);
     expect(squeueIds().filter((id) => !before.has(id)).sort()).toEqual([...ids].sort());
     expect(await nx.interrupt()).not.toBe(0);
-    const left = squeueIds().filter((id) => ids.includes(id));
-    expect(left, nx.out()).toEqual([]);
+    expect(await notCancelled(ids), nx.out()).toEqual([]);
     // Nx exits on SIGINT without printing its tasks' last words: SLURM says what happened.
     for (const id of ids) expect(execFileSync('scontrol', ['show', 'job', id], { encoding: 'utf8' })).toMatch(/JobState=CANCELLED/);
     expect(JSON.parse(readFile(ws, '.nx/workspace-data/nx-campaign/slow/slurm-jobs.json')).jobs).toEqual({ first: ids[0], second: ids[1] });
@@ -155,24 +163,48 @@ describe.sequential('SLURM backend (real SLURM)', () => {
     for (let i = 0; i < fan; i++) lines.push(`  leaf${i}:`, '    executable: "true"', '    depends: [root]', '    resources: {memory: 10M, runtime: 1m}');
     writeFile(ws, 'pipelines/burst/pipeline.yaml', `${lines.join('\n')}\n`);
     writeFile(ws, 'runs/burst.yaml', 'pipelines: burst\nsite: testslurm\n');
-    const jobsOfRun = () =>
-      execFileSync('squeue', ['--noheader', '--states=all', '--format=%i|%T|%k'], { encoding: 'utf8' })
-        .split('\n')
-        .map((l) => l.split('|'))
-        .filter(([, , comment]) => comment === 'nx-campaign:burst');
-    const before = new Set(jobsOfRun().map(([id]) => id)); // ended jobs stay listed for MinJobAge
     const nx = startNx(ws, 'burst', [POLL]);
     const deadline = Date.now() + 60_000;
     while (submitted(nx.out()).length < 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const seen = submitted(nx.out()).length;
     expect(await nx.interrupt()).not.toBe(0);
     const recorded = Object.values(JSON.parse(readFile(ws, '.nx/workspace-data/nx-campaign/burst/slurm-jobs.json')).jobs as Record<string, string>);
-    // Interrupted part-way: some submitted, not all.
-    expect(recorded.length, nx.out()).toBeGreaterThanOrEqual(20);
+    // Interrupted part-way: some submitted, not all; the sbatch started as the last line seen was printed is among them.
+    expect(seen).toBeGreaterThanOrEqual(20);
+    expect(recorded.length, nx.out()).toBeGreaterThan(seen);
     expect(recorded.length, nx.out()).toBeLessThan(fan + 1);
     // Every job SLURM has for this run is one the ids file names, and none is left to run.
-    const ofRun = jobsOfRun().filter(([id]) => !before.has(id));
+    const ofRun = jobsOfWorkspace(ws, 'burst');
     expect(ofRun.map(([id]) => id).sort()).toEqual([...recorded].sort());
-    expect(ofRun.filter(([, state]) => state !== 'CANCELLED'), nx.out()).toEqual([]);
+    expect(await notCancelled(ofRun.map(([id]) => id)), nx.out()).toEqual([]);
+  }, 120_000);
+
+  it('learns and cancels the job of an sbatch still running when nx stops its worker', async () => {
+    // Nx stops the batch worker by signalling its child processes first: a stand-in sbatch that
+    // holds the id it got from the real one for 1 s is such a child, and SLURM has its job already.
+    const realSbatch = execFileSync('sh', ['-c', 'command -v sbatch'], { encoding: 'utf8' }).trim();
+    writeFile(ws, 'slow-sbatch/sbatch', `#!/usr/bin/env python3
+import subprocess, sys, time
+r = subprocess.run([${JSON.stringify(realSbatch)}, *sys.argv[1:]], capture_output=True, text=True)
+time.sleep(1)
+sys.stdout.write(r.stdout); sys.stderr.write(r.stderr); sys.exit(r.returncode)
+`);
+    chmodSync(join(ws, 'slow-sbatch/sbatch'), 0o755);
+    const lines = ['stages:', '  root:', '    executable: sleep', '    script-args: ["300"]', '    depends: null', '    resources: {memory: 10M, runtime: 10m}'];
+    for (let i = 0; i < 5; i++) lines.push(`  leaf${i}:`, '    executable: "true"', '    depends: [root]', '    resources: {memory: 10M, runtime: 1m}');
+    writeFile(ws, 'pipelines/slowsub/pipeline.yaml', `${lines.join('\n')}\n`);
+    writeFile(ws, 'runs/slowsub.yaml', 'pipelines: slowsub\nsite: testslurm\n');
+    const nx = startNx(ws, 'slowsub', [POLL], { PATH: `${join(ws, 'slow-sbatch')}:${process.env.PATH}` });
+    const deadline = Date.now() + 60_000;
+    while (submitted(nx.out()).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    // The worker started the next sbatch as it printed the last line seen: that one is in flight.
+    const seen = submitted(nx.out()).length;
+    expect(await nx.interrupt()).not.toBe(0);
+    const recorded = Object.values(JSON.parse(readFile(ws, '.nx/workspace-data/nx-campaign/slowsub/slurm-jobs.json')).jobs as string[]);
+    expect(recorded.length, nx.out()).toBe(seen + 1);
+    const ofRun = jobsOfWorkspace(ws, 'slowsub').map(([id]) => id);
+    expect(ofRun.sort(), nx.out()).toEqual([...recorded].sort());
+    expect(await notCancelled(ofRun), nx.out()).toEqual([]);
   }, 120_000);
 
   it('runs a socm TOML campaign as SLURM jobs, the stand-ins found on the exported PATH', () => {

@@ -1,16 +1,40 @@
-import type { Reporter, TestModule } from 'vitest/node';
+import { relative } from 'node:path';
+import type { Reporter, TestModule, Vitest } from 'vitest/node';
+import { NEEDS_SLURM } from './global-setup';
 
-/** Ends the run with one plain line, "N passed, N failed, N skipped", that any CI can read. */
+/**
+ * Ends the run with one plain line, "N passed, N failed, N skipped", that any CI can read; before
+ * it, when tests were skipped for want of SLURM, one loud line naming their files and the command
+ * that enables them.
+ */
 export default class SummaryReporter implements Reporter {
+  private vitest?: Vitest;
+
+  onInit(vitest: Vitest): void {
+    this.vitest = vitest;
+  }
+
   onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
     const counts = { passed: 0, failed: 0, skipped: 0 };
+    const noSlurm = new Map<string, { skipped: number; of: number }>();
     for (const m of modules) {
       for (const t of m.children.allTests()) {
         const s = t.result().state;
         if (s === 'passed') counts.passed++;
         else if (s === 'failed') counts.failed++;
         else counts.skipped++;
+        if (s === 'skipped' && t.fullName.includes(NEEDS_SLURM)) {
+          const file = relative(this.vitest?.config.root ?? process.cwd(), m.moduleId);
+          const entry = noSlurm.get(file) ?? { skipped: 0, of: [...m.children.allTests()].length };
+          entry.skipped++;
+          noSlurm.set(file, entry);
+        }
       }
+    }
+    if (noSlurm.size) {
+      const why = this.vitest?.getProvidedContext().slurm?.why ?? 'no SLURM';
+      const files = [...noSlurm].sort(([a], [b]) => a.localeCompare(b)).map(([file, n]) => (n.skipped === n.of ? file : `${file} (${n.skipped} of ${n.of} tests)`)).join(', ');
+      process.stdout.write(`\n*** SLURM TESTS SKIPPED (${why}): ${files}. Run them: sudo tools/slurm/start.sh, then npm test ***\n`);
     }
     process.stdout.write(`\n${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`);
   }

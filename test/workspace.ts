@@ -2,15 +2,37 @@ import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from 'node:chil
 import { cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { describe, inject, it, type TestFunction } from 'vitest';
+import { NEEDS_SLURM, probeSlurm, type SlurmStatus } from './global-setup';
 
 export const repoRoot = resolve(__dirname, '..');
 
+/** Whether the SLURM tests can run here, as test/global-setup.ts found (or started) it. */
+export const slurm: SlurmStatus = inject('slurm') ?? probeSlurm();
+const ci = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
+const needsSlurm = () => {
+  throw new Error(`no SLURM here (${slurm.why}), and CI needs the SLURM tests: start it with tools/slurm/start.sh as root (.ci/run does)`);
+};
+
+/** A suite against the real SLURM: run where there is one, a failure under CI, else skipped. */
+export function describeSlurm(name: string, fn: () => void): void {
+  if (slurm.available) describe.sequential(name, fn);
+  else if (ci) describe(name, () => it('has a SLURM to run against', needsSlurm));
+  else describe.skip(`${name}${NEEDS_SLURM}`, fn);
+}
+
+/** One test against the real SLURM in a suite that otherwise needs none: as describeSlurm. */
+export function itSlurm(name: string, fn: TestFunction, timeout?: number): void {
+  if (slurm.available) it(name, fn, timeout);
+  else if (ci) it(name, needsSlurm);
+  else it.skip(`${name}${NEEDS_SLURM}`, fn, timeout);
+}
+
 /**
  * A throw-away workspace whose sites.yaml has the site `testslurm` (backend slurm): the real
- * single-node SLURM of tools/slurm/start.sh (.ci/run starts it). Fails, not skips, without it.
+ * single-node SLURM of tools/slurm/start.sh. Tests that use that site are describeSlurm or itSlurm.
  */
 export function slurmWorkspace(): string {
-  execFileSync('sinfo', ['--noheader'], { encoding: 'utf8' });
   const dir = copyWorkspace();
   writeFile(dir, 'sites.yaml', `sites:
   testslurm:
@@ -110,8 +132,8 @@ export function listFiles(path: string, prefix = ''): string[] {
 }
 
 /** nx run-many of one run in its own process group, as a terminal runs it (Ctrl-C reaches the whole group). */
-export function startNx(dir: string, run: string, extra: string[] = []) {
-  const child = spawn(join(repoRoot, 'node_modules', '.bin', 'nx'), ['run-many', '-t', 'stage', `--projects=tag:run:${run}`, '--outputStyle=static', ...extra], { cwd: dir, env: nxEnv, detached: true });
+export function startNx(dir: string, run: string, extra: string[] = [], env: Record<string, string | undefined> = {}) {
+  const child = spawn(join(repoRoot, 'node_modules', '.bin', 'nx'), ['run-many', '-t', 'stage', `--projects=tag:run:${run}`, '--outputStyle=static', ...extra], { cwd: dir, env: { ...nxEnv, ...env }, detached: true });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -128,4 +150,27 @@ export function startNx(dir: string, run: string, extra: string[] = []) {
     /** The process group killed outright, as by a lost session or an OOM killer. */
     kill: () => signal('SIGKILL'),
   };
+}
+
+/**
+ * The jobs among `ids` (as [id, state]) that are not cancelled: SLURM must list each as CANCELLED
+ * now, or as COMPLETING now and CANCELLED once that ends (within 30 s): a cancelled job that was
+ * running is COMPLETING for a moment, while SLURM kills its processes. A job pending or running
+ * now is returned, whatever becomes of it later. [] when every one is cancelled.
+ */
+export async function notCancelled(ids: string[]): Promise<string[][]> {
+  const states = () =>
+    execFileSync('squeue', ['--noheader', '--states=all', `--jobs=${ids.join(',')}`, '--format=%i|%T'], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split('|'));
+  let jobs = states();
+  const missing = ids.filter((id) => !jobs.some(([j]) => j === id));
+  if (missing.length) throw new Error(`squeue does not list job ${missing.join(', ')}`);
+  const now = jobs.filter(([, state]) => state !== 'CANCELLED' && state !== 'COMPLETING');
+  if (now.length) return now;
+  for (const deadline = Date.now() + 30_000; jobs.some(([, state]) => state === 'COMPLETING') && Date.now() < deadline; jobs = states()) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return jobs.filter(([, state]) => state !== 'CANCELLED');
 }

@@ -10,20 +10,53 @@ export interface Exec {
 }
 
 /**
- * Runs in its own process group, so the terminal's Ctrl-C (sent to nx's whole group) does not
- * kill an sbatch between SLURM accepting the job and printing its id: every id is learned,
- * and the interrupted backend can cancel it.
+ * The shell that starts every SLURM command: SIGINT, SIGTERM and SIGHUP ignored, a mark on fd 3,
+ * then exec, so the command inherits the ignored dispositions (SLURM's clients install no
+ * handlers of their own for them).
  */
-export const exec: Exec = (cmd, args) =>
-  new Promise((resolve) => {
-    const child = spawn(cmd, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+const SHIELDED = 'trap "" INT TERM HUP; printf x >&3; exec "$0" "$@" 3>&-';
+/** Starts of one command killed before its shell ignored the signals, after which exec gives up. */
+const MAX_STARTS = 5;
+
+/**
+ * Runs a SLURM command that no signal meant for nx can stop half-way, so that every job SLURM
+ * accepts is learned (its id read) and every scancel reaches all of its jobs.
+ *
+ * Its own process group (detached) keeps the terminal's Ctrl-C, sent to nx's whole group, away
+ * from it; that is not enough. Nx stops the batch worker this backend runs in with a tree kill
+ * (killProcessTreeGraceful): it walks the worker's descendants by parent pid, whatever their
+ * process group, signals the leaves first, and SIGKILLs what is left after
+ * NX_PROCESS_KILL_GRACE_PERIOD (5 s). An sbatch or scancel running at that moment is such a leaf:
+ * an sbatch killed after SLURM took its job but before printing its id leaves a job nobody knows,
+ * and a scancel killed part-way leaves some of its jobs queued. With the three signals ignored it
+ * runs to its end; nx waits for it before signalling the worker, whose cancelling takes
+ * milliseconds, well inside the grace period.
+ *
+ * The shell can still be signalled in the instant before its trap. It has then started nothing
+ * (no mark on fd 3), so the command is started again.
+ */
+export const exec: Exec = async (cmd, args) => {
+  for (let start = 1; ; start++) {
+    const r = await shielded(cmd, args);
+    if (r.reachedCommand || !r.signal || start === MAX_STARTS) return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+  }
+};
+
+function shielded(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string; signal?: string; reachedCommand: boolean }> {
+  return new Promise((resolve) => {
+    const child = spawn('/bin/sh', ['-c', SHIELDED, cmd, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', (e) => resolve({ code: 127, stdout, stderr: stderr || e.message }));
-    child.on('close', (code, signal) => resolve({ code: code ?? 128, stdout, stderr: stderr || (signal ? `killed by ${signal}` : '') }));
+    let reachedCommand = false;
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    child.stdio[3]!.on('data', () => (reachedCommand = true));
+    child.on('error', (e) => resolve({ code: 127, stdout, stderr: stderr || e.message, reachedCommand: true }));
+    child.on('close', (code, signal) =>
+      resolve({ code: code ?? 128, stdout, stderr: stderr || (signal ? `killed by ${signal}${reachedCommand ? '' : ` before it started (${MAX_STARTS} times)`}` : ''), signal: signal ?? undefined, reachedCommand }),
+    );
   });
+}
 
 /** `sbatch --parsable` prints `id` or `id;cluster`. */
 export async function sbatch(script: string, opts: { dependsOn: string[]; nice?: number; killOnInvalidDep: boolean }, run: Exec = exec): Promise<string> {

@@ -87,8 +87,10 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
   const failed = new Set<string>();
   const abort = new AbortController();
   const stop = () => abort.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  // Kept until the backends have cleaned up (cancelled their jobs): with a once-handler, a second
+  // Ctrl-C would get its default action and kill this process half-way through that.
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   try {
     const print = (line: string) => process.stdout.write(`${line}\n`);
     const results = merge(
