@@ -30,10 +30,13 @@ const qosSchema = z
   })
   .nullish();
 
+/** What sbatch reads on one #SBATCH line: a SLURM name, never a line break or a quote. */
+const slurmName = z.string().regex(SAFE_NAME, 'a SLURM name: letters, digits, _ . and -');
+
 const siteSchema = z.strictObject({
   backend: z.enum(BACKENDS).optional(),
-  partition: z.string().optional(),
-  account: z.string().optional(),
+  partition: slurmName.optional(),
+  account: slurmName.optional(),
   node_classes: z.array(nodeClassSchema).min(1, 'list at least one node class').optional(),
   qos: z.record(z.string().regex(SAFE_NAME, 'use letters, digits, _ . and -'), qosSchema).optional(),
   retries: retriesSchema.optional(),

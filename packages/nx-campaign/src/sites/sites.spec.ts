@@ -103,6 +103,14 @@ describe('sites.yaml', () => {
     expect(problems[2].fix).toMatch(/remove or rename "acount"/);
   });
 
+  it('refuses a partition or account that would break its #SBATCH line', () => {
+    ws = fixture({ 'sites.yaml': 'sites:\n  tiger3:\n    partition: "cpu\\n#SBATCH --wrap=touch pwned"\n    account: "a b"\n' });
+    expect(problemsOf(() => loadSites(ws!)).map((p) => [p.line, p.key, p.message])).toEqual([
+      [3, 'sites.tiger3.partition', expect.stringContaining('A SLURM name')],
+      [4, 'sites.tiger3.account', expect.stringContaining('A SLURM name')],
+    ]);
+  });
+
   it('needs node classes for a site that is not built in, and distinct class names', () => {
     ws = fixture({
       'sites.yaml': `sites:

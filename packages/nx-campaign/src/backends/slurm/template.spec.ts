@@ -7,9 +7,9 @@ import { DEFAULT_TEMPLATE, renderSbatch, siteTemplatePath, stageTemplatePath, te
 import { slurmTime } from './index';
 
 const hostile = ['$(touch pwned)', '`touch pwned2`', "it's", 'a;b', 'line1\nline2', '', '"double"', '$HOME', '\\'];
-const context = (dir: string): SbatchContext => ({
+const context = (dir: string, stage: Partial<SbatchContext['stage']> = {}): SbatchContext => ({
   job: { name: 'r.s', comment: 'nx-campaign:r', nodes: 1, ntasks: 1, cpusPerTask: 4, mem: '100M', time: '0-00:10:00', partition: 'debug', output: join(dir, 's.log') },
-  stage: { name: 's', run: 'r', cwd: dir, argv: ['printf', '%s\\n', ...hostile], env: { HOSTILE: '$(touch pwned3)' }, outputs: [], srun: false, exitFile: join(dir, 's.exit') },
+  stage: { name: 's', run: 'r', cwd: dir, argv: ['printf', '%s\\n', ...hostile], env: { HOSTILE: '$(touch pwned3)' }, outputs: [], srun: false, exitFile: join(dir, 's.exit'), ...stage },
 });
 
 describe('sbatch templates', () => {
@@ -24,6 +24,20 @@ describe('sbatch templates', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.split('\n').slice(1, -1).join('\n')).toBe(hostile.join('\n'));
     for (const f of ['pwned', 'pwned2', 'pwned3']) expect(() => writeFileSync(join(dir, f), '', { flag: 'wx' })).not.toThrow();
+  });
+
+  it('quotes names and paths in the lines it prints too: a hostile stage name or output path runs nothing', () => {
+    const evil = (f: string) => join(dir, `$(touch ${join(dir, f)})\`touch ${join(dir, `${f}b`)}\``);
+    const script = renderSbatch(DEFAULT_TEMPLATE, 'default', context(dir, { name: `s$(touch ${join(dir, 'pwned4')})`, run: '"r`touch pwned5`"', argv: ['true'], outputs: [{ final: evil('pwned6'), inProgress: evil('pwned7'), viaArgument: true }] }));
+    const r = spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { ...process.env, SLURM_JOB_ID: '1' } });
+    expect(r.status).toBe(1); // the output was not written
+    expect(r.stdout).toContain(`nx-campaign: exited 0 but did not write ${evil('pwned6')}`);
+    expect(r.stdout).toContain(`# stage s$(touch ${join(dir, 'pwned4')}) of run "r\`touch pwned5\`", job 1 on`);
+    for (const f of ['pwned4', 'pwned5', 'pwned6', 'pwned6b', 'pwned7', 'pwned7b']) expect(() => writeFileSync(join(dir, f), '', { flag: 'wx' })).not.toThrow();
+  });
+
+  it('refuses an environment variable name that is not one', () => {
+    expect(() => renderSbatch(DEFAULT_TEMPLATE, 'default', context(dir, { env: { 'X=$(touch pwned8);Y': '1' } }))).toThrow(/is not a shell name/);
   });
 
   it('gives a value raw only through {{raw}}', () => {

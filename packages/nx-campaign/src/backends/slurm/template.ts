@@ -54,10 +54,10 @@ export const DEFAULT_TEMPLATE = `#!/bin/bash
  */
 const RUN_STAGE = `cd {{stage.cwd}} || exit 1
 {{#each stage.env}}
-export {{raw @key}}={{this}}
+export {{name @key}}={{this}}
 {{/each}}
 nxc_start=$(date +%s)
-echo "# stage {{raw stage.name}} of run {{raw stage.run}}, job $SLURM_JOB_ID on $(hostname), started $(date -u +%FT%TZ)"
+printf '# stage %s of run %s, job %s on %s, started %s\\n' {{stage.name}} {{stage.run}} "$SLURM_JOB_ID" "$(hostname)" "$(date -u +%FT%TZ)"
 {{#if stage.srun}}srun --ntasks={{job.ntasks}} --cpus-per-task={{job.cpusPerTask}} {{/if}}{{#each stage.argv}}{{this}} {{/each}}
 nxc_code=$?
 nxc_job=$nxc_code
@@ -65,7 +65,7 @@ if [ $nxc_code -eq 0 ]; then
   :
 {{#each stage.outputs}}
   {{#if viaArgument}}[ -e {{inProgress}} ] && mv -f {{inProgress}} {{final}}{{/if}}
-  [ -e {{final}} ] || { echo "nx-campaign: exited 0 but did not write {{raw final}}"; nxc_job=1; }
+  [ -e {{final}} ] || { printf 'nx-campaign: exited 0 but did not write %s\\n' {{final}}; nxc_job=1; }
 {{/each}}
 else
 {{#each stage.outputs}}
@@ -83,7 +83,14 @@ exit $nxc_job
 const hb = Handlebars.create();
 const originals = new WeakMap<object, string>();
 hb.registerPartial('run-stage', RUN_STAGE);
-hb.registerHelper('raw', (value: unknown) => new hb.SafeString(value !== null && typeof value === 'object' && originals.has(value) ? originals.get(value)! : String(value ?? '')));
+const rawText = (value: unknown) => (value !== null && typeof value === 'object' && originals.has(value) ? originals.get(value)! : String(value ?? ''));
+hb.registerHelper('raw', (value: unknown) => new hb.SafeString(rawText(value)));
+// An environment variable's name cannot be quoted: it must be one.
+hb.registerHelper('name', (value: unknown) => {
+  const text = rawText(value);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(text)) throw new CampaignError(`environment variable name ${JSON.stringify(text)} is not a shell name\n  fix: use letters, digits and _ only, not starting with a digit`);
+  return new hb.SafeString(text);
+});
 
 /** The context with every string and number replaced by its shell-quoted SafeString. */
 function quoted(value: unknown): unknown {
