@@ -11,7 +11,7 @@ import { parse, TomlError } from 'smol-toml';
 import { z } from 'zod';
 import { buildDag } from '../graph/dag';
 import { SAFE_NAME, runNameOf, type Run } from '../model/run';
-import type { Stage } from '../model/stage';
+import { ENV_NAME_PATTERN, type Stage } from '../model/stage';
 import { closestName } from '../util/closest';
 import { noteFile } from '../util/consulted';
 import { filePath, selectObservations } from '../workflows/obsdb';
@@ -232,6 +232,9 @@ export function loadCampaignToml(wsRoot: string, file: string): Run {
       const resources = mergeResources(defaultResources(type), ...w.resources.map((r) => socmResources(r.value, r.key, at, warnings, problems)));
       if (w.resources.every((r) => r.value === undefined)) warnings.push({ ...located(undefined), message: `no [${w.key.join('.')}.resources]: socm refuses a workflow without it; planned with 1 rank x 1 thread, 2G, 1h`, fix: `add [${w.key.join('.')}.resources] with ranks, threads, memory and runtime` });
       const env = Object.fromEntries(Object.entries(w.env).map(([k, v]) => [k, String(v)]));
+      for (const k of Object.keys(env)) {
+        if (!ENV_NAME_PATTERN.test(k)) problems.push({ ...at([...w.key, 'environment', k]), message: `"${k}" is not an environment variable name`, fix: 'use letters, digits and _, not starting with a digit' });
+      }
       const ctx: WorkflowContext = {
         wsRoot,
         file,

@@ -8,7 +8,7 @@
 import { delimiter, isAbsolute, posix, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { z } from 'zod';
-import type { Arg, Stage, StageOutput } from '../model/stage';
+import { NAME_PATTERN, NAME_RULE, type Arg, type Stage, type StageOutput } from '../model/stage';
 import { closestName } from '../util/closest';
 import { existsInWorkspace } from '../util/consulted';
 import { pythonSysPath, readCeciModules, type CeciClass, type CeciOption } from './ceci-python';
@@ -29,7 +29,8 @@ const siteSchema = z.looseObject({
 export type CeciSite = z.output<typeof siteSchema>;
 
 const stageEntrySchema = z.looseObject({
-  name: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'use letters, digits, _ . and -'),
+  // Checked with every dialect's stage names, when the DAG is built.
+  name: z.string(),
   classname: z.string().optional(),
   module_name: z.string().optional(),
   nprocess: count.optional(),
@@ -37,7 +38,8 @@ const stageEntrySchema = z.looseObject({
   nodes: count.optional(),
   /** GB per process (ceci's default 2). */
   mem_per_process: z.number().positive().optional(),
-  aliases: z.record(z.string(), z.string()).nullish().transform((v) => v ?? {}),
+  // An alias names the stage's file in the output folder.
+  aliases: z.record(z.string(), z.string().regex(NAME_PATTERN, `a file name: ${NAME_RULE}`)).nullish().transform((v) => v ?? {}),
   memory: resourcesSchema.shape.memory,
   runtime: resourcesSchema.shape.runtime,
 });
@@ -144,6 +146,9 @@ export function loadCeciPipeline(wsRoot: string, y: YamlFile, name: string, dir:
     const resolved = resolveConfig(entry.name, cls, config, run, configProblem, problems);
     const alias = (tag: string) => entry.aliases[tag] ?? tag;
     const outputs: StageOutput[] = cls.outputs.map((o) => ({ key: alias(o.tag), path: o.suffix ? `${alias(o.tag)}.${o.suffix}` : alias(o.tag) }));
+    for (const o of outputs) {
+      if (!NAME_PATTERN.test(o.path)) problems.push({ ...entryAt, message: `${cls.name}'s output ${JSON.stringify(o.path)} is not a file name in the output folder (tag and suffix of ${cls.file})`, fix: `give the tag and its file type's suffix ${NAME_RULE}` });
+    }
     const resources = mergeResources(
       cls.yaml?.resources,
       { ranks: entry.nprocess, threads: entry.threads_per_process, nodes: entry.nodes, memoryTotal: entry.mem_per_process === undefined ? undefined : Math.ceil(entry.mem_per_process * ranks * 1000), memory: entry.memory, runtime: entry.runtime },

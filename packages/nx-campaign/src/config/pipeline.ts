@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { CampaignBlock } from '../model/run';
 import type { Arg, Stage } from '../model/stage';
 import { configError, ConfigError, type Problem } from './errors';
-import { mergeResources, resourcesSchema, runtimeSchema, type ResourcesInput } from './resources';
+import { environmentSchema, mergeResources, resourcesSchema, runtimeSchema, type ResourcesInput } from './resources';
 import { loadCeciPipeline, loadStagesConfig, type CeciSite } from './ceci';
 import { validate } from './validate';
 import { readYamlFile, type YamlFile } from './yaml-file';
@@ -93,7 +93,7 @@ const socmStageSchema = z.strictObject({
   'script-flags': z.array(z.string()).nullish(),
   depends: z.array(z.string()).nullish(),
   resources: resourcesSchema.optional(),
-  environment: z.record(z.string(), scalar.transform(String)).optional(),
+  environment: environmentSchema.optional(),
   inputs: z.array(z.string()).optional(),
   outputs: z.array(z.string()).optional(),
   'base-path': z.string().optional(),
@@ -109,7 +109,8 @@ export const campaignBlockSchema = z.looseObject({
 
 const socmSchema = z.looseObject({
   campaign: campaignBlockSchema.optional(),
-  stages: z.record(z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'stage names use letters, digits, _ . and -'), socmStageSchema),
+  // Stage names are checked with every dialect's, when the DAG is built.
+  stages: z.record(z.string(), socmStageSchema),
 });
 
 function loadSocmPipeline(wsRoot: string, y: YamlFile, name: string, dir: string, overrides: RunLayer): Pipeline {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_RESOURCES, type Resources } from '../model/stage';
+import { DEFAULT_RESOURCES, ENV_NAME_PATTERN, type Resources } from '../model/stage';
 import { parseMemoryMB, parseRuntimeSeconds, type QuantityResult } from './quantities';
 
 function quantity(parse: (v: unknown) => QuantityResult) {
@@ -45,3 +45,10 @@ export function mergeResources(...layers: (ResourcesInput | undefined)[]): Resou
   }
   return r;
 }
+
+/** `environment:` tables: shell variable names, values as text. */
+export const environmentSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).superRefine((env, ctx) => {
+  for (const k of Object.keys(env)) {
+    if (!ENV_NAME_PATTERN.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: `${JSON.stringify(k)} is not an environment variable name: letters, digits and _, not starting with a digit` });
+  }
+});

@@ -181,6 +181,22 @@ function socmRun(stages: string, run = 'pipelines: ps\n') {
 }
 
 describe('DAG errors', () => {
+  it('refuses stage names that are no names: a leading dot, a separator, more than 100 characters', () => {
+    const long = 'x'.repeat(300);
+    const ws = socmRun(`  .hidden: {executable: sh}\n  ${long}: {executable: sh}\n`);
+    expect(problemsOf(() => loadRun(ws, 'runs/r.yaml')).map((p) => `${p.line} ${p.message}`)).toEqual([
+      '2 stage name ".hidden" is not a name',
+      expect.stringMatching(/^3 stage name "x{100}\.\.\." is not a name$/),
+    ]);
+  });
+
+  it('refuses an environment name a shell would run, and an alias that leaves the output folder', () => {
+    const env = socmRun('  a: {executable: sh, environment: {"X=$(touch pwned)": 1}}\n');
+    expect(problemsOf(() => loadRun(env, 'runs/r.yaml'))).toMatchObject([{ line: 2, message: expect.stringContaining('an environment variable name') }]);
+    const alias = ceciWorkspace({ 'pipelines/pz/pipeline.yaml': PIPELINE.replace('aliases: {catalog: test, photoz: test_photoz}', 'aliases: {catalog: test, photoz: ../../../../tmp/x/evil}') });
+    expect(problemsOf(() => loadRun(alias, 'runs/sim.yaml'))).toMatchObject([{ file: 'pipelines/pz/pipeline.yaml', key: 'stages[2].aliases.photoz', message: expect.stringContaining('A file name') }]);
+  });
+
   it('prints a cycle', () => {
     const ws = socmRun('  a: {executable: x, depends: [c]}\n  b: {executable: x, depends: [a]}\n  c: {executable: x, depends: [b]}\n');
     const [p] = problemsOf(() => loadRun(ws, 'runs/r.yaml'));

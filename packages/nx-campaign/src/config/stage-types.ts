@@ -2,7 +2,7 @@ import { existsInWorkspace } from '../util/consulted';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { configError } from './errors';
-import { resourcesSchema } from './resources';
+import { environmentSchema, resourcesSchema } from './resources';
 import { validate } from './validate';
 import { readYamlFile, type YamlFile } from './yaml-file';
 
@@ -30,7 +30,7 @@ const stageTypeSchema = z.strictObject({
   outputs: tagsSchema.default({}),
   config: z.record(z.string(), optionSchema).default({}),
   resources: resourcesSchema.optional(),
-  environment: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
+  environment: environmentSchema.default({}),
 });
 
 export interface StageType extends z.output<typeof stageTypeSchema> {

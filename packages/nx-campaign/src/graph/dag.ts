@@ -1,5 +1,5 @@
 import { ConfigError, type Problem } from '../config/errors';
-import type { Stage } from '../model/stage';
+import { NAME_PATTERN, NAME_RULE, type Stage } from '../model/stage';
 
 /** Where a consumed data key comes from. */
 export type InputSource =
@@ -26,6 +26,7 @@ export function buildDag(stageList: Stage[], runInputs: Record<string, string>, 
   const problems: Problem[] = [];
   const stages = new Map<string, Stage>();
   for (const s of stageList) {
+    if (!NAME_PATTERN.test(s.name)) problems.push({ ...where(s), key: s.name.slice(0, 100), message: `stage name ${JSON.stringify(s.name.length > 100 ? `${s.name.slice(0, 100)}...` : s.name)} is not a name`, fix: `use ${NAME_RULE}` });
     const prior = stages.get(s.name);
     if (prior) problems.push({ ...where(s), message: `stage "${s.name}" is listed twice (also ${prior.source.file}:${lineOf(prior.source) ?? '?'})`, fix: 'rename one; a stage may belong to only one pipeline of a run' });
     else stages.set(s.name, s);
