@@ -137,6 +137,14 @@ describe.sequential('photoz-sim: cold run, cache hits and what invalidates them'
     expect(executedStages(again.out)).toEqual([]);
   });
 
+  it('an output written over since (as another run sharing the folder would) is damage too: its stage runs again', () => {
+    writeFile(ws, `${OUT}/model.json`, '{"k": 1}\n');
+    const r = runStages(ws, RUN);
+    expect(r.status, r.out).toBe(0);
+    expect(executedStages(r.out), `train_photoz was cached over a foreign model.json:\n${r.out}`).toContain(p('train_photoz'));
+    expect(model().k).toBe(7);
+  });
+
   it('deleting the same output a second time re-makes it again', () => {
     rmSync(join(ws, OUT, 'model.json'));
     const r = runStages(ws, RUN);

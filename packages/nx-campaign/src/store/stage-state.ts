@@ -85,7 +85,8 @@ export function writeFileAtomic(file: string, text: string): void {
 /**
  * The shell script behind each stage's `runtime` input, one per run (Nx runs a command
  * once per invocation however many tasks share it). It prints nothing while every stage
- * with a receipt still has all its outputs; otherwise the receipts of the damaged stages,
+ * with a receipt still has all its outputs, none written since the receipt; otherwise the
+ * receipts of the damaged stages,
  * whose finish times make each damage after a repair hash differently from the last.
  * Paths are quoted; nothing is interpolated raw.
  */
@@ -93,7 +94,8 @@ export function damageCheckScript(stages: { receipt: string; outputs: string[] }
   const lines = stages
     .filter((s) => s.outputs.length)
     // Builtins only (`[`, `read`, `echo`): one sh process however many stages are damaged.
-    .map((s) => `[ ! -e ${shellQuote(s.receipt)} ] || { ${s.outputs.map((o) => `[ -e ${shellQuote(o)} ]`).join(' && ')}; } || { read -r r < ${shellQuote(s.receipt)}; echo "$r"; }`);
+    // An output missing, or newer than the receipt (written over since, by another run say), is damage.
+    .map((s) => `[ ! -e ${shellQuote(s.receipt)} ] || { ${s.outputs.map((o) => `[ -e ${shellQuote(o)} ] && [ ! ${shellQuote(o)} -nt ${shellQuote(s.receipt)} ]`).join(' && ')}; } || { read -r r < ${shellQuote(s.receipt)}; echo "$r"; }`);
   return `# Written by nx-campaign: prints the receipts of stages whose outputs are missing.\n${lines.join('\n')}\ntrue\n`;
 }
 
