@@ -15,6 +15,7 @@ import { absolutePath, stageInvocation } from '../model/command';
 import { runNameOf, type Run } from '../model/run';
 import { scancel } from '../backends/slurm/commands';
 import { CampaignRecord, FINAL_STATES, invocationLive, processAlive, type AttemptRow, type AttemptState, type Invocation } from '../store/record';
+import { fileStamp, receiptStamps, workspaceDataDir } from '../store/stage-state';
 
 const TAIL_LINES = 30;
 const DAY = 86400;
@@ -258,12 +259,6 @@ function bytesText(n: number): string {
   return `${f === 1 ? n : (n / f).toFixed(1)} ${unit}`;
 }
 
-function sizeOf(path: string): number {
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.size;
-  return readdirSync(path).reduce((n, e) => n + sizeOf(join(path, e)), 0);
-}
-
 /**
  * Intermediate outputs (those of stages with children in the run) whose consumers' outputs all
  * exist, and left-over in-progress files; and the logs, archived into one tar.gz. Dry run unless `yes`.
@@ -271,27 +266,33 @@ function sizeOf(path: string): number {
 export function clean(wsRoot: string, runArg: string, o: { yes?: boolean } = {}): string {
   const run = loadRunArg(wsRoot, runArg);
   const rec = CampaignRecord.openExisting(wsRoot);
+  let attempted: Set<string>;
   try {
     const inv = rec && running(rec, run.name);
     if (inv) throw new CampaignError(`run ${run.name} is running (process ${inv.pid}); clean it when it has finished`);
+    attempted = new Set(rec?.attempts(run.name).map((a) => a.stage) ?? []);
   } finally {
     rec?.close();
   }
+  // Only what this run wrote goes: files its receipts stamp, leftovers of its own attempts, its logs.
+  const dataDir = workspaceDataDir(wsRoot);
   const kept = new Set(run.stages);
   const remove: { path: string; why: string }[] = [];
   for (const stage of run.stages) {
     const inv = stageInvocation(wsRoot, run, stage);
-    for (const o2 of inv.outputs) if (existsSync(o2.inProgress)) remove.push({ path: o2.inProgress, why: `unfinished output of ${stage}` });
+    if (attempted.has(stage)) for (const o2 of inv.outputs) if (isFile(o2.inProgress)) remove.push({ path: o2.inProgress, why: `unfinished output of ${stage}` });
     const children = run.dag.children.get(stage)!.filter((c) => kept.has(c));
     if (!children.length) continue; // a final output
     const consumersDone = children.every((c) => stageInvocation(wsRoot, run, c).outputs.every((x) => existsSync(x.final)));
     if (!consumersDone) continue;
-    for (const o2 of inv.outputs) if (existsSync(o2.final)) remove.push({ path: o2.final, why: `intermediate of ${stage}, used by ${children.join(', ')}` });
+    const stamps = receiptStamps(dataDir, run.name, stage);
+    for (const o2 of inv.outputs) if (isFile(o2.final) && stamps?.get(o2.final) === fileStamp(o2.final)) remove.push({ path: o2.final, why: `intermediate of ${stage}, used by ${children.join(', ')}` });
   }
   const logDir = absolutePath(wsRoot, run.logDir);
-  const logFiles = existsSync(logDir) ? readdirSync(logDir).filter((f) => !f.endsWith('.tar.gz')) : [];
+  const ownLogs = new Set([...run.dag.order.flatMap((s) => [`${s}.log`, `${s}.sbatch`, `${s}.exit`]), 'pre_script.log', 'post_script.log']);
+  const logFiles = existsSync(logDir) ? readdirSync(logDir).filter((f) => ownLogs.has(f) && isFile(join(logDir, f))) : [];
   const archive = join(logDir, `logs-${new Date().toISOString().replace(/[:.]/g, '-')}.tar.gz`);
-  const bytes = remove.reduce((n, r) => n + sizeOf(r.path), 0);
+  const bytes = remove.reduce((n, r) => n + statSync(r.path).size, 0);
   const lines = [`run ${run.name}: ${remove.length} intermediate file(s), ${bytesText(bytes)}${o.yes ? ' removed' : ' would be removed'}:`];
   for (const r of remove) lines.push(`  ${r.path}  (${r.why})`);
   lines.push(logFiles.length ? `${logFiles.length} log file(s) in ${logDir} ${o.yes ? 'archived into' : 'would be archived into'} ${basename(archive)}` : `no logs in ${logDir}`);
@@ -301,8 +302,16 @@ export function clean(wsRoot: string, runArg: string, o: { yes?: boolean } = {})
   }
   if (logFiles.length) {
     execFileSync('tar', ['-czf', archive, '-C', logDir, '--', ...logFiles]);
-    for (const f of logFiles) rmSync(join(logDir, f), { recursive: true, force: true });
+    for (const f of logFiles) rmSync(join(logDir, f), { force: true });
   }
-  for (const r of remove) rmSync(r.path, { recursive: true, force: true });
+  for (const r of remove) rmSync(r.path, { force: true });
   return `${lines.join('\n')}\n`;
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }

@@ -21,6 +21,7 @@ import { WorkflowOptionError, type WorkflowContext, type WorkflowType } from '..
 import { CampaignError, ConfigError, configError, type Problem } from './errors';
 import { parseMemoryMB, parseRuntimeSeconds } from './quantities';
 import { mergeResources, resourcesSchema, runtimeSchema, type ResourcesInput } from './resources';
+import { folderProblem } from './folders';
 import { validate } from './validate';
 import type { KeyPath, YamlFile } from './yaml-file';
 
@@ -278,6 +279,8 @@ export function loadCampaignToml(wsRoot: string, file: string): Run {
   if (problems.length) throw new ConfigError(problems);
   if (!stages.length) throw new ConfigError([{ ...at(['campaign']), message: 'the campaign has no stage: every workflow above made none', fix: 'see the warnings: each says why its workflow made no stage' }, ...warnings]);
 
+  const folders = [...folderProblem(source, 'output_dir', sub(settings.output_dir), {}), ...folderProblem(source, 'log_dir', sub(settings.log_dir), {})].map((p) => ({ ...p, line: lineOf(['campaign', p.key!]), key: `campaign.${p.key}` }));
+  if (folders.length) throw new ConfigError(folders);
   const dag = buildDag(stages, {}, file, (src) => lineOf(src.key));
   return {
     name,

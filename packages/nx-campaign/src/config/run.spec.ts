@@ -245,6 +245,15 @@ describe('DAG errors', () => {
 describe('run options', () => {
   const chain = '  a: {executable: x, outputs: [a]}\n  b: {executable: x, inputs: [a], outputs: [b]}\n  c: {executable: x, inputs: [b], outputs: [c]}\n  d: {executable: x, inputs: [a]}\n';
 
+  it('refuses output and log folders that are the workspace root or hold the run\'s inputs', () => {
+    const root = problemsOf(() => loadRun(socmRun(chain, 'pipelines: ps\noutput_dir: .\nlog_dir: ./\n'), 'runs/r.yaml'));
+    expect(root.map((p) => `${p.line} ${p.key}: ${p.message.split(':')[0]}`)).toEqual(['2 output_dir: output_dir "." is the workspace root', '3 log_dir: log_dir "./" is the workspace root']);
+    const inputs = problemsOf(() => loadRun(socmRun('  a: {executable: x, inputs: [spec]}\n', 'pipelines: ps\ninputs: {spec: data/sim/spec.csv}\noutput_dir: data/sim\n'), 'runs/r.yaml'));
+    expect(inputs).toMatchObject([{ line: 3, key: 'output_dir', message: expect.stringContaining("holds the run's input spec (data/sim/spec.csv)") }]);
+    const toml = fixture({ 'runs/c.toml': '[campaign]\noutput_dir = "."\n[campaign.power-spectra]\nsubcommand = "s.py"\n' });
+    expect(problemsOf(() => loadRun(toml, 'runs/c.toml'))).toMatchObject([{ line: 2, key: 'campaign.output_dir', message: expect.stringContaining('is the workspace root') }]);
+  });
+
   it('trims with from and to', () => {
     expect(loadRun(socmRun(chain, 'pipelines: ps\nfrom: b\n'), 'runs/r.yaml').stages).toEqual(['b', 'c']);
     expect(loadRun(socmRun(chain, 'pipelines: ps\nto: b\n'), 'runs/r.yaml').stages).toEqual(['a', 'b']);

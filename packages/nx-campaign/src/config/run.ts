@@ -9,6 +9,7 @@ import { closestName } from '../util/closest';
 import { ConfigError, configError, type Problem } from './errors';
 import { loadPipeline, loadPipelineYaml, type Pipeline, type RunLayer } from './pipeline';
 import { CECI_RUN_KEYS } from './ceci';
+import { folderProblem } from './folders';
 import { resourcesSchema, runtimeSchema } from './resources';
 import { validate } from './validate';
 import { readYamlFile, type YamlFile } from './yaml-file';
@@ -146,6 +147,8 @@ function assembleRun(name: string, file: string, y: YamlFile, r: RunSettings, pi
   const dag = buildDag(pipelines.flatMap((p) => p.stages), inputs, file, (src) => yamlOf.get(src.file)?.lineOf(src.key), noneInputs);
   const keep = trimDag(dag, r.from ?? [], r.to ?? []);
   const maxThreads = pipelines.map((p) => p.maxThreads).filter((m): m is number => m !== undefined);
+  const folderProblems = [...folderProblem(y, 'output_dir', sub(r.output_dir), inputs), ...folderProblem(y, 'log_dir', sub(r.log_dir), inputs)];
+  if (folderProblems.length) throw new ConfigError(folderProblems);
   return {
     name,
     file,
@@ -191,3 +194,4 @@ function loadPipelineAsRun(wsRoot: string, y: YamlFile): Run {
   const warnings = [...p.warnings, ...unused.map((k) => ({ file: y.file, line: y.lineOf([k]), key: k, message: `"${k}" is not used by nx-campaign`, fix: 'remove it, or see "Runs" in README.md' }))];
   return assembleRun(name, y.file, y, r, [p], warnings);
 }
+

@@ -113,6 +113,16 @@ export function writeFileIfChanged(file: string, text: string): void {
   writeFileAtomic(file, text);
 }
 
+/** The size and mtime of each output (absolute path) as the stage's last success left it, if it has a receipt. */
+export function receiptStamps(workspaceDataDir: string, run: string, stage: string): Map<string, string> | undefined {
+  try {
+    const receipt = JSON.parse(readFileSync(receiptFile(workspaceDataDir, run, stage), 'utf8')) as Receipt;
+    return new Map(receipt.outputs.map((o) => [o.path, o.stamp]));
+  } catch {
+    return undefined;
+  }
+}
+
 /** The stage's outputs on disk are the ones a run with this fingerprint made. */
 export function isComplete(workspaceDataDir: string, run: string, stage: string, fingerprint: string): boolean {
   let receipt: Receipt;
