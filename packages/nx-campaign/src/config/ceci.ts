@@ -13,6 +13,7 @@ import { closestName } from '../util/closest';
 import { existsInWorkspace } from '../util/consulted';
 import { pythonSysPath, readCeciModules, type CeciClass, type CeciOption } from './ceci-python';
 import { configError, ConfigError, type Problem } from './errors';
+import { splitExecutable } from './executable';
 import type { RunLayer } from './pipeline';
 import { mergeResources, resourcesSchema } from './resources';
 import { loadStageModule, optionTypeMatches, yamlModuleFile, type ConfigOption, type StageType } from './stage-types';
@@ -177,7 +178,7 @@ export function loadCeciPipeline(wsRoot: string, y: YamlFile, name: string, dir:
       };
     }
     const type = cls.yaml!;
-    const argv: Arg[] = [...splitWords(type.executable)];
+    const argv: Arg[] = splitExecutable(type.executable, { file: type.file, line: type.line, key: `${type.name}.executable` });
     if (type.script) argv.push({ prefix: '', file: posix.join(posix.dirname(type.file), type.script) });
     for (const t of cls.inputs) argv.push({ prefix: `--${t.tag}=`, input: alias(t.tag) });
     for (const t of cls.outputs) argv.push({ prefix: `--${t.tag}=`, output: alias(t.tag) });
@@ -353,8 +354,4 @@ export function argparseOption(key: string, value: unknown): string[] {
   if (typeof value === 'boolean') return [value ? `--${key}` : `--no-${key}`];
   if (Array.isArray(value)) return [`--${key}=${value.map(String).join(',')}`];
   return [`--${key}=${String(value)}`];
-}
-
-function splitWords(text: string): string[] {
-  return text.split(/\s+/).filter(Boolean);
 }

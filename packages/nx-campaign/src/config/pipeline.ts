@@ -1,12 +1,12 @@
 import { existsInWorkspace } from '../util/consulted';
 import { isAbsolute, join, posix } from 'node:path';
-import { parse as parseShell } from 'shell-quote';
 import { z } from 'zod';
 import type { CampaignBlock } from '../model/run';
 import type { Arg, Stage } from '../model/stage';
 import { configError, ConfigError, type Problem } from './errors';
 import { environmentSchema, mergeResources, resourcesSchema, runtimeSchema, type ResourcesInput } from './resources';
 import { loadCeciPipeline, loadStagesConfig, type CeciSite } from './ceci';
+import { splitExecutable } from './executable';
 import { validate } from './validate';
 import { readYamlFile, type YamlFile } from './yaml-file';
 import { pyStr } from '../util/python-str';
@@ -140,7 +140,7 @@ function loadSocmPipeline(wsRoot: string, y: YamlFile, name: string, dir: string
       return outputSet.has(norm) ? { prefix, output: norm } : inputSet.has(norm) ? { prefix, input: norm } : prefix + value;
     };
     const kwargs: Record<string, unknown> = { ...(s['script-kwargs'] ?? {}), ...(cfg?.sections[stageName] ?? {}), ...(overrides.config[stageName] ?? {}) };
-    const argv: Arg[] = splitExecutable(s.executable, y.file, stageName);
+    const argv: Arg[] = splitExecutable(s.executable, at('executable'));
     // socm's base-path: the folder the stage runs in, which its relative paths mean.
     const basePath = s['base-path'] ?? p.campaign?.['base-path'];
     const script = s.script && !isAbsolute(s.script) ? scriptFile(wsRoot, dir, basePath, s.script) : undefined;
@@ -187,15 +187,4 @@ function normalizeDataPath(path: string, at: () => Omit<Problem, 'message'>, pro
     problems.push({ ...at(), message: `"${path}" is not inside the run's output folder`, fix: 'write it relative to the output folder, e.g. maps/map.fits' });
   }
   return norm;
-}
-
-// ---------------------------------------------------------------- shared
-
-/** `python -u` -> ['python', '-u']; shell operators are refused, never interpreted. */
-export function splitExecutable(executable: string, file: string, stage: string): string[] {
-  const words = parseShell(executable);
-  if (words.length === 0 || words.some((w) => typeof w !== 'string')) {
-    throw configError({ file, key: `${stage}.executable`, message: `executable "${executable}" is not a program with arguments`, fix: 'write a program and its arguments, e.g. "python -u"; pipes, redirections and ; are not allowed' });
-  }
-  return words as string[];
 }

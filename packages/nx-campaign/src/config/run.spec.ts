@@ -170,6 +170,11 @@ stages:
     expect(run.dag.stages.get('a')!.definitionFiles).toEqual(['other/make.py']);
   });
 
+  it('refuses a variable in executable rather than putting its value (or nothing) in its place', () => {
+    const ws = fixture({ 'pipelines/ps/pipeline.yaml': 'stages:\n  a:\n    executable: "$CONDA_PREFIX/bin/python3 -u"\n', 'runs/r.yaml': 'pipelines: ps\n' });
+    expect(problemsOf(() => loadRun(ws, 'runs/r.yaml'))).toMatchObject([{ line: 3, key: 'stages.a.executable', message: expect.stringContaining('names a variable or a command substitution') }]);
+  });
+
   it('refuses shell operators in executable', () => {
     const ws = fixture({ 'pipelines/ps/pipeline.yaml': 'stages:\n  a:\n    executable: "python; rm -rf /"\n', 'runs/r.yaml': 'pipelines: ps\n' });
     expect(problemsOf(() => loadRun(ws, 'runs/r.yaml'))[0].message).toContain('is not a program with arguments');
