@@ -43,9 +43,30 @@ export function parseYaml(text: string, file: string): YamlFile {
   } catch {
     return parseWithLines(text, file);
   }
+  // js-yaml shares an alias's node, so a few nested aliases make an object graph that every later
+  // walk expands exponentially (a "billion laughs"): yaml, which limits that, reads such a file.
+  if (ALIAS.test(text) && !withinNodes(data, MAX_NODES)) return parseWithLines(text, file);
   let located: YamlFile | undefined;
   return { file, data, warnings: [], lineOf: (path) => (located ??= parseWithLines(text, file)).lineOf(path) };
 }
+
+/** An alias (`*name`) where YAML allows one. */
+const ALIAS = /(?:^|[\s[{,:-])\*[^\s,[\]{}]/;
+/** Nodes a file may hold once its aliases are expanded. */
+const MAX_NODES = 1_000_000;
+
+/** `data` walked as a tree (shared nodes counted each time) has at most `budget` nodes. */
+function withinNodes(data: unknown, budget: number): boolean {
+  const stack = [data];
+  while (stack.length) {
+    const v = stack.pop();
+    if (--budget < 0) return false;
+    if (v && typeof v === 'object') for (const child of Object.values(v)) stack.push(child);
+  }
+  return true;
+}
+/** What all aliases of a file may expand to, in nodes: far above any real file, far below a bomb. */
+const MAX_ALIAS_COUNT = 10000;
 
 function parseWithLines(text: string, file: string): YamlFile {
   const lineCounter = new LineCounter();
@@ -58,9 +79,20 @@ function parseWithLines(text: string, file: string): YamlFile {
   }
   const warnings: Problem[] = [];
   findRepeatedKeys(doc.contents, [], file, line, warnings);
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch (e) {
+    // yaml says so with a ReferenceError: an alias to no anchor, or aliases that expand too far.
+    if (!(e instanceof ReferenceError)) throw e;
+    const excessive = /Excessive alias count/.test(e.message);
+    const anchor = /(?:Unresolved alias.*|Aliased anchor not found): (\S+)/.exec(e.message)?.[1];
+    const at = anchor ? text.split('\n').findIndex((l) => l.includes(`*${anchor}`)) + 1 : undefined;
+    throw configError({ file, line: at || undefined, message: excessive ? `its aliases expand to more than ${MAX_ALIAS_COUNT} nodes` : `alias *${anchor ?? '?'} names no anchor`, fix: excessive ? 'write the values out, or nest fewer aliases' : `define &${anchor ?? 'name'} before it is used, or correct the name` });
+  }
   return {
     file,
-    data: doc.toJS({ maxAliasCount: 10000 }) ?? {},
+    data,
     warnings,
     lineOf: (path) => line(locate(doc, path)),
   };
