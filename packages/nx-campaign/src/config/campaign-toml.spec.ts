@@ -166,7 +166,7 @@ maxiter = "50"
     expect(type).toMatchObject([{ line: 10, key: 'campaign.ml-mapmaking.tiled' }]);
 
     const query = problemsOf(() => load(workspace(`${CAMPAIGN}[campaign.ml-mapmaking]\n${MAPPING}query = "elevation > 50"\n`)));
-    expect(query).toMatchObject([{ line: 5, key: 'campaign.ml-mapmaking', message: expect.stringContaining('query "elevation > 50" fails on') }]);
+    expect(query).toMatchObject([{ line: 5, key: 'campaign.ml-mapmaking', message: 'query "elevation > 50" is not a condition on the obs table: elevation is not a column of the obs table' }]);
   });
 
   it('a custom type declares default resources, and files that order its stages after those writing them', () => {
@@ -187,9 +187,34 @@ module.exports = defineWorkflow({ name: 'consume', description: 'reads it', opti
     expect(run.dag.stages.get('produce')!.outputs).toEqual([{ key: '../a.txt', path: '../a.txt' }]); // relative to results/c/outputs
   });
 
+  it.each([
+    ['a recursive CTE that never returns', 'EXISTS (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT 1 FROM c WHERE x < 0)', 'EXISTS() is not a function a condition may use'],
+    ['a sub-query', "obs_id IN (SELECT obs_id FROM obs)", 'SELECT is not a column of the obs table'],
+    ['a comment', 'pwv > 1 -- and more', 'it has a comment'],
+    ['an unclosed string', "obs_id = 'o01", 'a string is not closed'],
+  ])('refuses %s as a query, quickly, naming what is wrong', (_, query, why) => {
+    const started = Date.now();
+    const root = workspace(`${CAMPAIGN}[campaign.ml-null-tests.mission-tests]\n${MAPPING}query = "${query.replaceAll('"', '\\"')}"\nchunk_nobs = 1\n`);
+    expect(problemsOf(() => load(root))).toMatchObject([{ line: 5, message: expect.stringContaining(why) }]);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('refuses an obsdb that lacks what a test reads, or holds text where numbers belong', () => {
+    const root = workspace(`${CAMPAIGN}[campaign.ml-null-tests.pwv-tests]\n${MAPPING}chunk_nobs = 1\n`);
+    const db = new Database(join(root, 'data/obsdb.sqlite'));
+    db.exec("ALTER TABLE obs DROP COLUMN pwv; UPDATE obs SET timestamp = 'yesterday' WHERE obs_id = 'o03'");
+    db.close();
+    expect(problemsOf(() => load(root))).toMatchObject([{ message: expect.stringMatching(/has no column pwv, which this workflow reads$/) }]);
+    const mission = workspace(`${CAMPAIGN}[campaign.ml-null-tests.mission-tests]\n${MAPPING}chunk_nobs = 1\n`);
+    const db2 = new Database(join(mission, 'data/obsdb.sqlite'));
+    db2.exec("UPDATE obs SET timestamp = 'yesterday' WHERE obs_id = 'o03'");
+    db2.close();
+    expect(problemsOf(() => load(mission))).toMatchObject([{ message: expect.stringContaining('observation o03 has "yesterday" for timestamp, not a number') }]);
+  });
+
   it('opens the obsdb read-only: a query cannot change it', () => {
     const root = workspace(`${CAMPAIGN}[campaign.ml-mapmaking]\n${MAPPING}query = "1; DROP TABLE obs"\n`);
-    expect(() => loadRun(root, 'runs/c.toml')).toThrow(/fails on/);
+    expect(() => loadRun(root, 'runs/c.toml')).toThrow(/is not a condition on the obs table: ";" has no place in a condition/);
     const db = new Database(join(root, 'data/obsdb.sqlite'), { readonly: true });
     expect(db.prepare('SELECT COUNT(*) AS n FROM obs').get()).toEqual({ n: 12 });
     db.close();

@@ -242,11 +242,11 @@ export function loadCampaignToml(wsRoot: string, file: string): Run {
         table: w.table,
         path: (v) => filePath(v, wsRoot),
         folder: (v) => resolve(wsRoot, v.startsWith('file://') ? filePath(v, wsRoot) : v),
-        observations: (context, query) => {
+        observations: (context, query, columns) => {
           const contextFile = filePath(context.startsWith('file://') ? context : `file://${context}`, wsRoot);
           noteFile(contextFile);
           if (query.startsWith('file://')) noteFile(filePath(query, wsRoot));
-          const { observations, notFound } = selectObservations(contextFile, query, wsRoot);
+          const { observations, notFound } = selectObservations(contextFile, query, wsRoot, columns);
           if (notFound.length) warnings.push({ ...located('query'), message: `${notFound.length} obs id(s) of ${query} are not in the obsdb (${notFound.slice(0, 3).join(', ')}${notFound.length > 3 ? ', ...' : ''}); they are left out, as socm does`, fix: 'correct the list, or the context' });
           return observations;
         },

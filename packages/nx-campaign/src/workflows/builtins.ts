@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { z } from 'zod';
-import { MissingObsdb, type Observation } from './obsdb';
+import { MissingObsdb, type ObsColumn, type Observation } from './obsdb';
 import { socmOptionArgs, socmValue, type ArgFormat } from './socm-args';
 import { DEFAULT_KNOBS, DEFAULT_NSPLITS, FOV_RADIUS, NULL_TESTS, nullTestSplits, TEST_KNOBS, WAFERS } from './splits';
 import { defineWorkflow, WorkflowOptionError, type WorkflowContext, type WorkflowStage, type WorkflowType } from './types';
@@ -70,9 +70,9 @@ function warnNoPreprocess(o: Mapmaking, ctx: WorkflowContext) {
 }
 
 /** The observations of a query, or undefined (warned) where the obsdb is not on this machine. */
-function observationsOrWarn(o: Mapmaking, ctx: WorkflowContext, what: string): Observation[] | undefined {
+function observationsOrWarn(o: Mapmaking, ctx: WorkflowContext, what: string, columns: ObsColumn[] = []): Observation[] | undefined {
   try {
-    return ctx.observations(o.context, o.query ?? '1');
+    return ctx.observations(o.context, o.query ?? '1', columns);
   } catch (e) {
     if (!(e instanceof MissingObsdb)) throw e;
     ctx.warn(`${e.message}: ${what}`, 'run where the context and obsdb are, or point context at a copy of them', 'context');
@@ -163,6 +163,19 @@ export const powerSpectra = defineWorkflow({
   },
 });
 
+/** The obs columns each null test reads (a missing pwv is 0 in socm; here a missing column is an error). */
+const COLUMNS: Record<string, ObsColumn[]> = {
+  mission: ['timestamp'],
+  wafer: ['timestamp', 'wafer_slots_list'],
+  direction: ['timestamp', 'az_center'],
+  pwv: ['timestamp', 'pwv'],
+  'day-night': ['timestamp'],
+  'moonrise-set': ['timestamp'],
+  elevation: ['timestamp', 'el_center'],
+  'sun-close': ['timestamp', 'az_center', 'el_center'],
+  'moon-close': ['timestamp', 'az_center', 'el_center'],
+};
+
 /** One null test: socm's knobs, then a mapmaking stage per non-empty split. */
 function nullTest(test: string): WorkflowType {
   const schema = z.looseObject({
@@ -186,7 +199,7 @@ function nullTest(test: string): WorkflowType {
       if (table && !(site in table)) throw new WorkflowOptionError('site', `site "${site}" is not one socm knows for ${test}-tests`, `use one of: ${Object.keys(table).join(', ')}`);
       warnNoPreprocess(o, ctx);
       const query = o.query ?? '1';
-      const selected = observationsOrWarn(o, ctx, `the splits cannot be made here, so ${ctx.table} has no stage`);
+      const selected = observationsOrWarn(o, ctx, `the splits cannot be made here, so ${ctx.table} has no stage`, COLUMNS[test]);
       if (!selected) return [];
       if (!selected.length) {
         ctx.warn(`query "${query}" selects no observation: ${ctx.table} has no stage`, 'correct the query', 'query');

@@ -3,11 +3,12 @@
  * with an `obs` table in sotodlib's layout; a query is an SQL condition on that table or a
  * `file://` list of obs ids. The database is opened read-only: no query can change it.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { load } from 'js-yaml';
 import { CampaignError } from '../config/errors';
+import { checkCondition } from './query';
 
 export interface Observation {
   obs_id: string;
@@ -37,8 +38,14 @@ export class MissingObsdb extends CampaignError {
 /** The obsdb file a context YAML names (relative to the context file). */
 export function obsdbOf(contextFile: string): string {
   if (!existsSync(contextFile)) throw new MissingObsdb(`context ${contextFile} does not exist`);
-  const ctx = load(readFileSync(contextFile, 'utf8')) as { obsdb?: unknown } | null;
-  if (!ctx || typeof ctx.obsdb !== 'string') throw new CampaignError(`context ${contextFile} has no obsdb entry (the SQLite file of observations)`);
+  if (!statSync(contextFile).isFile()) throw new CampaignError(`context ${contextFile} is not a file\n  fix: name sotodlib's context YAML`);
+  let ctx: { obsdb?: unknown } | null;
+  try {
+    ctx = load(readFileSync(contextFile, 'utf8')) as { obsdb?: unknown } | null;
+  } catch (e) {
+    throw new CampaignError(`context ${contextFile} is not YAML: ${(e as Error).message.split('\n')[0]}\n  fix: name sotodlib's context YAML`);
+  }
+  if (!ctx || typeof ctx !== 'object' || typeof ctx.obsdb !== 'string') throw new CampaignError(`context ${contextFile} has no obsdb entry (the SQLite file of observations)`);
   const db = isAbsolute(ctx.obsdb) ? ctx.obsdb : resolve(dirname(contextFile), ctx.obsdb);
   if (!existsSync(db)) throw new MissingObsdb(`obsdb ${db} (named by ${contextFile}) does not exist`);
   return db;
@@ -51,41 +58,73 @@ export interface Selection {
   notFound: string[];
 }
 
+/** The columns a workflow reads, beyond obs_id; each must exist, with values of its type. */
+export type ObsColumn = 'timestamp' | 'az_center' | 'el_center' | 'pwv' | 'wafer_slots_list' | 'tube_slot' | 'n_samples';
+const NUMERIC: ObsColumn[] = ['timestamp', 'az_center', 'el_center', 'pwv', 'n_samples'];
+
+/** What an obs id in a `file://` list may look like (they reach messages and files). */
+const OBS_ID = /^[A-Za-z0-9._:+-]{1,200}$/;
+
 /**
- * The observations a query selects: an SQL condition on `obs` ("1" for all), or
- * `file://<list>` of obs ids, one per line, which socm turns into `obs_id IN (...)`
- * (`base` resolves a relative list path).
+ * The observations a query selects: an SQL condition on `obs` ("1" for all; see query.ts for
+ * what a condition may hold), or `file://<list>` of obs ids, one per line, which socm turns into
+ * `obs_id IN (...)` (`base` resolves a relative list path). `columns` are those the caller reads:
+ * each must be a column of `obs`, and numeric ones must hold numbers.
  */
-export function selectObservations(contextFile: string, query: string, base: string): Selection {
+export function selectObservations(contextFile: string, query: string, base: string, columns: ObsColumn[] = NUMERIC): Selection {
   const dbFile = obsdbOf(contextFile);
-  const db = new Database(dbFile, { readonly: true, fileMustExist: true });
+  let db: Database.Database;
   try {
+    db = new Database(dbFile, { readonly: true, fileMustExist: true });
+  } catch (e) {
+    throw new CampaignError(`obsdb ${dbFile} cannot be opened: ${(e as Error).message}\n  fix: point the context's obsdb at an SQLite file`);
+  }
+  try {
+    let have: string[];
+    try {
+      have = (db.prepare('PRAGMA table_info(obs)').all() as { name: string }[]).map((c) => c.name);
+    } catch (e) {
+      throw new CampaignError(`obsdb ${dbFile} is not an SQLite database: ${(e as Error).message}\n  fix: point the context's obsdb at sotodlib's obsdb file`);
+    }
+    if (!have.length) throw new CampaignError(`obsdb ${dbFile} has no obs table\n  fix: point the context's obsdb at sotodlib's obsdb file`);
+    const missing = ['obs_id', ...columns].filter((c) => !have.includes(c));
+    if (missing.length) throw new CampaignError(`obsdb ${dbFile} has no column ${missing.join(', ')}, which this workflow reads\n  fix: use an obsdb with the obs columns ${['obs_id', ...columns].join(', ')}`);
     let rows: Record<string, unknown>[];
     let notFound: string[] = [];
     if (query.startsWith('file://')) {
       const list = filePath(query, base);
       if (!existsSync(list)) throw new MissingObsdb(`query ${query}: ${list} does not exist`);
-      const ids = [...new Set(readFileSync(list, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean))];
+      if (!statSync(list).isFile()) throw new CampaignError(`query ${query}: ${list} is not a file of obs ids\n  fix: name a text file with one obs id per line`);
+      const lines = readFileSync(list, 'utf8').split('\n').map((l) => l.trim());
+      const bad = lines.findIndex((l) => l && !OBS_ID.test(l));
+      if (bad >= 0) throw new CampaignError(`query ${query}: line ${bad + 1} of ${list} is not an obs id\n  fix: one obs id per line (letters, digits and . _ : + -)`);
+      const ids = [...new Set(lines.filter(Boolean))];
       const stmt = db.prepare('SELECT * FROM obs WHERE obs_id = ?');
       const found = ids.map((id) => [id, stmt.get(id)] as const);
       notFound = found.filter(([, row]) => !row).map(([id]) => id);
       rows = found.flatMap(([, row]) => (row ? [row as Record<string, unknown>] : []));
       rows.sort((a, b) => (String(a.obs_id) < String(b.obs_id) ? -1 : 1));
     } else {
+      const check = checkCondition(query, have);
+      if (!check.ok) throw new CampaignError(`query "${query}" is not a condition on the obs table: ${check.why}\n  fix: ${check.fix}`);
       try {
         rows = db.prepare(`SELECT * FROM obs WHERE ${query} ORDER BY obs_id`).all() as Record<string, unknown>[];
       } catch (e) {
-        throw new CampaignError(`query "${query}" fails on ${dbFile}: ${(e as Error).message}\n  fix: write an SQL condition on the obs table (columns obs_id, timestamp, az_center, el_center, pwv, wafer_slots_list, tube_slot, n_samples), or "1" for all`);
+        throw new CampaignError(`query "${query}" fails on ${dbFile}: ${(e as Error).message}\n  fix: write an SQL condition on the obs table (columns ${have.join(', ')}), or "1" for all`);
       }
+    }
+    for (const r of rows) {
+      const bad = columns.find((c) => NUMERIC.includes(c) && (typeof r[c] !== 'number' || !Number.isFinite(r[c])));
+      if (bad) throw new CampaignError(`obsdb ${dbFile}: observation ${String(r.obs_id).slice(0, 200)} has ${JSON.stringify(r[bad])} for ${bad}, not a number\n  fix: correct the obsdb, or leave the observation out of the query`);
     }
     const observations = rows.map((r) => ({
       obs_id: String(r.obs_id),
       timestamp: Number(r.timestamp),
       az_center: Number(r.az_center),
       el_center: Number(r.el_center),
-      // socm: a missing pwv is 0, a missing tube_slot st1
       pwv: Number(r.pwv ?? 0),
       wafers: String(r.wafer_slots_list ?? '').split(',').map((w) => w.trim()).filter(Boolean),
+      // socm: a missing tube_slot is st1
       tube_slot: r.tube_slot === undefined ? 'st1' : String(r.tube_slot ?? ''),
       n_samples: Number(r.n_samples ?? 0),
     }));

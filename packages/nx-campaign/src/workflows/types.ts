@@ -1,6 +1,6 @@
 import { CampaignError } from '../config/errors';
 import type { z } from 'zod';
-import type { Observation } from './obsdb';
+import type { ObsColumn, Observation } from './obsdb';
 
 /** What a workflow type may ask while it turns its table into stages. */
 export interface WorkflowContext {
@@ -17,7 +17,7 @@ export interface WorkflowContext {
    * The observations `query` selects from the obsdb of `context` (a `file://` context YAML), in
    * obs_id order. Throws MissingObsdb when the context or obsdb is not on this machine.
    */
-  observations(context: string, query: string): Observation[];
+  observations(context: string, query: string, columns?: ObsColumn[]): Observation[];
   /** Keys of the workflow's table that TOML wrote as floats (`2.0`): socm prints them as Python floats. */
   floats: ReadonlySet<string>;
   /** A warning located at the workflow's table (or at `key` in it). */
