@@ -321,6 +321,8 @@ function defaultResources(type: WorkflowType): ResourcesInput | undefined {
 }
 
 const RESOURCE_KEYS = ['ranks', 'threads', 'nodes', 'memory', 'memory_per_node', 'runtime'];
+const MAX_COUNT = { ranks: 1_000_000, threads: 10_000, nodes: 100_000 };
+const bareNumber = (v: unknown) => (typeof v === 'number' && Number.isFinite(v)) || /^\s*\d+(\.\d+)?\s*$/.test(String(v));
 
 /**
  * A `[...resources]` table as socm means it: `memory` is the workflow's total over all its ranks
@@ -341,17 +343,22 @@ function socmResources(value: unknown, key: string[], at: (k: KeyPath) => Omit<P
       continue;
     }
     if (k === 'ranks' || k === 'threads' || k === 'nodes') {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) problem(k, `${JSON.stringify(v)} is not a positive whole number`, `write ${k} = 1 or more`);
+      const max = MAX_COUNT[k];
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) problem(k, `${JSON.stringify(v)} is not a whole number from 1 to ${max}`, `write ${k} = 1 or more`);
       else out[k] = v;
     } else if (k === 'runtime') {
-      const bare = typeof v === 'number' || /^\s*\d+(\.\d+)?\s*$/.test(String(v));
-      const r = bare ? { value: Math.ceil(Number(v)) } : parseRuntimeSeconds(v);
+      // A bare number is seconds, as in socm.
+      const r = parseRuntimeSeconds(bareNumber(v) ? `${Number(v)}s` : v);
       if ('error' in r) problem(k, r.error, r.fix);
       else out.runtime = r.value;
-    } else if (k === 'memory' && (typeof v === 'number' || /^\s*\d+(\.\d+)?\s*$/.test(String(v)))) {
-      const mb = Math.ceil(Number(v));
-      warnings.push({ ...at([...key, k]), message: `memory ${JSON.stringify(v)} has no unit: read as ${mb} MB, as socm's documentation means it; socm itself reads a bare number as bytes (${mb / 1e6} MB)`, fix: `write "${mb}M" to say MB` });
-      out.memoryTotal = mb;
+    } else if (k === 'memory' && bareNumber(v)) {
+      const r = parseMemoryMB(`${Number(v)}M`);
+      if ('error' in r) {
+        problem(k, r.error, r.fix);
+        continue;
+      }
+      warnings.push({ ...at([...key, k]), message: `memory ${JSON.stringify(v)} has no unit: read as ${r.value} MB, as socm's documentation means it; socm itself reads a bare number as bytes (${r.value / 1e6} MB)`, fix: `write "${r.value}M" to say MB` });
+      out.memoryTotal = r.value;
     } else {
       const r = parseMemoryMB(v);
       if ('error' in r) problem(k, r.error, r.fix);

@@ -41,3 +41,13 @@ describe('parseRuntimeSeconds', () => {
 
   it.each(['10x', '1:75:00', '', '0m'])('refuses %j', (text) => expect(parseRuntimeSeconds(text)).toHaveProperty('error'));
 });
+
+describe('bounds', () => {
+  it.each(['0G', '0M', '1001T', `${'9'.repeat(400)}G`])('refuses memory %s', (text) => expect(parseMemoryMB(text)).toMatchObject({ error: expect.any(String) }));
+  it.each(['0.4s', '0s', '400d', `${'9'.repeat(400)}s`])('refuses runtime %s', (text) => expect(parseRuntimeSeconds(text)).toMatchObject({ error: expect.any(String) }));
+  it('keeps what real jobs ask', () => {
+    expect(parseMemoryMB('1T')).toEqual({ value: 1_000_000 });
+    expect(parseRuntimeSeconds('1s')).toEqual({ value: 1 });
+    expect(parseRuntimeSeconds('30d')).toEqual({ value: 30 * 86400 });
+  });
+});

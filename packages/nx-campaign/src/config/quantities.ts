@@ -12,6 +12,10 @@ const MEMORY_UNITS: Record<string, number> = {
 
 export type QuantityResult = { value: number } | { error: string; fix: string };
 
+/** Bounds far beyond any real job, which keep typos and hostile values out of plans and scripts. */
+export const MAX_MEMORY_MB = 1e9; // a petabyte
+export const MAX_RUNTIME_SECONDS = 366 * 86400;
+
 export function parseMemoryMB(input: unknown): QuantityResult {
   const text = String(input).trim();
   if (typeof input === 'number' || /^\d+(\.\d+)?$/.test(text)) {
@@ -22,13 +26,22 @@ export function parseMemoryMB(input: unknown): QuantityResult {
   if (!m || factor === undefined) {
     return { error: `memory "${text}" is not a size`, fix: 'write a number and a unit: 512M, 48G, 48GB or 48GiB' };
   }
-  return { value: Math.ceil(Number(m[1]) * factor) };
+  const value = Math.ceil(Number(m[1]) * factor);
+  if (!(value > 0) || value > MAX_MEMORY_MB) return { error: `memory "${text}" is ${value > 0 ? 'more than a petabyte' : 'nothing'}`, fix: 'give the memory the stage needs, more than 0 (SLURM reads --mem=0 as the whole node)' };
+  return { value };
 }
 
 const RUNTIME_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
 /** 10m, 7h, 2d, 1h30m, SLURM's [D-]HH:MM:SS, MM:SS and D-HH[:MM]. */
 export function parseRuntimeSeconds(input: unknown): QuantityResult {
+  const r = parseRuntime(input);
+  if ('error' in r) return r;
+  if (r.value < 1 || r.value > MAX_RUNTIME_SECONDS) return { error: `runtime "${String(input).trim()}" is ${r.value < 1 ? 'under a second' : 'more than a year'}`, fix: 'give the time the stage takes, from 1s to 366d' };
+  return r;
+}
+
+function parseRuntime(input: unknown): QuantityResult {
   const text = String(input).trim();
   const fail = { error: `runtime "${text}" is not a duration`, fix: 'write it as 10m, 7h, 2d, 1h30m, 1-12:00:00 (SLURM days-hours:minutes:seconds) or 90:00 (minutes:seconds)' };
   if (typeof input === 'number' || /^\d+$/.test(text)) {
@@ -37,7 +50,7 @@ export function parseRuntimeSeconds(input: unknown): QuantityResult {
   if (/^(\d+(\.\d+)?[smhd])+$/.test(text)) {
     let total = 0;
     for (const [, n, u] of text.matchAll(/(\d+(?:\.\d+)?)([smhd])/g)) total += Number(n) * RUNTIME_UNITS[u];
-    return total > 0 ? { value: Math.round(total) } : fail;
+    return total > 0 && Number.isFinite(total) ? { value: Math.round(total) } : fail;
   }
   const slurm = /^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$/.exec(text);
   if (slurm) {

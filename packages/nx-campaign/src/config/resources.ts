@@ -15,13 +15,13 @@ function quantity(parse: (v: unknown) => QuantityResult) {
 
 export const memorySchema = quantity(parseMemoryMB);
 export const runtimeSchema = quantity(parseRuntimeSeconds);
-const count = z.number().int().positive();
+const count = (max: number) => z.number().int().positive().max(max);
 
 /** `resources:` as written in socm DAG stages, stage types and run overrides. */
 export const resourcesSchema = z.strictObject({
-  ranks: count.optional(),
-  threads: count.optional(),
-  nodes: count.optional(),
+  ranks: count(1_000_000).optional(),
+  threads: count(10_000).optional(),
+  nodes: count(100_000).optional(),
   memory: memorySchema.optional(),
   runtime: runtimeSchema.optional(),
 });

@@ -7,11 +7,11 @@ import { memorySchema, runtimeSchema } from './resources';
  * the run's over the site's.
  */
 const policySchema = z.strictObject({
-  count: z.number().int().min(0).optional(),
+  count: z.number().int().min(0).max(100).optional(),
   never: z.array(z.number().int().min(0).max(255)).optional(),
-  memory_multiplier: z.number().min(1).optional(),
+  memory_multiplier: z.number().min(1).max(100).optional(),
   memory_max: memorySchema.optional(),
-  walltime_multiplier: z.number().min(1).optional(),
+  walltime_multiplier: z.number().min(1).max(100).optional(),
   walltime_max: runtimeSchema.optional(),
 });
 

@@ -16,10 +16,11 @@ const count = z.number().int().positive();
 
 const nodeClassSchema = z.strictObject({
   name: z.string().regex(SAFE_NAME, 'use letters, digits, _ . and -'),
-  count,
-  cores: count,
+  // Bounds beyond the largest machines, which keep a typo from making a plan of a billion nodes.
+  count: count.max(1_000_000),
+  cores: count.max(100_000),
   memory: memorySchema,
-  speed: z.number().positive().default(1),
+  speed: z.number().positive().max(1000).default(1),
 });
 
 const qosSchema = z

@@ -182,7 +182,7 @@ function nullTest(test: string): WorkflowType {
     ...MAPMAKING_FIELDS,
     chunk_nobs: z.number().int().positive().optional(),
     chunk_duration: z.unknown().optional(),
-    nsplits: z.number().int().positive().optional(),
+    nsplits: z.number().int().positive().max(10_000).optional(),
     ...Object.fromEntries((TEST_KNOBS[test] ?? []).map((k) => [k, z.number().optional()])),
   });
   return defineWorkflow({
