@@ -202,6 +202,20 @@ describe('DAG errors', () => {
     expect(problemsOf(() => loadRun(alias, 'runs/sim.yaml'))).toMatchObject([{ file: 'pipelines/pz/pipeline.yaml', key: 'stages[2].aliases.photoz', message: expect.stringContaining('A file name') }]);
   });
 
+  it('finds a cycle through 50,000 stages without overflowing the stack', () => {
+    const n = 50_000;
+    const stages = Array.from({ length: n }, (_, i) => `  s${i}: {executable: sh, depends: [s${(i + 1) % n}]}\n`).join('');
+    const problems = problemsOf(() => loadRun(socmRun(stages), 'runs/r.yaml'));
+    expect(problems).toHaveLength(1);
+    expect(problems[0].message).toMatch(/^the stages form a cycle: s\d+ -> /);
+  });
+
+  it('a run that selects no stage is an error, not a run that does nothing', () => {
+    const chain = '  a: {executable: x, outputs: [a]}\n  b: {executable: x, inputs: [a]}\n';
+    expect(problemsOf(() => loadRun(socmRun(chain, 'pipelines: ps\nfrom: b\nto: a\n'), 'runs/r.yaml'))).toMatchObject([{ line: 2, key: 'from', message: 'from and to select no stage' }]);
+    expect(problemsOf(() => loadRun(socmRun('', 'pipelines: ps\n'), 'runs/r.yaml'))).toMatchObject([{ message: expect.stringMatching(/no stage|missing or empty/) }]);
+  });
+
   it('prints a cycle', () => {
     const ws = socmRun('  a: {executable: x, depends: [c]}\n  b: {executable: x, depends: [a]}\n  c: {executable: x, depends: [b]}\n');
     const [p] = problemsOf(() => loadRun(ws, 'runs/r.yaml'));

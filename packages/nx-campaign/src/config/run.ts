@@ -149,6 +149,10 @@ function assembleRun(name: string, file: string, y: YamlFile, r: RunSettings, pi
   const maxThreads = pipelines.map((p) => p.maxThreads).filter((m): m is number => m !== undefined);
   const folderProblems = [...folderProblem(y, 'output_dir', sub(r.output_dir), inputs), ...folderProblem(y, 'log_dir', sub(r.log_dir), inputs)];
   if (folderProblems.length) throw new ConfigError(folderProblems);
+  if (!keep.size) {
+    const trimmed = dag.order.length > 0;
+    throw configError({ file, line: y.lineOf([trimmed ? (r.from ? 'from' : 'to') : 'pipelines']), key: trimmed ? (r.from ? 'from' : 'to') : 'pipelines', message: trimmed ? 'from and to select no stage' : 'the run has no stage', fix: trimmed ? 'name stages with from (they and their descendants) and to (they and their ancestors) that meet' : 'give its pipelines stages' });
+  }
   return {
     name,
     file,

@@ -128,27 +128,32 @@ function topologicalOrder(names: string[], parents: Map<string, string[]>, child
   return order;
 }
 
+/** A cycle among `stages`, by an iterative depth-first walk (a recursive one overflows the stack on long chains). */
 function findCycle(stages: Map<string, Stage>, parents: Map<string, string[]>): string[] {
   const state = new Map<string, 'open' | 'done'>();
-  const stack: string[] = [];
-  const visit = (n: string): string[] | undefined => {
-    state.set(n, 'open');
-    stack.push(n);
-    for (const p of parents.get(n) ?? []) {
-      if (state.get(p) === 'open') return [...stack.slice(stack.indexOf(p)), p].reverse();
-      if (!state.has(p)) {
-        const c = visit(p);
-        if (c) return c;
+  for (const start of stages.keys()) {
+    if (state.has(start)) continue;
+    const path: string[] = [];
+    const next: number[] = [];
+    const enter = (n: string) => {
+      state.set(n, 'open');
+      path.push(n);
+      next.push(0);
+    };
+    enter(start);
+    while (path.length) {
+      const n = path[path.length - 1];
+      const ps = parents.get(n) ?? [];
+      const i = next[next.length - 1]++;
+      if (i >= ps.length) {
+        state.set(n, 'done');
+        path.pop();
+        next.pop();
+        continue;
       }
-    }
-    stack.pop();
-    state.set(n, 'done');
-    return undefined;
-  };
-  for (const n of stages.keys()) {
-    if (!state.has(n)) {
-      const c = visit(n);
-      if (c) return c;
+      const p = ps[i];
+      if (state.get(p) === 'open') return [...path.slice(path.indexOf(p)), p].reverse();
+      if (!state.has(p)) enter(p);
     }
   }
   return [];
