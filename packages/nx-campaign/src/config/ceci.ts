@@ -317,7 +317,7 @@ function resolveConfig(stage: string, cls: StageClass, cfg: StagesConfig | undef
         continue;
       }
       if (!(cls.python ? castable(option.type, value) : optionTypeMatches({ type: option.type as ConfigOption['type'] }, value))) {
-        problems.push({ ...at, message: `${JSON.stringify(value)} is not of type ${option.type}`, fix: `give a ${option.type} value` });
+        problems.push({ ...at, message: `${JSON.stringify(value)} is not of type ${option.type}`, fix: `give a value of type ${option.type}` });
         continue;
       }
       config[key] = value;
