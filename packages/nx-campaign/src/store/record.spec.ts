@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadRun } from '../config/run';
 import { fixture } from '../testing/fixture';
-import { CampaignRecord, recordPath, runFiles } from './record';
+import { CampaignRecord, journalMode, recordPath, runFiles } from './record';
 
 const PIPELINE = `stages:
   a:
@@ -63,8 +63,19 @@ describe('campaign record', () => {
     rec.close();
   });
 
-  it('loses no rows when several processes write at once', async () => {
-    const { root, run, env } = workspace();
+  it('journals with WAL on a local file system, with a rollback journal on a network one (NFS, Lustre, GPFS...)', () => {
+    expect(journalMode('/x', {}, () => ({ type: 0xef53 }))).toEqual({ mode: 'wal', why: 'local file system' });
+    expect(journalMode('/x', {}, () => ({ type: 0x6969 }))).toEqual({ mode: 'delete', why: 'NFS file system' });
+    expect(journalMode('/x', {}, () => ({ type: 0x0bd00bd0 }))).toMatchObject({ mode: 'delete', why: 'Lustre file system' });
+    expect(journalMode('/x', {}, () => ({ type: 0x47504653 }))).toMatchObject({ mode: 'delete', why: 'GPFS file system' });
+    expect(journalMode('/x', { NX_CAMPAIGN_RECORD_JOURNAL: 'wal' }, () => ({ type: 0x6969 }))).toMatchObject({ mode: 'wal' });
+    expect(() => journalMode('/x', { NX_CAMPAIGN_RECORD_JOURNAL: 'memory' })).toThrow(/not a journal mode/);
+  });
+
+  it.each([['wal', 'wal'], ['delete', 'delete']])('loses no rows when several processes write at once (journal %s)', async (mode, expected) => {
+    const ws = workspace();
+    const { root, run } = ws;
+    const env = { ...ws.env, NX_CAMPAIGN_RECORD_JOURNAL: mode };
     const rec = CampaignRecord.open(root, env);
     const v = rec.beginInvocation(run, runFiles(root, run), { backend: 'local' });
     const writers = 4;
@@ -72,6 +83,7 @@ describe('campaign record', () => {
     const script = `const {CampaignRecord}=require(${JSON.stringify(dist)}); const r=CampaignRecord.open(${JSON.stringify(root)},${JSON.stringify(env)});
       for (let i=0;i<${each};i++){ const id=r.startAttempt(${JSON.stringify({ runId: v.runId, versionId: v.versionId, invocationId: v.invocationId })},{stage:'s'+(i%7),pipeline:'p',backend:'local',configHash:'h',state:'running'}); r.endAttempt(id,{state:'succeeded',seconds:i}); }
       r.close();`;
+    expect(rec.db.pragma('journal_mode', { simple: true })).toBe(expected);
     const codes = await Promise.all(Array.from({ length: writers }, () => new Promise<number | null>((res) => spawn(process.execPath, ['-e', script], { stdio: 'inherit' }).on('exit', res))));
     expect(codes).toEqual(Array(writers).fill(0));
     const rows = rec.db.prepare("SELECT stage, COUNT(*) AS n, COUNT(DISTINCT attempt) AS distinct_attempts, SUM(state = 'succeeded') AS ok FROM attempts GROUP BY stage").all() as { n: number; distinct_attempts: number; ok: number }[];

@@ -1,11 +1,12 @@
 /**
  * The campaign record: one SQLite file holding every run version, invocation and attempt, so
- * status, reports, logs, retries and recovery work after the fact. WAL mode and a busy timeout
- * make several nx processes writing at once safe; every change is one transaction, so a killed
- * process leaves either all of it or none.
+ * status, reports, logs, retries and recovery work after the fact. WAL mode (on a local file
+ * system; a rollback journal on a network one) and a busy timeout make several nx processes
+ * writing at once safe; every change is one transaction, so a killed process leaves either all
+ * of it or none.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statfsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -205,26 +206,63 @@ export function invocationLive(inv: Invocation): boolean {
   return inv.host !== hostname() || processAlive(inv.pid);
 }
 
+/** statfs type numbers of network and cluster file systems (Linux magic numbers). */
+const NETWORK_FILE_SYSTEMS: Record<number, string> = {
+  0x6969: 'NFS',
+  0x0bd00bd0: 'Lustre',
+  0x47504653: 'GPFS',
+  0xff534d42: 'CIFS',
+  0xfe534d42: 'SMB2',
+  0x517b: 'SMB',
+  0x19830326: 'BeeGFS',
+  0x00c36400: 'CephFS',
+  0xaad7aaea: 'PanFS',
+  0x65735546: 'FUSE',
+};
+
+/**
+ * How the record journals its writes. WAL shares memory between the processes that write, which a
+ * network file system (where HPC workspaces live) does not give across nodes: it corrupts the
+ * file there. So a record on one uses a rollback journal; NX_CAMPAIGN_RECORD_JOURNAL (wal or
+ * delete) overrides what the file system says.
+ */
+export function journalMode(dir: string, env: NodeJS.ProcessEnv = process.env, statfs: (path: string) => { type: number } = statfsSync): { mode: 'wal' | 'delete'; why: string } {
+  const asked = env.NX_CAMPAIGN_RECORD_JOURNAL?.toLowerCase();
+  if (asked === 'wal' || asked === 'delete') return { mode: asked, why: 'NX_CAMPAIGN_RECORD_JOURNAL' };
+  if (asked) throw new CampaignError(`NX_CAMPAIGN_RECORD_JOURNAL=${asked}: not a journal mode\n  fix: set it to wal or delete, or unset it`);
+  let type: number;
+  try {
+    type = statfs(dir).type;
+  } catch {
+    return { mode: 'delete', why: 'the file system could not be asked' };
+  }
+  const network = NETWORK_FILE_SYSTEMS[type];
+  return network ? { mode: 'delete', why: `${network} file system` } : { mode: 'wal', why: 'local file system' };
+}
+
 export class CampaignRecord {
   readonly db: Database.Database;
+  readonly journal: { mode: 'wal' | 'delete'; why: string };
 
-  private constructor(readonly path: string) {
+  private constructor(readonly path: string, env: NodeJS.ProcessEnv) {
     mkdirSync(dirname(path), { recursive: true });
+    this.journal = journalMode(dirname(path), env);
     this.db = new Database(path, { timeout: 30_000 });
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma(`journal_mode = ${this.journal.mode === 'wal' ? 'WAL' : 'DELETE'}`);
+    // With a rollback journal, NORMAL could lose the last transactions on a crash: FULL syncs each.
+    this.db.pragma(`synchronous = ${this.journal.mode === 'wal' ? 'NORMAL' : 'FULL'}`);
     this.db.pragma('foreign_keys = ON');
     this.migrate();
   }
 
   static open(wsRoot: string, env: NodeJS.ProcessEnv = process.env): CampaignRecord {
-    return new CampaignRecord(recordPath(wsRoot, env));
+    return new CampaignRecord(recordPath(wsRoot, env), env);
   }
 
   /** Opens an existing record only; undefined when nothing was ever recorded. */
   static openExisting(wsRoot: string, env: NodeJS.ProcessEnv = process.env): CampaignRecord | undefined {
     const p = recordPath(wsRoot, env);
-    return existsSync(p) ? new CampaignRecord(p) : undefined;
+    return existsSync(p) ? new CampaignRecord(p, env) : undefined;
   }
 
   close(): void {
