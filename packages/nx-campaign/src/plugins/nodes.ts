@@ -1,12 +1,13 @@
 import type { CreateNodes, CreateNodesResultArray, TargetConfiguration } from '@nx/devkit';
 import { AggregateCreateNodesError } from 'nx/src/project-graph/error-types';
 import { posix } from 'node:path';
-import { CampaignError } from '../config/errors';
+import { CampaignError, ConfigError } from '../config/errors';
+import { sharedFolderProblems } from '../config/folders';
 import { formatDuration, formatMemory } from '../config/quantities';
 import { formatKeyPath } from '../config/yaml-file';
 import { renderArgv, shellLine, shellQuote, stageCwd, stageEnv } from '../model/command';
 import { runNameOf, type Run } from '../model/run';
-import { loadRunCached } from '../store/run-cache';
+import { loadRunCached, type LoadedRun } from '../store/run-cache';
 import { damageCheckFile, damageCheckScript, receiptFile, updateEpochs, workspaceDataDir, writeFileIfChanged } from '../store/stage-state';
 import { projectNameOf } from './names';
 
@@ -22,21 +23,31 @@ export const createNodes: CreateNodes = [
   RUN_FILES,
   async (files, _options, context): Promise<CreateNodesResultArray> => {
     // What createNodesFromFiles does, without loading @nx/devkit (0.4 s) into the worker.
-    const results: CreateNodesResultArray = [];
     const errors: [string, Error][] = [];
-    const unloadable = new Map<string, string[]>(); // message -> the run files it stops
+    const mistakes = new Map<string, string>(); // run file -> its mistake
+    const wsRoot = context.workspaceRoot;
+    const dataDir = workspaceDataDir(wsRoot);
+    const loaded = new Map<string, LoadedRun>();
     for (const file of files) {
       try {
-        results.push([file, { projects: await runProjects(context.workspaceRoot, file) }]);
+        loaded.set(file, await loadRunCached(wsRoot, file, dataDir));
       } catch (e) {
-        if (!(e instanceof CampaignError)) {
-          errors.push([file, e as Error]);
-          continue;
-        }
-        results.push([file, { projects: unloadableRunProjects(file) }]);
-        unloadable.set(e.message, [...(unloadable.get(e.message) ?? []), file]);
+        if (e instanceof CampaignError) mistakes.set(file, e.message);
+        else errors.push([file, e as Error]);
       }
     }
+    // Two runs in one folder would overwrite, damage and clean each other's files.
+    for (const [file, problems] of sharedFolderProblems(wsRoot, [...loaded.values()].map((l) => l.run))) {
+      mistakes.set(file, new ConfigError(problems).message);
+      loaded.delete(file);
+    }
+    const results: CreateNodesResultArray = files.flatMap((file): CreateNodesResultArray => {
+      const l = loaded.get(file);
+      if (l) return [[file, { projects: projectsOf(wsRoot, l.run, l.fingerprints) }]];
+      return mistakes.has(file) ? [[file, { projects: unloadableRunProjects(file) }]] : [];
+    });
+    const unloadable = new Map<string, string[]>(); // message -> the run files it stops
+    for (const [file, message] of mistakes) unloadable.set(message, [...(unloadable.get(message) ?? []), file]);
     for (const [message, stopped] of unloadable) {
       const what = stopped.length === 1 ? `${stopped[0]} is not loaded (its run's targets fail until this is fixed)` : `${stopped.join(', ')} are not loaded (their runs' targets fail until this is fixed)`;
       pluginLog(`nx-campaign: ${what}:\n${message}`);
@@ -64,8 +75,12 @@ interface StageProject {
 }
 
 export async function runProjects(wsRoot: string, file: string): Promise<Record<string, StageProject>> {
+  const { run, fingerprints } = await loadRunCached(wsRoot, file, workspaceDataDir(wsRoot));
+  return projectsOf(wsRoot, run, fingerprints);
+}
+
+function projectsOf(wsRoot: string, run: Run, fingerprints: Map<string, string>): Record<string, StageProject> {
   const dataDir = workspaceDataDir(wsRoot);
-  const { run, fingerprints } = await loadRunCached(wsRoot, file, dataDir);
   const epochs = updateEpochs(dataDir, run.name, fingerprints);
   const rel = (p: string) => posix.relative(wsRoot, p);
   const outputsOf = (name: string) => run.dag.stages.get(name)!.outputs.map((o) => posix.join(run.outputDir, o.path));
