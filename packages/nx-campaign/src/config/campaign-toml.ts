@@ -22,6 +22,7 @@ import { CampaignError, ConfigError, configError, type Problem } from './errors'
 import { parseMemoryMB, parseRuntimeSeconds } from './quantities';
 import { mergeResources, resourcesSchema, runtimeSchema, type ResourcesInput } from './resources';
 import { folderProblem } from './folders';
+import { missingScripts } from './scripts';
 import { validate } from './validate';
 import type { KeyPath, YamlFile } from './yaml-file';
 
@@ -282,7 +283,7 @@ export function loadCampaignToml(wsRoot: string, file: string): Run {
   const folders = [...folderProblem(source, 'output_dir', sub(settings.output_dir), {}), ...folderProblem(source, 'log_dir', sub(settings.log_dir), {})].map((p) => ({ ...p, line: lineOf(['campaign', p.key!]), key: `campaign.${p.key}` }));
   if (folders.length) throw new ConfigError(folders);
   const dag = buildDag(stages, {}, file, (src) => lineOf(src.key));
-  return {
+  const run: Run = {
     name,
     file,
     outputDir: posix.normalize(sub(settings.output_dir)),
@@ -301,6 +302,8 @@ export function loadCampaignToml(wsRoot: string, file: string): Run {
     nodes: settings.resources?.nodes,
     deadline: settings.deadline,
   };
+  warnings.push(...missingScripts(wsRoot, run));
+  return run;
 }
 
 /** A key socm's type does not know is passed on; say so when it looks like a typo of one it knows. */

@@ -48,6 +48,7 @@ function ceciWorkspace(overrides: Record<string, string> = {}) {
     'pipelines/pz/types.yaml': STAGE_TYPES,
     'pipelines/pz/pipeline.yaml': PIPELINE,
     'pipelines/pz/config.yaml': 'global:\n  seed: 1\nsplit:\n  fraction: 0.25\n',
+    ...Object.fromEntries(['split', 'train', 'estimate'].map((s) => [`pipelines/pz/scripts/${s}.py`, ''])),
     'runs/sim.yaml': 'pipelines: pz\ninputs:\n  catalog: data/spec.csv\nconfig:\n  global: {seed: 7}\n  train: {k: 9}\n',
     ...overrides,
   });
@@ -146,10 +147,13 @@ describe('socm DAG dialect', () => {
     const p = loadRun(ws, 'pipelines/pspipe/pipeline.yaml');
     expect(p.stages).toHaveLength(8);
     expect(p.pipelines[0].campaign).toMatchObject({ resource: 'tiger3', requested_resources: 3359, execution_schema: 'remote' });
-    expect(p.warnings).toEqual([
+    expect(p.warnings.slice(0, 2)).toEqual([
       expect.objectContaining({ line: 49, key: 'stages.mask_extra.resources', message: expect.stringContaining('first at line 43') }),
       expect.objectContaining({ key: 'stages.mode_coupling.script', message: expect.stringContaining('contains a space') }),
     ]);
+    // Its scripts are on the cluster, not here: a warning each, at the stage.
+    expect(p.warnings.slice(2).map((w) => `${w.line} ${w.message}`)).toContain('14 stage extract_maps\'s file pipelines/pspipe/pspipe/python/extract_maps.py does not exist');
+    expect(p.warnings).toHaveLength(10);
     expect(p.dag.stages.get('spectra')!.resources).toMatchObject({ ranks: 17, threads: 4, memoryMB: 600000, runtimeSeconds: 900 });
   });
 
@@ -173,6 +177,11 @@ stages:
   it('refuses a variable in executable rather than putting its value (or nothing) in its place', () => {
     const ws = fixture({ 'pipelines/ps/pipeline.yaml': 'stages:\n  a:\n    executable: "$CONDA_PREFIX/bin/python3 -u"\n', 'runs/r.yaml': 'pipelines: ps\n' });
     expect(problemsOf(() => loadRun(ws, 'runs/r.yaml'))).toMatchObject([{ line: 3, key: 'stages.a.executable', message: expect.stringContaining('names a variable or a command substitution') }]);
+  });
+
+  it('warns at load of a script that does not exist (a campaign may be planned away from its cluster)', () => {
+    const ws = fixture({ 'pipelines/ps/pipeline.yaml': 'stages:\n  a:\n    executable: python3\n    script: scripts/gone.py\n', 'runs/r.yaml': 'pipelines: ps\n' });
+    expect(loadRun(ws, 'runs/r.yaml').warnings).toMatchObject([{ file: 'pipelines/ps/pipeline.yaml', line: 2, key: 'a', message: "stage a's file pipelines/ps/scripts/gone.py does not exist" }]);
   });
 
   it('refuses shell operators in executable', () => {

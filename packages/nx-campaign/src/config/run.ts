@@ -10,6 +10,7 @@ import { ConfigError, configError, type Problem } from './errors';
 import { loadPipeline, loadPipelineYaml, type Pipeline, type RunLayer } from './pipeline';
 import { CECI_RUN_KEYS } from './ceci';
 import { folderProblem } from './folders';
+import { missingScripts } from './scripts';
 import { resourcesSchema, runtimeSchema } from './resources';
 import { validate } from './validate';
 import { readYamlFile, type YamlFile } from './yaml-file';
@@ -128,7 +129,7 @@ export function loadRun(wsRoot: string, file: string): Run {
     problems.push({ file, line: y.lineOf(['nodes']), key: 'nodes', message: 'both requested_resources (cores) and nodes cap the allocation', fix: 'keep one of them' });
   }
   if (problems.length) throw new ConfigError(problems);
-  return assembleRun(name, file, y, { ...r, inputs, site: typeof r.site === 'string' ? r.site : undefined }, pipelines, [...warnings, ...pipelines.flatMap((p) => p.warnings)]);
+  return assembleRun(wsRoot, name, file, y, { ...r, inputs, site: typeof r.site === 'string' ? r.site : undefined }, pipelines, [...warnings, ...pipelines.flatMap((p) => p.warnings)]);
 }
 
 function checkName(file: string, name: string) {
@@ -138,7 +139,7 @@ function checkName(file: string, name: string) {
 type RunSettings = Omit<RunFile, 'site' | 'pipelines'> & { site?: string };
 
 /** The run's DAG over its pipelines' stages, trimmed, with its folders and settings resolved. */
-function assembleRun(name: string, file: string, y: YamlFile, r: RunSettings, pipelines: Pipeline[], warnings: Problem[]): Run {
+function assembleRun(wsRoot: string, name: string, file: string, y: YamlFile, r: RunSettings, pipelines: Pipeline[], warnings: Problem[]): Run {
   const sub = (p: string) => p.replaceAll('{run}', name);
   const given = Object.entries(r.inputs).filter((e): e is [string, string] => e[1] !== null);
   const inputs = Object.fromEntries(given.map(([tag, path]) => [tag, posix.normalize(path)]));
@@ -153,7 +154,7 @@ function assembleRun(name: string, file: string, y: YamlFile, r: RunSettings, pi
     const trimmed = dag.order.length > 0;
     throw configError({ file, line: y.lineOf([trimmed ? (r.from ? 'from' : 'to') : 'pipelines']), key: trimmed ? (r.from ? 'from' : 'to') : 'pipelines', message: trimmed ? 'from and to select no stage' : 'the run has no stage', fix: trimmed ? 'name stages with from (they and their descendants) and to (they and their ancestors) that meet' : 'give its pipelines stages' });
   }
-  return {
+  const run: Run = {
     name,
     file,
     outputDir: posix.normalize(sub(r.output_dir)),
@@ -176,6 +177,8 @@ function assembleRun(name: string, file: string, y: YamlFile, r: RunSettings, pi
     deadline: r.deadline,
     retries: r.retries,
   };
+  run.warnings.push(...missingScripts(wsRoot, run));
+  return run;
 }
 
 /**
@@ -196,6 +199,6 @@ function loadPipelineAsRun(wsRoot: string, y: YamlFile): Run {
   const p = loadPipelineYaml(wsRoot, y, name, layer);
   const unused = ceci ? Object.keys(y.data as object).filter((k) => CECI_RUN_KEYS.includes(k) && !(k in runSettings)) : [];
   const warnings = [...p.warnings, ...unused.map((k) => ({ file: y.file, line: y.lineOf([k]), key: k, message: `"${k}" is not used by nx-campaign`, fix: 'remove it, or see "Runs" in README.md' }))];
-  return assembleRun(name, y.file, y, r, [p], warnings);
+  return assembleRun(wsRoot, name, y.file, y, r, [p], warnings);
 }
 

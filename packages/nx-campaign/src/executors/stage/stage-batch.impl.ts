@@ -9,7 +9,8 @@ import { CampaignRecord } from '../../store/record';
 import { Recorder } from '../../store/recorder';
 import { withHistory } from '../../store/history';
 import { loadRunCached } from '../../store/run-cache';
-import { CampaignError } from '../../config/errors';
+import { CampaignError, ConfigError } from '../../config/errors';
+import { missingScripts } from '../../config/scripts';
 import { workspaceDataDir } from '../../store/stage-state';
 import type { StageExecutorOptions } from './schema';
 
@@ -48,6 +49,9 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
       job.stages.push(o.stage);
       taskOf.set(`${job.run.name}/${o.stage}`, taskId);
     }
+    // A missing script would fail the run at its first stage that needs it, after others ran.
+    const missing = [...jobs.values()].flatMap((j) => missingScripts(context.root, j.run, j.stages));
+    if (missing.length) throw new ConfigError(missing);
     // What earlier runs measured and escalated sizes (and plans) these stages.
     recorder = new Recorder(CampaignRecord.open(context.root), context.root);
     for (const job of jobs.values()) job.run = withHistory(job.run, recorder.record).run;
