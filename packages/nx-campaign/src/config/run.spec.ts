@@ -253,6 +253,12 @@ describe('DAG errors', () => {
     expect(problemsOf(() => loadRun(ws2, 'runs/r.yaml'))[0].message).toContain('is also an input of the run');
   });
 
+  it('rejects an output inside a folder output of another stage (re-running that one would remove it); the same stage may', () => {
+    const ws = socmRun('  a: {executable: x, outputs: [maps]}\n  b: {executable: x, outputs: [maps/deep/b.fits]}\n');
+    expect(problemsOf(() => loadRun(ws, 'runs/r.yaml'))).toMatchObject([{ line: 3, key: 'b', message: 'output "maps/deep/b.fits" is inside output "maps" of stage "a", which removes it each time it runs' }]);
+    expect(loadRun(socmRun('  a: {executable: x, outputs: [maps, maps/index.txt]}\n'), 'runs/r.yaml').stages).toEqual(['a']);
+  });
+
   it('rejects a stage that belongs to two pipelines of a run', () => {
     const ws = fixture({
       'pipelines/one/pipeline.yaml': 'stages:\n  a: {executable: x}\n',

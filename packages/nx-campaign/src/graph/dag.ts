@@ -43,6 +43,18 @@ export function buildDag(stageList: Stage[], runInputs: Record<string, string>, 
       if (o.key in runInputs || o.path in runInputs) problems.push({ ...where(s), message: `output "${o.key}" is also an input of the run (${runFile})`, fix: `remove it from the run's inputs, or alias the stage's output` });
     }
   }
+  // Before a stage runs its earlier outputs are removed, a folder with all it holds.
+  for (const s of stages.values()) {
+    for (const o of s.outputs) {
+      for (let dir = o.path.slice(0, o.path.lastIndexOf('/')); dir; dir = dir.slice(0, Math.max(0, dir.lastIndexOf('/')))) {
+        const holder = producers.get(dir);
+        if (holder && holder.stage !== s.name && holder.path === dir) {
+          problems.push({ ...where(s), message: `output "${o.path}" is inside output "${dir}" of stage "${holder.stage}", which removes it each time it runs`, fix: `write it outside ${dir}/` });
+          break;
+        }
+      }
+    }
+  }
   const parents = new Map<string, string[]>();
   const sources = new Map<string, Map<string, InputSource>>();
   const missing = new Map<string, string[]>();

@@ -96,6 +96,15 @@ describe('runLocally', () => {
     expect(existsSync(join(ws, '.nx/workspace-data/nx-campaign/r/receipts/partial.json'))).toBe(false);
   });
 
+  it('an output that is a folder: an earlier one is removed with what it holds, and the stage makes it anew', async () => {
+    const ws = fixture({ 'pipelines/p/pipeline.yaml': 'stages:\n  s:\n    executable: sh\n    script-args: ["-c", "mkdir -p maps/deep; echo new > maps/deep/a"]\n    outputs: [maps]\n', 'runs/r.yaml': 'pipelines: p\n', 'results/r/outputs/maps/deep/stale': 'old' });
+    const run = loadRun(ws, 'runs/r.yaml');
+    const [r] = await collect(runLocally([{ run, stages: run.stages, fingerprints: new Map(), reuseComplete: false }], { wsRoot: ws, dataDir: ws, print: () => {} }));
+    expect(r.result.status, r.result.message).toBe('success');
+    expect(existsSync(join(ws, 'results/r/outputs/maps/deep/stale'))).toBe(false);
+    expect(readFileSync(join(ws, 'results/r/outputs/maps/deep/a'), 'utf8')).toBe('new\n');
+  });
+
   it('refuses to overwrite existing outputs under resume: refuse', async () => {
     const ws = fixture({ 'pipelines/p/pipeline.yaml': 'stages:\n  s:\n    executable: touch\n    script-args: [x.txt]\n    outputs: [x.txt]\n', 'runs/r.yaml': 'pipelines: p\nresume: refuse\n', 'results/r/outputs/x.txt': 'old' });
     const run = loadRun(ws, 'runs/r.yaml');

@@ -44,8 +44,9 @@ export function prepareOutputs(inv: StageInvocation, refuseExisting: boolean, pr
   }
   for (const o of inv.outputs) {
     ensureDir(dirname(o.final));
-    rmSync(o.inProgress, { force: true });
-    rmSync(o.final, { force: true });
+    // An output may be a folder; outputs lie inside the run's output folder (checked at load).
+    rmSync(o.inProgress, { force: true, recursive: true });
+    rmSync(o.final, { force: true, recursive: true });
   }
   return undefined;
 }

@@ -64,12 +64,12 @@ nxc_job=$nxc_code
 if [ $nxc_code -eq 0 ]; then
   :
 {{#each stage.outputs}}
-  {{#if viaArgument}}[ -e {{inProgress}} ] && mv -f {{inProgress}} {{final}}{{/if}}
+  {{#if viaArgument}}[ -e {{inProgress}} ] && mv -fT {{inProgress}} {{final}}{{/if}}
   [ -e {{final}} ] || { printf 'nx-campaign: exited 0 but did not write %s\\n' {{final}}; nxc_job=1; }
 {{/each}}
 else
 {{#each stage.outputs}}
-  {{#unless viaArgument}}[ -e {{final}} ] && mv -f {{final}} {{inProgress}}{{/unless}}
+  {{#unless viaArgument}}[ -e {{final}} ] && mv -fT {{final}} {{inProgress}}{{/unless}}
 {{/each}}
   :
 fi
