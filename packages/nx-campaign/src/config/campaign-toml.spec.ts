@@ -1,4 +1,4 @@
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -170,7 +170,7 @@ maxiter = "50"
   });
 
   it('a custom type declares default resources, and files that order its stages after those writing them', () => {
-    const root = workspace(`${CAMPAIGN}[campaign.produce]\nout = "results/c/a.txt"\n[campaign.produce.resources]\nthreads = 2\n[campaign.consume]\nin = "results/c/a.txt"\n`);
+    const root = workspace(`${CAMPAIGN}[campaign.produce]\nout = "results/c/outputs/a.txt"\n[campaign.produce.resources]\nthreads = 2\n[campaign.consume]\nin = "results/c/outputs/a.txt"\n`);
     symlinkSync(resolve(__dirname, '../../../../node_modules'), join(root, 'node_modules'));
     mkdirSync(join(root, 'workflows'));
     writeFileSync(join(root, 'workflows/produce.js'), `const { defineWorkflow, z } = require('nx-campaign/workflow');
@@ -184,7 +184,10 @@ module.exports = defineWorkflow({ name: 'consume', description: 'reads it', opti
     const run = loadRun(root, 'runs/c.toml');
     expect(run.dag.parents.get('consume')).toEqual(['produce']);
     expect(run.dag.stages.get('produce')!.resources).toMatchObject({ threads: 2, memoryMB: 3000 });
-    expect(run.dag.stages.get('produce')!.outputs).toEqual([{ key: '../a.txt', path: '../a.txt' }]); // relative to results/c/outputs
+    expect(run.dag.stages.get('produce')!.outputs).toEqual([{ key: 'a.txt', path: 'a.txt' }]); // relative to results/c/outputs
+    // Outputs are removed before their stage runs: one outside the campaign's folder is refused.
+    writeFileSync(join(root, 'runs/c.toml'), readFileSync(join(root, 'runs/c.toml'), 'utf8').replace('out = "results/c/outputs/a.txt"', 'out = "package.json"'));
+    expect(problemsOf(() => loadRun(root, 'runs/c.toml'))).toMatchObject([{ line: 5, key: 'campaign.produce', message: "workflow produce declares output package.json, which is not inside the campaign's output folder results/c/outputs" }]);
   });
 
   it.each([

@@ -255,6 +255,11 @@ export function loadCampaignToml(wsRoot: string, file: string): Run {
         warn: (message, fix, key) => warnings.push({ ...located(key), message, fix }),
       };
       for (const s of type.stages(options, ctx)) {
+        // Outputs are removed before their stage runs: only the campaign's own folder may hold them.
+        for (const o of s.outputs ?? []) {
+          const r = relative(o);
+          if (r === '' || r.startsWith('../') || r === '..' || posix.isAbsolute(r)) problems.push({ ...located(undefined), message: `workflow ${type.name} declares output ${o}, which is not inside the campaign's output folder ${sub(settings.output_dir)}`, fix: `write it under ${sub(settings.output_dir)}/ (campaign output_dir)` });
+        }
         stages.push({
           name: s.name,
           pipeline: w.table,
