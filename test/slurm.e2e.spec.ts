@@ -36,6 +36,13 @@ const PIPELINE = `stages:
     depends: [a]
     outputs: [out/e.txt]
     resources: {ranks: 2, threads: 1, memory: 200M, runtime: 90m}
+  h:
+    executable: sh
+    script-args: ["-c", "printf '%s\\\\n' \\"$HOSTILE\\" > out/env.txt"]
+    depends: null
+    environment: {HOSTILE: "$(touch pwned3) \`touch pwned4\`"}
+    outputs: [out/env.txt, "out/$(touch pwned5)\`touch pwned6\`.json"]
+    resources: {memory: 100M, runtime: 1m}
 `;
 
 /** id and state of every job SLURM lists for `run` of this workspace (its script is in the workspace; other copies may run at once). */
@@ -122,9 +129,12 @@ describeSlurm('SLURM backend (real SLURM)', () => {
       expect(e).toMatch(/^srun --ntasks=2 --cpus-per-task=1 sh /m);
     });
 
-    it('keeps hostile config values inert', () => {
-      expect(existsSync(join(ws, 'results/mixed/outputs/pwned'))).toBe(false);
-      expect(existsSync(join(ws, 'results/mixed/outputs/pwned2'))).toBe(false);
+    it('keeps hostile config values inert: arguments, environment values, output paths in the job script and its messages', () => {
+      expect(execFileSync('find', [ws, '-name', 'pwned*'], { encoding: 'utf8' })).toBe('');
+      expect(readFile(ws, 'results/mixed/outputs/out/env.txt')).toBe('$(touch pwned3) `touch pwned4`\n');
+      // h did not write its hostile output: the job script's message names it as written.
+      expect(r.out).toContain('did not write');
+      expect(r.out).toContain('out/$(touch pwned5)`touch pwned6`.json');
       // srun ran it twice (2 ranks); each wrote the argument back unchanged
       expect(readFile(ws, 'results/mixed/outputs/out/arg.txt')).toBe(`$(touch pwned); \`touch pwned2\`; echo 'q"uote' ; rm -rf /\n`);
     });
