@@ -169,6 +169,15 @@ maxiter = "50"
     expect(query).toMatchObject([{ line: 5, key: 'campaign.ml-mapmaking', message: 'query "elevation > 50" is not a condition on the obs table: elevation is not a column of the obs table' }]);
   });
 
+  it.each([
+    ['the workspace root', '.', 'is the workspace root'],
+    ['a folder above it', '..', 'is the workspace root or holds it'],
+    ['the folder of its context', 'data', 'holds context (file://data/context.yaml)'],
+  ])('refuses %s as a workflow\'s output_dir, at that key', (_, dir, why) => {
+    const root = workspace(`${CAMPAIGN}[campaign.ml-mapmaking]\n${MAPPING.replace('output_dir = "out/maps"', `output_dir = "${dir}"`)}${RESOURCES('ml-mapmaking')}`);
+    expect(problemsOf(() => load(root))).toMatchObject([{ line: 8, key: 'campaign.ml-mapmaking.output_dir', message: expect.stringContaining(why), fix: 'give the workflow a folder of its own, e.g. results/c/maps' }]);
+  });
+
   it('a custom type declares default resources, and files that order its stages after those writing them', () => {
     const root = workspace(`${CAMPAIGN}[campaign.produce]\nout = "results/c/outputs/a.txt"\n[campaign.produce.resources]\nthreads = 2\n[campaign.consume]\nin = "results/c/outputs/a.txt"\n`);
     symlinkSync(resolve(__dirname, '../../../../node_modules'), join(root, 'node_modules'));

@@ -5,7 +5,7 @@
  * Each workflow's stages come from its type. See REFERENCE.md section 1 for socm's rules.
  */
 import { readFileSync } from 'node:fs';
-import { join, posix, resolve } from 'node:path';
+import { isAbsolute, join, posix, relative, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { parse, TomlError } from 'smol-toml';
 import { z } from 'zod';
@@ -231,6 +231,10 @@ export function loadCampaignToml(wsRoot: string, file: string): Run {
     try {
       const options = validate(type.options, source, w.options, w.key, () => `see the ${w.table} options in README.md ("socm campaigns")`) as Table;
       if (type.forwardsUnknownOptions) warnTypos(type, w, located, warnings);
+      if (typeof options.output_dir === 'string') {
+        const problem = workflowFolderProblem(wsRoot, options.output_dir, options);
+        if (problem) throw new WorkflowOptionError('output_dir', problem, `give the workflow a folder of its own, e.g. results/${name}/maps`);
+      }
       const resources = mergeResources(defaultResources(type), ...w.resources.map((r) => socmResources(r.value, r.key, at, warnings, problems)));
       if (w.resources.every((r) => r.value === undefined)) warnings.push({ ...located(undefined), message: `no [${w.key.join('.')}.resources]: socm refuses a workflow without it; planned with 1 rank x 1 thread, 2G, 1h`, fix: `add [${w.key.join('.')}.resources] with ranks, threads, memory and runtime` });
       const env = Object.fromEntries(Object.entries(w.env).map(([k, v]) => [k, String(v)]));
@@ -376,4 +380,22 @@ function socmResources(value: unknown, key: string[], at: (k: KeyPath) => Omit<P
   }
   if ('memory' in value && 'memory_per_node' in value) problem('memory_per_node', 'both memory (the total) and memory_per_node are set', 'keep one of them');
   return out;
+}
+
+/**
+ * A workflow writes its obs lists and maps into its output_dir: never the workspace root or a
+ * folder above it, nor one holding a file the workflow reads (its context, area, preprocessing).
+ */
+function workflowFolderProblem(wsRoot: string, value: string, options: Table): string | undefined {
+  const dir = resolve(wsRoot, value.startsWith('file://') ? filePath(value, wsRoot) : value);
+  const inside = (path: string) => {
+    const rel = relative(dir, path);
+    return !rel.startsWith('..') && !isAbsolute(rel);
+  };
+  if (inside(wsRoot)) return `output_dir "${value}" is the workspace root${dir === wsRoot ? '' : ' or holds it'}: the workflow would write among the workspace's own files`;
+  for (const [key, v] of Object.entries(options)) {
+    if (key === 'output_dir' || typeof v !== 'string' || !v.startsWith('file://')) continue;
+    if (inside(filePath(v, wsRoot))) return `output_dir "${value}" holds ${key} (${v}): the workflow would write beside what it reads`;
+  }
+  return undefined;
 }
