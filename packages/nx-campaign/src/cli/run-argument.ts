@@ -1,4 +1,6 @@
 import { dirname, posix, relative, resolve, sep } from 'node:path';
+import { ConfigError } from '../config/errors';
+import { otherRunFolders, sharedFolderProblems } from '../config/folders';
 import { loadRun } from '../config/run';
 import type { Run } from '../model/run';
 import { workspaceRootAbove } from '../util/workspace';
@@ -17,5 +19,9 @@ export function resolveRunArgument(cwd: string, arg: string): { wsRoot: string; 
 /** A run file, a TOML campaign, or a pipeline file (top-level `stages:`, e.g. a socm DAG YAML) as a one-pipeline run. */
 export function loadRunArgument(cwd: string, arg: string): { wsRoot: string; run: Run } {
   const { wsRoot, file } = resolveRunArgument(cwd, arg);
-  return { wsRoot, run: loadRun(wsRoot, file) };
+  const run = loadRun(wsRoot, file);
+  // As the plugin refuses two runs that share a folder, so do the commands given one of them.
+  const shared = sharedFolderProblems(wsRoot, [run, ...otherRunFolders(wsRoot, run.file)]).get(run.file);
+  if (shared) throw new ConfigError(shared);
+  return { wsRoot, run };
 }

@@ -11,6 +11,8 @@ function workspace(toml: string): string {
     'nx.json': '{}',
     'data/context.yaml': 'obsdb: obsdb.sqlite\n',
     'data/area.fits': 'SIMPLE = T\n',
+    'data/pre.yaml': 'process_pipe: []\n',
+    'data/src.fits': 'SIMPLE = T\n',
     'data/schedule.txt': 'schedule\n',
     'data/ps/params.dict': 'x = 1\n',
     'data/ps/spectra.py': 'print(1)\n',
@@ -130,10 +132,11 @@ maxiter = "50"
     ]);
   });
 
-  it('a query that selects nothing, or a context not on this machine, is a warning; a campaign left with no stage is an error', () => {
+  it('a query that selects nothing is an error; a context not on this machine is a warning; a campaign left with no stage is an error', () => {
     const empty = workspace(`${CAMPAIGN}[campaign.ml-mapmaking]\n${MAPPING}query = "pwv > 100"\n${RESOURCES('ml-mapmaking')}[campaign.ml-null-tests.pwv-tests]\n${MAPPING}query = "pwv > 100"\nchunk_nobs = 1\n${RESOURCES('ml-null-tests.pwv-tests')}`);
-    expect(load(empty).stages).toEqual(['ml-mapmaking']);
-    expect(messages(empty)).toEqual(['10 campaign.ml-mapmaking.query: query "pwv > 100" selects no observation', '21 campaign.ml-null-tests.pwv-tests.query: query "pwv > 100" selects no observation: ml-null-tests.pwv-tests has no stage']);
+    expect(problemsOf(() => load(empty)).map((p) => `${p.line} ${p.key}: ${p.message}`)).toEqual(['10 campaign.ml-mapmaking.query: query "pwv > 100" selects no observation of the obsdb: the map would be empty']);
+    const noSplits = workspace(`${CAMPAIGN}[campaign.ml-null-tests.pwv-tests]\n${MAPPING}query = "pwv > 100"\nchunk_nobs = 1\n${RESOURCES('ml-null-tests.pwv-tests')}`);
+    expect(problemsOf(() => load(noSplits)).map((p) => `${p.line} ${p.key}: ${p.message}`)).toEqual(['10 campaign.ml-null-tests.pwv-tests.query: query "pwv > 100" selects no observation of the obsdb: ml-null-tests.pwv-tests would have no stage']);
     const away = workspace(`${CAMPAIGN}[campaign.ml-null-tests.mission-tests]\ncontext = "file:///scratch/nowhere/context.yaml"\narea = "file://data/area.fits"\noutput_dir = "out"\npreprocess_config = "file://data/pre.yaml"\nchunk_nobs = 1\n${RESOURCES('ml-null-tests.mission-tests')}`);
     const problems = problemsOf(() => load(away));
     expect(problems.map((p) => `${p.line} ${p.key}: ${p.message}`)).toEqual([

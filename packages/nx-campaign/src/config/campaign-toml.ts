@@ -14,7 +14,7 @@ import { SAFE_NAME, runNameOf, type Run } from '../model/run';
 import { ENV_NAME_PATTERN, type Stage } from '../model/stage';
 import { closestName } from '../util/closest';
 import { noteFile } from '../util/consulted';
-import { filePath, selectObservations } from '../workflows/obsdb';
+import { filePath, obsdbNamedBy, selectObservations } from '../workflows/obsdb';
 import { BUILTIN_NAMES, workflowType } from '../workflows/registry';
 import { NULL_TESTS } from '../workflows/splits';
 import { WorkflowOptionError, type WorkflowContext, type WorkflowType } from '../workflows/types';
@@ -275,6 +275,7 @@ export function loadCampaignToml(wsRoot: string, file: string): Run {
           resources,
           config: options,
           definitionFiles: s.definitionFiles ?? [],
+          reads: workflowReads(options, wsRoot),
           source: { file, key: w.key },
           files: s.files,
           given: s.given,
@@ -380,6 +381,14 @@ function socmResources(value: unknown, key: string[], at: (k: KeyPath) => Omit<P
   }
   if ('memory' in value && 'memory_per_node' in value) problem('memory_per_node', 'both memory (the total) and memory_per_node are set', 'keep one of them');
   return out;
+}
+
+/** The `file://` files a workflow's options name, and the obsdb its context names: they must exist before its stages run. */
+function workflowReads(options: Table, wsRoot: string): string[] {
+  const files = Object.values(options).filter((v): v is string => typeof v === 'string' && v.startsWith('file://')).map((v) => filePath(v, wsRoot));
+  const context = typeof options.context === 'string' ? filePath(options.context.startsWith('file://') ? options.context : `file://${options.context}`, wsRoot) : undefined;
+  const db = context ? obsdbNamedBy(context) : undefined;
+  return [...new Set([...files, ...(db ? [db] : [])])];
 }
 
 /**

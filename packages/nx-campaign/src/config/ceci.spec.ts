@@ -11,6 +11,8 @@ const PYTHON = resolve(__dirname, '../../../../pipelines/wlgc/python');
 /** A folder laid out as ceci's repository is (tests/test.yml run from its root), with our modules. */
 function ceciRepo(files: Record<string, string> = {}): string {
   const root = fixture({
+    'tests/inputs/dm.txt': '',
+    'tests/inputs/fiducial_cosmology.txt': '',
     'tests/config.yml': 'global:\n    metacalibration: True\n\nshearMeasurementPipe:\n    apply_flag: False\n\nWLGCSelector:\n    zbin_edges: [0.2, 0.3, 0.5]\n    ra_range: [-5, 5]\n',
     ...files,
   });

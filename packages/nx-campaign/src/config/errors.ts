@@ -22,7 +22,8 @@ export interface Problem extends Location {
 
 export function formatProblem(p: Problem): string {
   const where = p.line ? `${p.file}:${p.line}` : p.file;
-  const key = p.key ? ` (${p.key})` : '';
+  // A key is the user's text (a stage name may hold a line break): printed on the problem's line.
+  const key = p.key ? ` (${p.key.replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1))})` : '';
   const fix = p.fix ? `\n  fix: ${p.fix}` : '';
   return `${where}${key}: ${p.message}${fix}`;
 }

@@ -183,8 +183,8 @@ function scriptFile(wsRoot: string, dir: string, basePath: string | undefined, s
 
 function normalizeDataPath(path: string, at: () => Omit<Problem, 'message'>, problems: Problem[]): string {
   const norm = posix.normalize(path);
-  if (posix.isAbsolute(norm) || norm.startsWith('..')) {
-    problems.push({ ...at(), message: `"${path}" is not inside the run's output folder`, fix: 'write it relative to the output folder, e.g. maps/map.fits' });
+  if (posix.isAbsolute(norm) || norm.startsWith('..') || norm === '.' || norm === './') {
+    problems.push({ ...at(), message: `"${path}" is not inside the run's output folder${norm.startsWith('.') && !norm.startsWith('..') ? ' (it is the folder itself)' : ''}`, fix: 'write it relative to the output folder, e.g. maps/map.fits' });
   }
   return norm;
 }

@@ -49,6 +49,7 @@ function ceciWorkspace(overrides: Record<string, string> = {}) {
     'pipelines/pz/pipeline.yaml': PIPELINE,
     'pipelines/pz/config.yaml': 'global:\n  seed: 1\nsplit:\n  fraction: 0.25\n',
     ...Object.fromEntries(['split', 'train', 'estimate'].map((s) => [`pipelines/pz/scripts/${s}.py`, ''])),
+    'data/spec.csv': '',
     'runs/sim.yaml': 'pipelines: pz\ninputs:\n  catalog: data/spec.csv\nconfig:\n  global: {seed: 7}\n  train: {k: 9}\n',
     ...overrides,
   });

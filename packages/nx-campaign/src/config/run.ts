@@ -1,4 +1,5 @@
-import { join, posix } from 'node:path';
+import { join, posix, relative, sep } from 'node:path';
+import { absolutePath } from '../model/command';
 import { z } from 'zod';
 import { BACKENDS } from '../sites/site';
 import { retriesSchema } from './retries';
@@ -148,7 +149,8 @@ function assembleRun(wsRoot: string, name: string, file: string, y: YamlFile, r:
   const dag = buildDag(pipelines.flatMap((p) => p.stages), inputs, file, (src) => yamlOf.get(src.file)?.lineOf(src.key), noneInputs);
   const keep = trimDag(dag, r.from ?? [], r.to ?? []);
   const maxThreads = pipelines.map((p) => p.maxThreads).filter((m): m is number => m !== undefined);
-  const folderProblems = [...folderProblem(y, 'output_dir', sub(r.output_dir), inputs), ...folderProblem(y, 'log_dir', sub(r.log_dir), inputs)];
+  const definition = [file, ...pipelines.map((p) => p.file), ...new Set(pipelines.flatMap((p) => p.stages.flatMap((st) => st.definitionFiles)))].map((f) => posix.normalize(relative(wsRoot, absolutePath(wsRoot, f)).split(sep).join('/')));
+  const folderProblems = [...folderProblem(y, 'output_dir', sub(r.output_dir), inputs, definition), ...folderProblem(y, 'log_dir', sub(r.log_dir), inputs, definition)];
   if (folderProblems.length) throw new ConfigError(folderProblems);
   if (!keep.size) {
     const trimmed = dag.order.length > 0;

@@ -51,6 +51,12 @@ export interface Stage {
   config: Record<string, unknown>;
   /** Workspace files whose contents define what the stage does (its script, stage type file). */
   definitionFiles: string[];
+  /**
+   * Files it reads that no stage writes and the run does not give as inputs: a socm workflow's
+   * `file://` values (context and its obsdb, area, preprocessing config, obs list). They must
+   * exist before it runs.
+   */
+  reads?: string[];
   /** Files written just before it starts (absolute path -> content), e.g. a null-test split's obs list. */
   files?: Record<string, string>;
   /**

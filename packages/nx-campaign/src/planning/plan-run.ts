@@ -97,7 +97,8 @@ export function resolvePlanSettings(wsRoot: string, run: Run, sites: Site[], sit
     fullSite = siteNamed(sites, siteOverride, { file: '--site' });
     siteFrom = '--site';
   } else if (run.site !== undefined) {
-    fullSite = siteNamed(sites, run.site, at(run.file, ['site']));
+    // A socm TOML campaign names its site as campaign.resource.
+    fullSite = siteNamed(sites, run.site, at(run.file, run.file.endsWith('.toml') ? ['campaign', 'resource'] : ['site']));
     siteFrom = `site in ${run.file}`;
   } else {
     const c = fromCampaign('resource');

@@ -89,7 +89,7 @@ export const mlMapmaking = defineWorkflow({
     warnNoPreprocess(o, ctx);
     const query = o.query ?? '1';
     const selected = observationsOrWarn(o, ctx, 'the query is not checked');
-    if (selected && !selected.length) ctx.warn(`query "${query}" selects no observation`, 'correct the query: the map would be empty', 'query');
+    if (selected && !selected.length) throw new WorkflowOptionError('query', `query "${query}" selects no observation of the obsdb: the map would be empty`, 'correct the query ("1" selects every observation)');
     return [{ name: ctx.table, argv: mapmakerArgv(o, ctx, query.startsWith('file://') ? ctx.folder(query) : query, ctx.folder(o.output_dir), MAPMAKING_EXCLUDED) }];
   },
 });
@@ -201,10 +201,7 @@ function nullTest(test: string): WorkflowType {
       const query = o.query ?? '1';
       const selected = observationsOrWarn(o, ctx, `the splits cannot be made here, so ${ctx.table} has no stage`, COLUMNS[test]);
       if (!selected) return [];
-      if (!selected.length) {
-        ctx.warn(`query "${query}" selects no observation: ${ctx.table} has no stage`, 'correct the query', 'query');
-        return [];
-      }
+      if (!selected.length) throw new WorkflowOptionError('query', `query "${query}" selects no observation of the obsdb: ${ctx.table} would have no stage`, 'correct the query ("1" selects every observation)');
       const knobs = { ...DEFAULT_KNOBS, pwv_limit: o.pwv_limit ?? DEFAULT_KNOBS.pwv_limit, elevation_threshold: o.elevation_threshold ?? DEFAULT_KNOBS.elevation_threshold, sun_distance_threshold: o.sun_distance_threshold ?? DEFAULT_KNOBS.sun_distance_threshold, site, chunk_nobs: o.chunk_nobs, nsplits: o.nsplits ?? DEFAULT_NSPLITS[test] };
       const splits = nullTestSplits(test, selected, knobs);
       if (!splits.length) ctx.warn(`no split: none of the ${selected.length} observations query "${query}" selects is on a wafer of site ${site}`, `check site (${Object.keys(WAFERS).join(', ')}) and the obsdb's wafer_slots_list and tube_slot`);

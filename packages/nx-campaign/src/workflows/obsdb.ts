@@ -6,8 +6,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { load } from 'js-yaml';
-import { CampaignError } from '../config/errors';
+import { CampaignError, ConfigError } from '../config/errors';
+import { parseYaml } from '../config/yaml-file';
 import { checkCondition } from './query';
 
 export interface Observation {
@@ -35,19 +35,34 @@ export class MissingObsdb extends CampaignError {
   override name = 'MissingObsdb';
 }
 
+/** The obsdb file a readable context YAML names, whether or not it exists; undefined when the context cannot tell. */
+export function obsdbNamedBy(contextFile: string): string | undefined {
+  try {
+    const ctx = parseYaml(readFileSync(contextFile, 'utf8'), contextFile).data as { obsdb?: unknown } | null;
+    if (!ctx || typeof ctx.obsdb !== 'string') return undefined;
+    return isAbsolute(ctx.obsdb) ? ctx.obsdb : resolve(dirname(contextFile), ctx.obsdb);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The obsdb file a context YAML names (relative to the context file). */
 export function obsdbOf(contextFile: string): string {
   if (!existsSync(contextFile)) throw new MissingObsdb(`context ${contextFile} does not exist`);
   if (!statSync(contextFile).isFile()) throw new CampaignError(`context ${contextFile} is not a file\n  fix: name sotodlib's context YAML`);
   let ctx: { obsdb?: unknown } | null;
   try {
-    ctx = load(readFileSync(contextFile, 'utf8')) as { obsdb?: unknown } | null;
+    // As every YAML file here: an alias bomb or a syntax error is a problem at its line.
+    ctx = parseYaml(readFileSync(contextFile, 'utf8'), contextFile).data as { obsdb?: unknown } | null;
   } catch (e) {
-    throw new CampaignError(`context ${contextFile} is not YAML: ${(e as Error).message.split('\n')[0]}\n  fix: name sotodlib's context YAML`);
+    if (!(e instanceof ConfigError)) throw e;
+    const p = e.problems[0];
+    throw new CampaignError(`context ${contextFile} is not YAML${p.line ? ` (line ${p.line})` : ''}: ${p.message.replace(/^invalid YAML: /, '')}\n  fix: ${p.fix ?? "name sotodlib's context YAML"}`);
   }
-  if (!ctx || typeof ctx !== 'object' || typeof ctx.obsdb !== 'string') throw new CampaignError(`context ${contextFile} has no obsdb entry (the SQLite file of observations)`);
+  if (!ctx || typeof ctx !== 'object' || typeof ctx.obsdb !== 'string') throw new CampaignError(`context ${contextFile} has no obsdb entry (the SQLite file of observations)\n  fix: give the context "obsdb: <file>", the obs database sotodlib writes`);
   const db = isAbsolute(ctx.obsdb) ? ctx.obsdb : resolve(dirname(contextFile), ctx.obsdb);
   if (!existsSync(db)) throw new MissingObsdb(`obsdb ${db} (named by ${contextFile}) does not exist`);
+  if (!statSync(db).isFile()) throw new CampaignError(`obsdb ${db} (named by ${contextFile}) is not a file\n  fix: point the context's obsdb at an SQLite file`);
   return db;
 }
 
@@ -64,6 +79,8 @@ const NUMERIC: ObsColumn[] = ['timestamp', 'az_center', 'el_center', 'pwv', 'n_s
 
 /** What an obs id in a `file://` list may look like (they reach messages and files). */
 const OBS_ID = /^[A-Za-z0-9._:+-]{1,200}$/;
+/** A wafer name in `wafer_slots_list` (socm's split labels and --wafer= values are made of them). */
+const WAFER = /^[A-Za-z0-9_-]{1,100}$/;
 
 /**
  * The observations a query selects: an SQL condition on `obs` ("1" for all; see query.ts for
@@ -114,6 +131,11 @@ export function selectObservations(contextFile: string, query: string, base: str
       }
     }
     for (const r of rows) {
+      if (typeof r.obs_id !== 'string' || !OBS_ID.test(r.obs_id)) throw new CampaignError(`obsdb ${dbFile}: obs_id ${JSON.stringify(r.obs_id).slice(0, 200)} is not an obs id (letters, digits and . _ : + -, at most 200)\n  fix: correct the obsdb, or leave the observation out of the query`);
+      if (columns.includes('wafer_slots_list')) {
+        const wafer = String(r.wafer_slots_list ?? '').split(',').map((w) => w.trim()).find((w) => w && !WAFER.test(w));
+        if (wafer !== undefined) throw new CampaignError(`obsdb ${dbFile}: observation ${r.obs_id} has wafer ${JSON.stringify(wafer).slice(0, 200)} in wafer_slots_list, not a wafer name\n  fix: correct the obsdb (wafer names are letters, digits, _ and -, at most 100), or leave the observation out of the query`);
+      }
       const bad = columns.find((c) => NUMERIC.includes(c) && (typeof r[c] !== 'number' || !Number.isFinite(r[c])));
       if (bad) throw new CampaignError(`obsdb ${dbFile}: observation ${String(r.obs_id).slice(0, 200)} has ${JSON.stringify(r[bad])} for ${bad}, not a number\n  fix: correct the obsdb, or leave the observation out of the query`);
     }

@@ -45,7 +45,7 @@ describe('sbatch templates', () => {
   });
 
   it('names the template and the unknown field', () => {
-    expect(() => renderSbatch('{{job.partitoin}}', 'sbatch/sites/x.hbs', context(dir))).toThrow(/sbatch\/sites\/x\.hbs: "partitoin" not defined/);
+    expect(() => renderSbatch('{{job.partitoin}}', 'sbatch/sites/x.hbs', context(dir))).toThrow(/sbatch\/sites\/x\.hbs:1: "partitoin" is not a field/);
   });
 
   it("takes the stage's template, else the site's, else the default", () => {

@@ -84,7 +84,11 @@ const hb = Handlebars.create();
 const originals = new WeakMap<object, string>();
 hb.registerPartial('run-stage', RUN_STAGE);
 const rawText = (value: unknown) => (value !== null && typeof value === 'object' && originals.has(value) ? originals.get(value)! : String(value ?? ''));
-hb.registerHelper('raw', (value: unknown) => new hb.SafeString(rawText(value)));
+// Handlebars passes its options hash last: a helper given no value gets it alone.
+hb.registerHelper('raw', (...args: unknown[]) => {
+  if (args.length !== 2) throw new Error('raw takes one value, e.g. {{raw job.name}}');
+  return new hb.SafeString(rawText(args[0]));
+});
 // An environment variable's name cannot be quoted: it must be one.
 hb.registerHelper('name', (value: unknown) => {
   const text = rawText(value);
@@ -136,25 +140,46 @@ export interface SbatchContext {
 
 const compiled = new Map<string, HandlebarsTemplateDelegate>();
 
-/** Render `source` (a template's text; `file` names it in errors). */
+/** `{{> run-stage}}`, the wrapper every template must keep. */
+const RUN_STAGE_PARTIAL = /\{\{~?>\s*run-stage\s*~?\}\}/;
+
+/**
+ * Render `source` (a template's text; `file` names it in errors, which are located at the
+ * template's line where Handlebars says one).
+ */
 export function renderSbatch(source: string, file: string, context: SbatchContext): string {
+  const refuse = (message: string, line?: number) => new CampaignError(`${file}${line ? `:${line}` : ''}: ${message}\n  fix: use the fields of the default template (npx campaign sbatch-template prints it)`);
   let template = compiled.get(source);
   if (!template) {
     template = hb.compile(source, { strict: true, noEscape: false });
-    compiled.set(source, template);
   }
+  let text: string;
   try {
-    return template(quoted(context));
+    text = template(quoted(context));
   } catch (e) {
-    throw new CampaignError(`${file}: ${(e as Error).message.split('\n')[0]}\n  fix: use the fields of the default template (npx campaign sbatch-template prints it)`);
+    const message = (e as Error).message;
+    // "Parse error on line 3:\n<excerpt>\n---^\nExpecting ..."; "\"x\" not defined in [object Object] - 2:22"; "Missing helper: \"x\""
+    const parse = /^Parse error on line (\d+):[\s\S]*\n(Expecting [^\n]*)$/.exec(message);
+    if (parse) throw refuse(`not a Handlebars template: ${parse[2]}`, Number(parse[1]));
+    const field = /^"([^"]+)" not defined in .* - (\d+):\d+$/.exec(message);
+    if (field) throw refuse(`"${field[1]}" is not a field of the template's context`, Number(field[2]));
+    const at = /(?:line |- )(\d+)(?::\d+)?$/m.exec(message);
+    throw refuse(message.split('\n')[0].replace(/ - \d+:\d+$/, ''), at ? Number(at[1]) : undefined);
   }
+  compiled.set(source, template);
+  return text;
 }
 
 /** The template for a stage: `sbatch/stages/<stage>.hbs`, else `sbatch/sites/<site>.hbs`, else the default. */
 export function templateFor(wsRoot: string, site: string, stage: string): { file: string; source: string } {
   for (const file of [stageTemplatePath(stage), siteTemplatePath(site)]) {
     const path = join(wsRoot, file);
-    if (existsSync(path)) return { file, source: readFileSync(path, 'utf8') };
+    if (!existsSync(path)) continue;
+    const source = readFileSync(path, 'utf8');
+    const refuse = (message: string) => new CampaignError(`${file}: ${message}\n  fix: start from the default template (npx campaign sbatch-template prints it)`);
+    if (source.includes('\0')) throw refuse('not a text file');
+    if (!RUN_STAGE_PARTIAL.test(source)) throw refuse('does not include {{> run-stage}}, which runs the stage and records its exit code');
+    return { file, source };
   }
   return { file: 'the default sbatch template', source: DEFAULT_TEMPLATE };
 }
