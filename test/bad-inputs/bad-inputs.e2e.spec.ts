@@ -8,7 +8,7 @@ import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { copyWorkspace, nxEnv, removeWorkspace, repoRoot, stripAnsi } from '../workspace';
+import { copyWorkspace, describeSlurm, nxEnv, removeWorkspace, repoRoot, stripAnsi } from '../workspace';
 import { CASES, CATEGORIES, GOOD_COMMANDS, type BadCase } from './cases';
 import { applyEdit } from './edits';
 
@@ -97,7 +97,7 @@ function located(out: string, c: BadCase): string | undefined {
 /** Places a file outside the workspace could land, from the `..` paths of the cases. */
 const escapes = (ws: string) => [join(ws, '..', 'escape.csv'), join(ws, '..', '..', 'escape.csv'), join(tmpdir(), 'escape.csv'), '/tmp/escape.csv', '/tmp/x/evil', join(ws, '..', 'x', 'evil')];
 
-async function check(c: BadCase): Promise<void> {
+async function check(c: BadCase, backend?: 'slurm'): Promise<void> {
   const ws = copyWorkspace();
   const canary = mkdtempSync(join(tmpdir(), 'nxc-canary-'));
   dirs.push(ws, canary);
@@ -105,7 +105,7 @@ async function check(c: BadCase): Promise<void> {
   const pwned = join(canary, `pwned-${c.id}`);
   for (const e of c.edits) applyEdit(ws, e, { pwned, canary });
   const before = { ws: snapshot(ws), canary: snapshot(canary) };
-  const r = await runCommand(ws, c.command);
+  const r = await runCommand(ws, backend ? [...c.command, `--backend=${backend}`] : c.command);
   const detail = `${c.id} (${c.command.join(' ')}):\n${r.out.slice(0, 4000)}`;
   expect(r.killed, `still running after ${r.ms} ms: ${detail}`).toBe(false);
   expect(r.code, `exit code: ${detail}`).not.toBe(0);
@@ -145,3 +145,28 @@ for (const category of CATEGORIES) {
     for (const c of CASES.filter((x) => x.category === category)) it(c.id, () => check(c), 60_000);
   });
 }
+
+/**
+ * Injection cases as a run started on the SLURM backend (the test SLURM) would meet them: nx
+ * run-many of the case's run, on the site the case names. One of each kind of value.
+ */
+const THROUGH_SLURM = ['executable-0', 'executable-1', 'executable-variable', 'stage-name-0', 'env-name-0', 'alias-1', 'partition-0', 'partition-newline', 'account-1', 'query-attach', 'wafer-name-from-obsdb'];
+function viaSlurm(c: BadCase): BadCase {
+  const [, file, ...rest] = c.command;
+  const run = file.replace(/^runs\//, '').replace(/\.(yaml|toml)$/, '');
+  const site = rest.includes('--site') ? rest[rest.indexOf('--site') + 1] : undefined;
+  return {
+    ...c,
+    id: `${c.id}-slurm`,
+    edits: [...c.edits, ...(site ? [{ file, append: `site: ${site}\n` }] : [])],
+    command: ['nx', 'run-many', '-t', 'stage', `--projects=tag:run:${run}`, '--outputStyle=static'],
+  };
+}
+
+describeSlurm('bad inputs: injection, through the SLURM backend', () => {
+  it('has each case it names', () => expect(THROUGH_SLURM.filter((id) => !CASES.some((c) => c.id === id))).toEqual([]));
+  for (const id of THROUGH_SLURM) {
+    const c = CASES.find((x) => x.id === id);
+    if (c) it(id, () => check(viaSlurm(c), 'slurm'), 60_000);
+  }
+});

@@ -52,11 +52,11 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
     // A missing script would fail the run at its first stage that needs it, after others ran.
     const missing = [...jobs.values()].flatMap((j) => missingScripts(context.root, j.run, j.stages));
     if (missing.length) throw new ConfigError(missing);
+    // Backend: --backend, else the run file's, else its site's. A mistake in sites.yaml stops here, before the record is made.
+    const sites = [...jobs.values()].some((j) => option('backend') !== 'local' && j.run.backend !== 'local') ? loadSites(context.root) : [];
     // What earlier runs measured and escalated sizes (and plans) these stages.
     recorder = new Recorder(CampaignRecord.open(context.root), context.root);
     for (const job of jobs.values()) job.run = withHistory(job.run, recorder.record).run;
-    // Backend: --backend, else the run file's, else its site's.
-    const sites = [...jobs.values()].some((j) => option('backend') !== 'local' && j.run.backend !== 'local') ? loadSites(context.root) : [];
     for (const [name, job] of jobs) {
       const chosen = option('backend') ?? job.run.backend;
       if (chosen === 'local') continue;
