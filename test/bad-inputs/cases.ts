@@ -153,6 +153,8 @@ const stage = (name: string, ...lines: string[]) => [`  ${name}:`, '    executab
     ['nodes-zero', 'resume: resume', 'resume: resume\nnodes: 0', 'nodes'],
     ['backend-unknown', 'resume: resume', 'resume: resume\nbackend: pbs', 'backend'],
   ];
+  add('types', 'run-from-to-disjoint', { edits: [{ file: PZ_RUN, append: 'from: evaluate\nto: split_catalog\n' }], command: dry(PZ_RUN), file: PZ_RUN, mentions: 'select no stage' });
+  add('types', 'run-from-unknown', { edits: [{ file: PZ_RUN, append: 'from: evaluation\n' }], command: dry(PZ_RUN), file: PZ_RUN, mentions: 'evaluation' });
   for (const [id, from, to, mentions] of runTypes) add('types', `run-${id}`, { edits: [edit(PZ_RUN, from, to)], command: dry(PZ_RUN), file: PZ_RUN, mentions });
 
   const dagTypes: [string, string, string, string][] = [

@@ -96,7 +96,9 @@ export function buildDag(stageList: Stage[], runInputs: Record<string, string>, 
   if (order.length < stages.size) {
     const cycle = findCycle(stages, parents);
     const s = stages.get(cycle[0])!;
-    throw new ConfigError([{ ...where(s), message: `the stages form a cycle: ${cycle.join(' -> ')}`, fix: 'remove one of these dependencies (an input, output or depends entry)' }]);
+    // A long cycle is shown by its ends: the message stays one readable line.
+    const shown = cycle.length > 12 ? [...cycle.slice(0, 6), `... ${cycle.length - 10} more ...`, ...cycle.slice(-4)] : cycle;
+    throw new ConfigError([{ ...where(s), message: `the stages form a cycle: ${shown.join(' -> ')}${cycle.length > 12 ? ` (${cycle.length - 1} stages)` : ''}`, fix: 'remove one of these dependencies (an input, output or depends entry)' }]);
   }
   return { order, stages, parents, children, sources };
 }
