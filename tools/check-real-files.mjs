@@ -20,10 +20,10 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const dist = (m) => require(join(root, 'packages/nx-campaign/dist', m));
 const { loadRun } = dist('config/run.js');
-const { ConfigError, formatProblem } = dist('config/errors.js');
+const { ConfigError, formatProblem } = dist('format/errors.js');
 const { ceciPipelineSchema, loadStagesConfig } = dist('config/ceci.js');
-const { readYamlFile } = dist('config/yaml-file.js');
-const { validate } = dist('config/validate.js');
+const { readYamlFile } = dist('format/yaml-file.js');
+const { validate } = dist('format/validate.js');
 const { stageInvocation } = dist('model/command.js');
 
 const args = process.argv.slice(2);

@@ -30,7 +30,7 @@ const time = (name, fn) => {
   return v;
 };
 try {
-  const { readYamlFile } = require(join(dist, 'config', 'yaml-file.js'));
+  const { readYamlFile } = require(join(dist, 'format', 'yaml-file.js'));
   const { loadRun } = require(join(dist, 'config', 'run.js'));
   const { stageFingerprints } = require(join(dist, 'graph', 'fingerprint.js'));
   const { updateEpochs } = require(join(dist, 'store', 'stage-state.js'));

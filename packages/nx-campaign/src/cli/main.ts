@@ -1,11 +1,11 @@
 import { DEFAULT_TEMPLATE } from '../backends/slurm/template';
-import { CampaignError } from '../config/errors';
-import { findWorkspaceRoot } from '../util/workspace';
-import { dryRun } from './dry-run';
-import { planCommand, type PlanOptions } from './plan';
-import { quickTest, type QuickTestOptions } from './quick-test';
-import { cancel, clean, logs, report, retry, status, type StatusOptions } from './record-commands';
-import { parseRuntimeSeconds } from '../config/quantities';
+import { CampaignError } from '../format/errors';
+import { findWorkspaceRoot } from '../commands/workspace';
+import { dryRun } from '../commands/dry-run';
+import { planCommand, type PlanOptions } from '../commands/plan';
+import { quickTest, type QuickTestOptions } from '../commands/quick-test';
+import { cancel, clean, logs, report, retry, status, type StatusOptions } from '../commands/record-commands';
+import { parseRuntimeSeconds } from '../format/quantities';
 
 const USAGE = `usage: campaign <command> [args]
 

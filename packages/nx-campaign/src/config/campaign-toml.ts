@@ -10,21 +10,23 @@ import { isDeepStrictEqual } from 'node:util';
 import { parse, TomlError } from 'smol-toml';
 import { z } from 'zod';
 import { buildDag } from '../graph/dag';
-import { SAFE_NAME, runNameOf, type Run } from '../model/run';
-import { ENV_NAME_PATTERN, type Stage } from '../model/stage';
+import { BACKENDS, SAFE_NAME, runNameOf, type Run } from '../model/run';
+import type { Stage } from '../model/stage';
+import { ENV_NAME_PATTERN } from '../format/names';
 import { closestName } from '../util/closest';
 import { noteFile } from '../util/consulted';
 import { filePath, obsdbNamedBy, selectObservations } from '../workflows/obsdb';
 import { BUILTIN_NAMES, workflowType } from '../workflows/registry';
 import { NULL_TESTS } from '../workflows/splits';
 import { WorkflowOptionError, type WorkflowContext, type WorkflowType } from '../workflows/types';
-import { CampaignError, ConfigError, configError, type Problem } from './errors';
-import { parseMemoryMB, parseRuntimeSeconds } from './quantities';
-import { mergeResources, resourcesSchema, runtimeSchema, type ResourcesInput } from './resources';
+import { CampaignError, ConfigError, configError, type Problem } from '../format/errors';
+import { parseMemoryMB, parseRuntimeSeconds } from '../format/quantities';
+import { mergeResources, resourcesSchema, runtimeSchema, type ResourcesInput } from '../format/resources';
 import { folderProblem } from './folders';
 import { missingScripts } from './scripts';
-import { validate } from './validate';
-import type { KeyPath, YamlFile } from './yaml-file';
+import { tomlLines } from '../format/source-file';
+import { validate } from '../format/validate';
+import type { KeyPath, YamlFile } from '../format/yaml-file';
 
 const NULL_TESTS_TABLE = 'ml-null-tests';
 const TEST_TABLES = NULL_TESTS.map((t) => `${t}-tests`);
@@ -41,37 +43,8 @@ const campaignSchema = z.object({
   resources: z.strictObject({ nodes: z.number().int().positive().optional(), 'cores-per-node': z.number().int().positive().optional() }).optional(),
   output_dir: z.string().default('results/{run}/outputs'),
   log_dir: z.string().default('results/{run}/logs'),
-  backend: z.enum(['local', 'slurm', 'allocation']).optional(),
+  backend: z.enum(BACKENDS).optional(),
 });
-
-/** Line numbers of TOML tables and keys, by key path (what smol-toml does not keep). */
-export function tomlLines(text: string): (path: KeyPath) => number | undefined {
-  const lines = new Map<string, number>();
-  const unquote = (k: string) => k.trim().replace(/^"(.*)"$/, '$1').replace(/^'(.*)'$/, '$1');
-  let table: string[] = [];
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.replace(/#.*$/, '').trim();
-    const header = /^\[\[?([^\]]+)\]\]?$/.exec(line);
-    if (header) {
-      table = header[1].split('.').map(unquote);
-      if (!lines.has(table.join('\0'))) lines.set(table.join('\0'), i + 1);
-      return;
-    }
-    const kv = /^([^=]+?)\s*=/.exec(line);
-    if (kv) {
-      const key = [...table, ...kv[1].split('.').map(unquote)].join('\0');
-      if (!lines.has(key)) lines.set(key, i + 1);
-    }
-  });
-  return (path) => {
-    // The key, else the closest enclosing table that has a line.
-    for (let n = path.length; n > 0; n--) {
-      const l = lines.get(path.slice(0, n).map(String).join('\0'));
-      if (l !== undefined) return l;
-    }
-    return undefined;
-  };
-}
 
 type Table = Record<string, unknown>;
 const isTable = (v: unknown): v is Table => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { fixture } from '../testing/fixture';
 import { consulting } from '../util/consulted';
 import { readCeciModules, type CeciClass, type CeciModules } from './ceci-python';
-import { CampaignError } from './errors';
+import { CampaignError } from '../format/errors';
 
 /** A TXPipe-like package: stages across modules, file types from ceci (not installed here). */
 const SHOP: Record<string, string> = {

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { noteFile } from '../util/consulted';
-import { CampaignError } from './errors';
+import { CampaignError } from '../format/errors';
 
 /**
  * ceci stage types declared only as Python classes: python/ceci_stages.py reads the modules'

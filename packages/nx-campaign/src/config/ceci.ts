@@ -8,17 +8,18 @@
 import { delimiter, isAbsolute, posix, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { z } from 'zod';
-import { NAME_PATTERN, NAME_RULE, type Arg, type Stage, type StageOutput } from '../model/stage';
+import { type Arg, type Stage, type StageOutput } from '../model/stage';
+import { NAME_PATTERN, NAME_RULE } from '../format/names';
 import { closestName } from '../util/closest';
 import { existsInWorkspace } from '../util/consulted';
 import { pythonSysPath, readCeciModules, type CeciClass, type CeciOption } from './ceci-python';
-import { configError, ConfigError, type Problem } from './errors';
+import { configError, ConfigError, type Problem } from '../format/errors';
 import { splitExecutable } from './executable';
 import type { RunLayer } from './pipeline';
-import { mergeResources, resourcesSchema } from './resources';
+import { mergeResources, resourcesSchema } from '../format/resources';
 import { loadStageModule, optionTypeMatches, yamlModuleFile, type ConfigOption, type StageType } from './stage-types';
-import { validate } from './validate';
-import { readYamlFile, type YamlFile } from './yaml-file';
+import { validate } from '../format/validate';
+import { readYamlFile, type YamlFile } from '../format/yaml-file';
 
 const count = z.number().int().positive();
 

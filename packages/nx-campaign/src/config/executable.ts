@@ -1,5 +1,5 @@
 import { parse as parseShell } from 'shell-quote';
-import { configError, type Problem } from './errors';
+import { configError, type Problem } from '../format/errors';
 
 /** `python -u` -> ['python', '-u']; shell operators are refused, never interpreted. */
 export function splitExecutable(executable: string, at: Omit<Problem, 'message'>): string[] {

@@ -3,9 +3,9 @@ import { isAbsolute, join, posix, relative, resolve } from 'node:path';
 import { load } from 'js-yaml';
 import { parse as parseToml } from 'smol-toml';
 import { runNameOf, type Run } from '../model/run';
-import type { Problem } from './errors';
-import { readSourceFile } from './source-file';
-import type { YamlFile } from './yaml-file';
+import type { Problem } from '../format/errors';
+import { readSourceFile } from '../format/source-file';
+import type { YamlFile } from '../format/yaml-file';
 
 /**
  * A run's output or log folder holds only what the run writes, and clean and re-runs delete

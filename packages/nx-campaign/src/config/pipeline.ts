@@ -3,12 +3,12 @@ import { isAbsolute, join, posix } from 'node:path';
 import { z } from 'zod';
 import type { CampaignBlock } from '../model/run';
 import type { Arg, Stage } from '../model/stage';
-import { configError, ConfigError, type Problem } from './errors';
-import { environmentSchema, mergeResources, resourcesSchema, runtimeSchema, type ResourcesInput } from './resources';
+import { configError, ConfigError, type Problem } from '../format/errors';
+import { environmentSchema, mergeResources, resourcesSchema, runtimeSchema, type ResourcesInput } from '../format/resources';
 import { loadCeciPipeline, loadStagesConfig, type CeciSite } from './ceci';
 import { splitExecutable } from './executable';
-import { validate } from './validate';
-import { readYamlFile, type YamlFile } from './yaml-file';
+import { validate } from '../format/validate';
+import { readYamlFile, type YamlFile } from '../format/yaml-file';
 import { pyStr } from '../util/python-str';
 
 /** What a run layers over its pipelines, and how it runs them. */

@@ -1,20 +1,20 @@
 import { join, posix, relative, sep } from 'node:path';
 import { absolutePath } from '../model/command';
 import { z } from 'zod';
-import { BACKENDS } from '../sites/site';
-import { retriesSchema } from './retries';
+import { BACKENDS } from '../model/run';
+import { retriesSchema } from '../format/retries';
 import { loadCampaignToml } from './campaign-toml';
 import { buildDag, trimDag } from '../graph/dag';
 import { SAFE_NAME, runNameOf, type ResumeMode, type Run } from '../model/run';
 import { closestName } from '../util/closest';
-import { ConfigError, configError, type Problem } from './errors';
+import { ConfigError, configError, type Problem } from '../format/errors';
 import { loadPipeline, loadPipelineYaml, type Pipeline, type RunLayer } from './pipeline';
 import { CECI_RUN_KEYS } from './ceci';
 import { folderProblem } from './folders';
 import { missingScripts } from './scripts';
-import { resourcesSchema, runtimeSchema } from './resources';
-import { validate } from './validate';
-import { readYamlFile, type YamlFile } from './yaml-file';
+import { resourcesSchema, runtimeSchema } from '../format/resources';
+import { validate } from '../format/validate';
+import { readYamlFile, type YamlFile } from '../format/yaml-file';
 
 const names = z.union([z.string().transform((s) => [s]), z.array(z.string())]);
 const resumeSchema = z

@@ -3,8 +3,8 @@ import { isAbsolute, join, relative } from 'node:path';
 import { absolutePath } from '../model/command';
 import type { Run } from '../model/run';
 import { noteFile } from '../util/consulted';
-import type { Problem } from './errors';
-import { readSourceFile } from './source-file';
+import type { Problem } from '../format/errors';
+import { readSourceFile } from '../format/source-file';
 
 /**
  * The stages (of `stages`, default all) whose files are not there: scripts and stage-type files,

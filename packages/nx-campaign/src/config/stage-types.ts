@@ -1,10 +1,10 @@
 import { existsInWorkspace } from '../util/consulted';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { configError } from './errors';
-import { environmentSchema, resourcesSchema } from './resources';
-import { validate } from './validate';
-import { readYamlFile, type YamlFile } from './yaml-file';
+import { configError } from '../format/errors';
+import { environmentSchema, resourcesSchema } from '../format/resources';
+import { validate } from '../format/validate';
+import { readYamlFile, type YamlFile } from '../format/yaml-file';
 
 /**
  * Stage types (ceci's stage classes) declared in YAML: a "module" named in a ceci

@@ -1,20 +1,7 @@
-import { ConfigError, type Problem } from '../config/errors';
-import { NAME_PATTERN, NAME_RULE, type Stage } from '../model/stage';
-
-/** Where a consumed data key comes from. */
-export type InputSource =
-  | { kind: 'stage'; stage: string; path: string }
-  | { kind: 'run-input'; tag: string; path: string };
-
-export interface Dag {
-  /** Topological order; ties broken by declaration order. */
-  order: string[];
-  stages: Map<string, Stage>;
-  parents: Map<string, string[]>;
-  children: Map<string, string[]>;
-  /** stage -> consumed key -> source. */
-  sources: Map<string, Map<string, InputSource>>;
-}
+import { ConfigError, type Problem } from '../format/errors';
+import { type Stage } from '../model/stage';
+import type { Dag, InputSource } from '../model/run';
+import { NAME_PATTERN, NAME_RULE } from '../format/names';
 
 
 /**

@@ -1,5 +1,5 @@
 import { isAbsolute, join, posix, resolve } from 'node:path';
-import type { InputSource } from '../graph/dag';
+import { type InputSource } from './run';
 import type { Run } from './run';
 import type { Stage } from './stage';
 

@@ -1,8 +1,26 @@
-import type { Dag } from '../graph/dag';
-import type { Problem } from '../config/errors';
-import type { RetrySettings } from '../config/retries';
-import type { Backend } from '../sites/site';
+import type { Problem } from '../format/errors';
+import type { RetrySettings } from '../format/retries';
 import type { Stage } from './stage';
+
+/** Where stages execute: this machine, SLURM jobs, or srun steps inside the current allocation. */
+export const BACKENDS = ['local', 'slurm', 'allocation'] as const;
+export type Backend = (typeof BACKENDS)[number];
+
+/** Where a consumed data key comes from. */
+export type InputSource =
+  | { kind: 'stage'; stage: string; path: string }
+  | { kind: 'run-input'; tag: string; path: string };
+
+export interface Dag {
+  /** Topological order; ties broken by declaration order. */
+  order: string[];
+  stages: Map<string, Stage>;
+  parents: Map<string, string[]>;
+  children: Map<string, string[]>;
+  /** stage -> consumed key -> source. */
+  sources: Map<string, Map<string, InputSource>>;
+}
+
 
 export type ResumeMode = 'resume' | 'restart' | 'refuse';
 

@@ -3,21 +3,7 @@
  * (or absolute when the user wrote them so); produced files are relative to the run's
  * output folder. Nothing here says which dialect a stage came from.
  */
-export interface Resources {
-  ranks: number;
-  threads: number;
-  /** Nodes requested explicitly (ceci `nodes`); otherwise derived by the planner. */
-  nodes?: number;
-  /** Memory per node, MB (10^6 bytes). */
-  memoryMB: number;
-  /**
-   * Memory over all its nodes together, MB, when the stage was given it so (socm's `memory`):
-   * the plan divides it over the nodes it spans. `memoryMB` then holds the same total, which
-   * is what one machine (the local backend) needs.
-   */
-  memoryTotalMB?: number;
-  runtimeSeconds: number;
-}
+import type { Resources } from '../format/resources';
 
 /**
  * One argument of a stage's command: literal text, or a path resolved at run time:
@@ -79,18 +65,6 @@ export interface Stage {
   source: { file: string; key: (string | number)[] };
 }
 
-export const DEFAULT_RESOURCES: Resources = { ranks: 1, threads: 1, memoryMB: 2000, runtimeSeconds: 3600 };
-
 export function coresOf(r: Resources): number {
   return r.ranks * r.threads;
 }
-
-/**
- * What a name from configuration or data (a stage, an alias, a wafer, a split) may be: it becomes
- * a file name and an Nx project name. No leading dot, no separator, at most 100 characters.
- */
-export const NAME_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}$/;
-export const NAME_RULE = 'letters, digits, _ . and -, not starting with a dot, at most 100 characters';
-
-/** An environment variable's name, which a shell reads unquoted. */
-export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -1,4 +1,4 @@
-import { formatDuration } from '../config/quantities';
+import { formatDuration } from '../format/quantities';
 import { compressHostlist } from '../sites/hostlist';
 import type { RunPlan, StagePlan } from './plan-run';
 

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { planHeft, planHeftMatrix, rankOrder, UnplaceableTaskError } from './heft';
-import type { NodeClass, Plan, PlanTask } from './types';
+import type { Plan, PlanTask } from './types';
+import { type NodeClass } from '../sites/site';
 
 const task = (id: string, o: Partial<PlanTask> = {}): PlanTask => ({ id, ranks: 1, threads: 1, memoryMBPerNode: 0, runtimeSeconds: 10, deps: [], ...o });
 const site = (o: Partial<NodeClass> = {}): NodeClass => ({ name: 'n', count: 1, coresPerNode: 8, memoryMBPerNode: 1000, speed: 1, ...o });

@@ -43,7 +43,8 @@
  * ending before it).
  */
 import { boundOf, checkNodeClasses, footprints, indexTasks, topoOrder, type Footprint, type PlanOptions, type TaskGraph } from './lower-bound';
-import type { NodeClass, Placement, Plan, PlanTask } from './types';
+import type { Placement, Plan, PlanTask } from './types';
+import { type NodeClass } from '../sites/site';
 
 export { footprint, lowerBound, UnplaceableTaskError, type Footprint, type PlanOptions } from './lower-bound';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { footprint, lowerBound } from './lower-bound';
-import type { NodeClass, PlanTask } from './types';
+import type { PlanTask } from './types';
+import { type NodeClass } from '../sites/site';
 
 const task = (id: string, o: Partial<PlanTask> = {}): PlanTask => ({ id, ranks: 1, threads: 1, memoryMBPerNode: 0, runtimeSeconds: 10, deps: [], ...o });
 const site = (o: Partial<NodeClass> = {}): NodeClass => ({ name: 'n', count: 2, coresPerNode: 8, memoryMBPerNode: 1000, speed: 1, ...o });

@@ -7,7 +7,8 @@
  * each term at the task's best class: the fastest class it fits for durations, the class where
  * its occupied area (cores or memory x nodes x duration) is smallest for the two area terms.
  */
-import type { NodeClass, PlanTask } from './types';
+import type { PlanTask } from './types';
+import { type NodeClass } from '../sites/site';
 
 export interface PlanOptions {
   /** Runtime on a speed-1 node, seconds; defaults to `task.runtimeSeconds` (e.g. measured runtimes). */

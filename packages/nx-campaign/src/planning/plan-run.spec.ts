@@ -1,7 +1,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { planJson } from '../cli/plan';
+import { planJson } from '../commands/plan';
 import { loadRun } from '../config/run';
 import { loadSites } from '../sites/load';
 import { fixture, problemsOf } from '../testing/fixture';

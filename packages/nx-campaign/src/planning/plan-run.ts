@@ -1,14 +1,15 @@
 import { join } from 'node:path';
-import { CampaignError, ConfigError, configError, type Location, type Problem } from '../config/errors';
-import { formatDuration, formatMemory } from '../config/quantities';
-import { readSourceFile } from '../config/source-file';
-import type { KeyPath, YamlFile } from '../config/yaml-file';
+import { CampaignError, ConfigError, configError, type Location, type Problem } from '../format/errors';
+import { formatDuration, formatMemory } from '../format/quantities';
+import { readSourceFile } from '../format/source-file';
+import type { KeyPath, YamlFile } from '../format/yaml-file';
 import type { Run } from '../model/run';
 import type { Stage } from '../model/stage';
 import { siteNamed } from '../sites/load';
 import { capSite, chooseQos, totalCores, totalNodes, type Site } from '../sites/site';
 import { footprint, planHeft, UnplaceableTaskError } from './heft';
-import type { NodeClass, Plan, PlanTask } from './types';
+import type { Plan, PlanTask } from './types';
+import { type NodeClass } from '../sites/site';
 
 /**
  * The walltime asked of SLURM for a stage is its runtime estimate times this: estimates

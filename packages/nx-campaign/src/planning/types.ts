@@ -3,15 +3,6 @@
  * cluster of node classes. Plain data: no stage model, no Nx, no site files.
  */
 
-/** A kind of node; a site has one or more. */
-export interface NodeClass {
-  name: string;
-  count: number;
-  coresPerNode: number;
-  memoryMBPerNode: number;
-  /** Relative speed: a task of runtime r takes r / speed seconds here. 1 = reference. */
-  speed: number;
-}
 
 export interface PlanTask {
   id: string;

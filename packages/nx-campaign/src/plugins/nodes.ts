@@ -1,10 +1,10 @@
 import type { CreateNodes, CreateNodesResultArray, TargetConfiguration } from '@nx/devkit';
 import { AggregateCreateNodesError } from 'nx/src/project-graph/error-types';
 import { posix } from 'node:path';
-import { CampaignError, ConfigError } from '../config/errors';
+import { CampaignError, ConfigError } from '../format/errors';
 import { sharedFolderProblems } from '../config/folders';
-import { formatDuration, formatMemory } from '../config/quantities';
-import { formatKeyPath } from '../config/yaml-file';
+import { formatDuration, formatMemory } from '../format/quantities';
+import { formatKeyPath } from '../format/yaml-file';
 import { renderArgv, shellLine, shellQuote, stageCwd, stageEnv } from '../model/command';
 import { runNameOf, type Run } from '../model/run';
 import { loadRunCached, type LoadedRun } from '../store/run-cache';

@@ -1,14 +1,15 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, configError, type Location, type Problem } from '../config/errors';
-import { memorySchema, runtimeSchema } from '../config/resources';
-import { retriesSchema } from '../config/retries';
-import { validate } from '../config/validate';
-import { formatKeyPath, readYamlFile } from '../config/yaml-file';
+import { ConfigError, configError, type Location, type Problem } from '../format/errors';
+import { memorySchema, runtimeSchema } from '../format/resources';
+import { retriesSchema } from '../format/retries';
+import { validate } from '../format/validate';
+import { formatKeyPath, readYamlFile } from '../format/yaml-file';
 import { SAFE_NAME } from '../model/run';
 import { builtinSites } from './builtins';
-import { BACKENDS, UNLIMITED, type Site } from './site';
+import { UNLIMITED, type Site } from './site';
+import { BACKENDS } from '../model/run';
 
 export const SITES_FILE = 'sites.yaml';
 

@@ -1,9 +1,15 @@
-import type { RetrySettings } from '../config/retries';
-import type { NodeClass } from '../planning/types';
+import type { Backend } from '../model/run';
+import type { RetrySettings } from '../format/retries';
 
-/** Where stages execute: this machine, SLURM jobs, or srun steps inside the current allocation. */
-export const BACKENDS = ['local', 'slurm', 'allocation'] as const;
-export type Backend = (typeof BACKENDS)[number];
+/** A kind of node; a site has one or more. */
+export interface NodeClass {
+  name: string;
+  count: number;
+  coresPerNode: number;
+  memoryMBPerNode: number;
+  /** Relative speed: a task of runtime r takes r / speed seconds here. 1 = reference. */
+  speed: number;
+}
 
 /** A SLURM quality of service: the limits a job submitted under it must respect. */
 export interface Qos {

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, statfsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { CampaignError } from '../config/errors';
+import { CampaignError } from '../format/errors';
 import type { Run } from '../model/run';
 
 /** Where the record lives: `NX_CAMPAIGN_RECORD`, else `.campaign/record.sqlite` in the workspace. */

@@ -1,4 +1,4 @@
-import type { StageResult } from '../backends/result';
+import type { StageResult } from './result';
 import type { Run } from '../model/run';
 import { CampaignRecord, configHash, LIVE_STATES, runFiles, type AttemptStart, type AttemptState, type RunVersion } from './record';
 

@@ -1,4 +1,4 @@
-import { ConfigError, type Problem } from '../config/errors';
+import { ConfigError, type Problem } from '../format/errors';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';

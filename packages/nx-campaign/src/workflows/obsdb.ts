@@ -6,8 +6,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { CampaignError, ConfigError } from '../config/errors';
-import { parseYaml } from '../config/yaml-file';
+import { CampaignError, ConfigError } from '../format/errors';
+import { parseYaml } from '../format/yaml-file';
 import { checkCondition } from './query';
 
 export interface Observation {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import Module from 'node:module';
 import { join } from 'node:path';
-import { CampaignError } from '../config/errors';
+import { CampaignError } from '../format/errors';
 import { noteFile } from '../util/consulted';
 import { BUILTIN_WORKFLOWS } from './builtins';
 import type { WorkflowType } from './types';

@@ -1,4 +1,4 @@
-import { CampaignError } from '../config/errors';
+import { CampaignError } from '../format/errors';
 import type { z } from 'zod';
 import type { ObsColumn, Observation } from './obsdb';
 

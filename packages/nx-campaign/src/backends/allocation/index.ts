@@ -4,16 +4,16 @@
  * allocation's own nodes, cores and memory; a stage starts when its parents succeeded and its
  * planned nodes have its cores and memory free, most urgent (plan priority) first.
  */
-import { CampaignError } from '../../config/errors';
+import { CampaignError } from '../../format/errors';
 import type { StageInvocation } from '../../model/command';
 import type { Run } from '../../model/run';
 import { nodeName } from '../../planning/heft';
 import { planRun, type RunPlan, type StagePlan } from '../../planning/plan-run';
-import type { NodeClass } from '../../planning/types';
+import { type NodeClass } from '../../sites/site';
 import type { Site } from '../../sites/site';
 import { runInPool, type LocalJob, type LocalOptions } from '../local';
 import type { Pool } from '../local/schedule';
-import type { StageResult } from '../result';
+import type { StageResult } from '../../store/result';
 import { exec as realExec, type Exec } from '../slurm/commands';
 
 export interface AllocationNode {

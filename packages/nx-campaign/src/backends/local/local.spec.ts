@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadRun } from '../../config/run';
 import { fixture } from '../../testing/fixture';
-import type { StageResult } from '../result';
+import type { StageResult } from '../../store/result';
 import { runLocally } from './index';
 import { machinePool, schedule, type Unit } from './schedule';
 

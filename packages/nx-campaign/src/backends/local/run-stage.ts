@@ -2,7 +2,7 @@ import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeFi
 import { dirname } from 'node:path';
 import { runProcess } from './process';
 import { shellLine, type StageInvocation } from '../../model/command';
-import type { StageResult } from '../result';
+import type { StageResult } from '../../store/result';
 
 const TAIL_LINES = 30;
 

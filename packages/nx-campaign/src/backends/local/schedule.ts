@@ -1,4 +1,4 @@
-import type { StageResult } from '../result';
+import type { StageResult } from '../../store/result';
 
 /** One piece of work for the local scheduler. */
 export interface Unit {

@@ -3,7 +3,7 @@
  * Every query covers many jobs in one call.
  */
 import { spawn } from 'node:child_process';
-import { CampaignError } from '../../config/errors';
+import { CampaignError } from '../../format/errors';
 
 export interface Exec {
   (cmd: string, args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }>;

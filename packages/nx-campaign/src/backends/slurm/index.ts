@@ -11,9 +11,9 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { CampaignError } from '../../config/errors';
-import { formatDuration, formatMemory } from '../../config/quantities';
-import { notRetried, retryPolicy, type RetryPolicy } from '../../config/retries';
+import { CampaignError } from '../../format/errors';
+import { formatDuration, formatMemory } from '../../format/quantities';
+import { notRetried, retryPolicy, type RetryPolicy } from '../../format/retries';
 import { stageInvocation, type StageInvocation } from '../../model/command';
 import type { Run } from '../../model/run';
 import type { RunPlan, StagePlan } from '../../planning/plan-run';
@@ -22,7 +22,7 @@ import type { AttemptLog } from '../../store/recorder';
 import { isComplete, stateDir, writeFileAtomic, writeReceipt } from '../../store/stage-state';
 import { runHook } from '../local';
 import { prepareOutputs, settleFailedOutputs, settleOutputs } from '../local/run-stage';
-import { UP_TO_DATE, type StageResult } from '../result';
+import { UP_TO_DATE, type StageResult } from '../../store/result';
 import type { AttemptState } from '../../store/record';
 import { FINISHED, hasAccounting, sacct, sbatch, scancel, squeue, stageState, updateDependency, type Exec, exec as realExec, type JobState, type StageState } from './commands';
 import { renderSbatch, templateFor, type SbatchContext } from './template';

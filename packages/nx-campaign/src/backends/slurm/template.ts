@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Handlebars from 'handlebars';
 import { shellQuote } from '../../model/command';
-import { CampaignError } from '../../config/errors';
+import { CampaignError } from '../../format/errors';
 
 /** Where a workspace overrides the default template: a stage's own, else its site's. */
 export const TEMPLATE_DIR = 'sbatch';

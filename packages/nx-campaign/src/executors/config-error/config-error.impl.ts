@@ -1,5 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { CampaignError } from '../../config/errors';
+import { CampaignError } from '../../format/errors';
 import { loadRun } from '../../config/run';
 
 /** The `run` and `stage` targets of a run whose file does not load: print why, and fail. */

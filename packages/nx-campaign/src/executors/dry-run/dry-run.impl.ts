@@ -1,6 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { dryRun } from '../../cli/dry-run';
-import { CampaignError } from '../../config/errors';
+import { dryRun } from '../../commands/dry-run';
+import { CampaignError } from '../../format/errors';
 
 export default async function dryRunExecutor(options: { run: string; json?: boolean }, context: ExecutorContext): Promise<{ success: boolean }> {
   try {

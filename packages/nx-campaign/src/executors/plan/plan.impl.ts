@@ -1,6 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { planCommand } from '../../cli/plan';
-import { CampaignError } from '../../config/errors';
+import { planCommand } from '../../commands/plan';
+import { CampaignError } from '../../format/errors';
 
 export interface PlanExecutorOptions {
   run: string;

@@ -1,6 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { cancel, clean, logs, report, retry } from '../../cli/record-commands';
-import { CampaignError } from '../../config/errors';
+import { cancel, clean, logs, report, retry } from '../../commands/record-commands';
+import { CampaignError } from '../../format/errors';
 
 export interface RecordExecutorOptions {
   run: string;

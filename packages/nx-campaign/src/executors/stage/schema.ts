@@ -1,4 +1,4 @@
-import type { Backend } from '../../sites/site';
+import { type Backend } from '../../model/run';
 
 export interface StageExecutorOptions {
   run: string;

@@ -1,6 +1,6 @@
 import type { Tree } from '@nx/devkit';
 import { parseDocument } from 'yaml';
-import { parseMemoryMB, parseRuntimeSeconds } from '../../config/quantities';
+import { parseMemoryMB, parseRuntimeSeconds } from '../../format/quantities';
 import { SITES_FILE } from '../../sites/load';
 
 export interface SiteGeneratorSchema {

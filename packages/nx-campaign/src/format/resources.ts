@@ -1,6 +1,25 @@
 import { z } from 'zod';
-import { DEFAULT_RESOURCES, ENV_NAME_PATTERN, type Resources } from '../model/stage';
+import { ENV_NAME_PATTERN } from './names';
 import { parseMemoryMB, parseRuntimeSeconds, type QuantityResult } from './quantities';
+
+/** What a stage needs: cores as ranks x threads, memory, runtime. */
+export interface Resources {
+  ranks: number;
+  threads: number;
+  /** Nodes requested explicitly (ceci `nodes`); otherwise derived by the planner. */
+  nodes?: number;
+  /** Memory per node, MB (10^6 bytes). */
+  memoryMB: number;
+  /**
+   * Memory over all its nodes together, MB, when the stage was given it so (socm's `memory`):
+   * the plan divides it over the nodes it spans. `memoryMB` then holds the same total, which
+   * is what one machine (the local backend) needs.
+   */
+  memoryTotalMB?: number;
+  runtimeSeconds: number;
+}
+
+export const DEFAULT_RESOURCES: Resources = { ranks: 1, threads: 1, memoryMB: 2000, runtimeSeconds: 3600 };
 
 function quantity(parse: (v: unknown) => QuantityResult) {
   return z.union([z.string(), z.number()]).transform((v, ctx) => {

@@ -1,7 +1,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError } from '../config/errors';
+import { ConfigError } from '../format/errors';
 import { fixture } from '../testing/fixture';
 import { dryRun, dryRunJson } from './dry-run';
 import { loadRunArgument } from './run-argument';

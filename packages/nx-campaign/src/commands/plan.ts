@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import Table from 'cli-table3';
-import { CampaignError, formatProblem } from '../config/errors';
-import { formatDuration, formatMemory } from '../config/quantities';
+import { CampaignError, formatProblem } from '../format/errors';
+import { formatDuration, formatMemory } from '../format/quantities';
 import { sbatchScript } from '../backends/slurm';
 import { stageInvocation } from '../model/command';
 import { ganttSvg } from '../planning/gantt-svg';

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { posix } from 'node:path';
-import { CampaignError } from '../config/errors';
-import { formatDuration, parseRuntimeSeconds } from '../config/quantities';
+import { CampaignError } from '../format/errors';
+import { formatDuration, parseRuntimeSeconds } from '../format/quantities';
 import { loadRun } from '../config/run';
 import { shellLine } from '../model/command';
 import { resolvePlanSettings } from '../planning/plan-run';

@@ -1,9 +1,9 @@
 import { dirname, posix, relative, resolve, sep } from 'node:path';
-import { ConfigError } from '../config/errors';
+import { ConfigError } from '../format/errors';
 import { otherRunFolders, sharedFolderProblems } from '../config/folders';
 import { loadRun } from '../config/run';
 import type { Run } from '../model/run';
-import { workspaceRootAbove } from '../util/workspace';
+import { workspaceRootAbove } from './workspace';
 
 /**
  * Where the file argument of `campaign plan` and `campaign dry-run` (absolute, or relative

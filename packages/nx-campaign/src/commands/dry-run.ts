@@ -1,8 +1,8 @@
 import { join, posix } from 'node:path';
-import { readSourceFile } from '../config/source-file';
-import type { YamlFile } from '../config/yaml-file';
-import { formatProblem } from '../config/errors';
-import { formatDuration, formatMemory } from '../config/quantities';
+import { readSourceFile } from '../format/source-file';
+import type { YamlFile } from '../format/yaml-file';
+import { formatProblem } from '../format/errors';
+import { formatDuration, formatMemory } from '../format/quantities';
 import { absolutePath, shellLine, stageInvocation } from '../model/command';
 import type { Run } from '../model/run';
 import { loadRunArgument } from './run-argument';

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { CampaignError } from '../config/errors';
+import { CampaignError } from '../format/errors';
 
 /** The nearest folder at or above `from` that holds nx.json, if any. */
 export function workspaceRootAbove(from: string): string | undefined {

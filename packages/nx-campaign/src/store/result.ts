@@ -1,4 +1,4 @@
-import type { AttemptState } from '../store/record';
+import type { AttemptState } from './record';
 
 /** What every backend reports for a stage, as soon as it is known. */
 export interface StageResult {
