@@ -84,6 +84,32 @@ describeSlurm('allocation backend (real SLURM)', () => {
     expect(readFile(ws, 'results/alloc/logs/wide1.log')).toMatch(/^# command: srun --job-name=alloc\.wide1 --nodes=1 --nodelist=vm --ntasks=1 --cpus-per-task=4 --mem=200M --exact --kill-on-bad-exit=1 -- sh -c /m);
   }, 120_000);
 
+  it('retries a step that ran out of memory with more, as the SLURM backend does (srun --mem, cgroup)', () => {
+    writeFile(ws, 'pipelines/hungry/pipeline.yaml', `stages:
+  hungry:
+    executable: python3
+    script-args: ["-c", "x = b'x' * (150 * 1024 * 1024); open('out/hungry.txt', 'w').write(str(len(x)))"]
+    depends: null
+    outputs: [out/hungry.txt]
+    resources: {memory: 60M, runtime: 1m}
+`);
+    writeFile(ws, 'runs/hungry.yaml', 'pipelines: hungry\nsite: testslurm\nretries: {count: 1, memory_multiplier: 4}\n');
+    const nxBin = join(repoRoot, 'node_modules', '.bin', 'nx');
+    const r = spawnSync('salloc', ['--cpus-per-task=2', '--mem=1000M', '--time=5', nxBin, 'run-many', '-t', 'stage', '--projects=tag:run:hungry', '--outputStyle=static', '--backend=allocation'], { cwd: ws, encoding: 'utf8', env: nxEnv });
+    const out = stripAnsi(r.stdout + r.stderr);
+    expect(r.status, out).toBe(0);
+    expect(out).toMatch(/\[hungry\] out of memory with 60M; now 240M: retry 1 of 1/);
+    expect(readFile(ws, 'results/hungry/outputs/out/hungry.txt')).toBe(String(150 * 1024 * 1024));
+    expect(readFile(ws, 'results/hungry/logs/hungry.log')).toMatch(/^# command: srun .* --mem=240M /m);
+    const db = new Database(join(ws, '.campaign/record.sqlite'), { readonly: true });
+    const rows = db.prepare("SELECT a.attempt, a.state, a.memory_mb FROM attempts a JOIN runs r ON r.id = a.run_id WHERE r.name = 'hungry' ORDER BY a.id").all();
+    db.close();
+    expect(rows).toEqual([
+      { attempt: 1, state: 'out-of-memory', memory_mb: 60 },
+      { attempt: 2, state: 'succeeded', memory_mb: 240 },
+    ]);
+  }, 120_000);
+
   it('rejects a stage larger than the allocation before running anything', () => {
     writeFile(ws, 'pipelines/alloc/pipeline.yaml', `${PIPELINE}${stage('huge', 8)}`);
     const { r, out } = inAllocation(ws, ['--skipNxCache']);

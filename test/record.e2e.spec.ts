@@ -157,6 +157,33 @@ describe.sequential('campaign record', () => {
     ]);
   }, 120_000);
 
+  it("applies the site's retries on the local backend (sites.yaml), the run's own winning", () => {
+    const sites = readFile(ws, 'sites.yaml');
+    writeFile(ws, 'sites.yaml', `${sites}  local:\n    retries: {count: 1}\n`);
+    try {
+      writeFile(ws, 'runs/flaky-site.yaml', 'pipelines: flaky\n');
+      const ok = runStages(ws, 'flaky-site');
+      expect(ok.status, ok.out).toBe(0);
+      expect(ok.out).toMatch(/\[flaky\] exited with code 3 .*: retry 1 of 1/);
+      expect(attempts('flaky-site').map((a) => [a.stage, a.attempt, a.state])).toEqual([
+        ['prep', 1, 'succeeded'],
+        ['flaky', 1, 'failed'],
+        ['flaky', 2, 'succeeded'],
+        ['after', 1, 'succeeded'],
+      ]);
+      writeFile(ws, 'runs/flaky-site-none.yaml', 'pipelines: flaky\nretries: {count: 0}\n');
+      const none = runStages(ws, 'flaky-site-none');
+      expect(none.status).not.toBe(0);
+      expect(attempts('flaky-site-none').map((a) => [a.stage, a.state])).toEqual([
+        ['prep', 'succeeded'],
+        ['flaky', 'failed'],
+        ['after', 'pruned'],
+      ]);
+    } finally {
+      writeFile(ws, 'sites.yaml', sites);
+    }
+  }, 120_000);
+
   itSlurm('retries an out-of-memory job with more memory, keeps the raised memory for later plans (SLURM)', () => {
     const r = runStages(ws, 'hungry', [POLL]);
     expect(r.status, r.out).toBe(0);

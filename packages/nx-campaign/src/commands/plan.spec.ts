@@ -2,7 +2,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixture } from '../testing/fixture';
-import { clock, planCommand } from './plan';
+import { planCommand } from './plan';
 
 const DAG = `campaign: {resource: tiger3, requested_resources: 112, deadline: 90m}
 stages:
@@ -32,13 +32,5 @@ describe('planCommand', () => {
     expect(json.suggestions.length).toBeGreaterThan(0);
     expect(out.stderr).toMatch(/^warning: deadline 1h30m .* MISSED by 40m/m);
     expect(readFileSync(join(ws, 'dag.yml'), 'utf8')).toBe(DAG);
-  });
-});
-
-describe('clock', () => {
-  it('writes H:MM:SS, and D-HH:MM:SS from a day on (as SLURM)', () => {
-    expect(clock(0)).toBe('0:00:00');
-    expect(clock(1380)).toBe('0:23:00');
-    expect(clock(3600 * 25 + 61)).toBe('1-01:01:01');
   });
 });

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import Table from 'cli-table3';
 import { CampaignError, formatProblem } from '../format/errors';
-import { formatDuration, formatMemory } from '../format/quantities';
+import { formatClock, formatDuration, formatElapsed, formatMemory } from '../format/quantities';
 import { sbatchScript } from '../backends/slurm';
 import { stageInvocation } from '../model/command';
 import { ganttSvg } from '../planning/gantt-svg';
@@ -93,13 +93,6 @@ export function planJson(plan: RunPlan, history = new Map<string, StageHistory>(
   };
 }
 
-/** Seconds as `H:MM:SS`, or SLURM's `D-HH:MM:SS` from a day on. */
-export function clock(seconds: number): string {
-  const s = Math.round(seconds);
-  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
-  const mmss = `${String(m).padStart(2, '0')}:${String(r).padStart(2, '0')}`;
-  return d ? `${d}-${String(h).padStart(2, '0')}:${mmss}` : `${h}:${mmss}`;
-}
 
 export function planTable(plan: RunPlan, history = new Map<string, StageHistory>()): string {
   const { settings } = plan;
@@ -111,9 +104,9 @@ export function planTable(plan: RunPlan, history = new Map<string, StageHistory>
   });
   for (const s of plan.stages) {
     const h = history.get(s.name);
-    const learnedCells = !learned ? [] : !h ? ['', ''] : [formatDuration(h.declaredSeconds), h.measuredSeconds === undefined ? '' : `${h.measuredSeconds < 60 ? `${h.measuredSeconds.toFixed(1)}s` : formatDuration(h.measuredSeconds)}${h.measuredPeakMB === undefined ? '' : `, ${formatMemory(h.measuredPeakMB)} peak`} (${h.samples})`];
+    const learnedCells = !learned ? [] : !h ? ['', ''] : [formatDuration(h.declaredSeconds), h.measuredSeconds === undefined ? '' : `${formatElapsed(h.measuredSeconds)}${h.measuredPeakMB === undefined ? '' : `, ${formatMemory(h.measuredPeakMB)} peak`} (${h.samples})`];
     const memory = h?.tunedMemoryMB !== undefined && h.tunedMemoryMB > h.declaredMemoryMB ? `${formatMemory(s.memoryMB)} (was ${formatMemory(h.declaredMemoryMB)})` : formatMemory(s.memoryMB);
-    table.push([`${s.critical ? '* ' : '  '}${s.name}`, compressHostlist(s.nodes), s.cores, memory, clock(s.start), clock(s.end), clock(s.walltimeSeconds), s.qos ?? '(none)', ...learnedCells]);
+    table.push([`${s.critical ? '* ' : '  '}${s.name}`, compressHostlist(s.nodes), s.cores, memory, formatClock(s.start), formatClock(s.end), formatClock(s.walltimeSeconds), s.qos ?? '(none)', ...learnedCells]);
   }
   const cap = settings.cap;
   const capText = cap ? ` (${cap.from}: ${cap.cores !== undefined ? `${cap.cores} cores` : `${cap.nodes} nodes`})` : ' (the whole site)';
@@ -123,7 +116,7 @@ export function planTable(plan: RunPlan, history = new Map<string, StageHistory>
     table.toString(),
     `* critical path. walltime = estimate x ${WALLTIME_SAFETY}, rounded up to a minute (what SLURM is asked for; the plan uses the estimate)`,
     ...(learned ? ['estimate: what the pipeline declares; measured: median of the recent successful runs (how many), which the plan uses instead; memory (was ...): raised by an out-of-memory retry'] : []),
-    `makespan ${clock(plan.makespan)} (${formatDuration(plan.makespan)})   lower bound ${clock(plan.lowerBound)} (${formatDuration(plan.lowerBound)})   ratio ${plan.ratio.toFixed(2)}`,
+    `makespan ${formatClock(plan.makespan)} (${formatDuration(plan.makespan)})   lower bound ${formatClock(plan.lowerBound)} (${formatDuration(plan.lowerBound)})   ratio ${plan.ratio.toFixed(2)}`,
   );
   lines.push(...deadlineLines(plan));
   return `${lines.join('\n')}\n`;
@@ -138,7 +131,7 @@ export function deadlineLines(plan: RunPlan): string[] {
   return [
     `deadline ${formatDuration(d.seconds)} (${d.from}): MISSED by ${formatDuration(plan.makespan - d.seconds)}`,
     '  critical path (stage, start, end):',
-    ...d.criticalPath.map((c) => `    ${c.name.padEnd(width)}  ${clock(c.start)}  ${clock(c.end)}`),
+    ...d.criticalPath.map((c) => `    ${c.name.padEnd(width)}  ${formatClock(c.start)}  ${formatClock(c.end)}`),
     '  to meet it:',
     ...d.suggestions.map((s) => `    - ${s}`),
   ];

@@ -1,12 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { posix } from 'node:path';
 import { CampaignError } from '../format/errors';
-import { formatDuration, parseRuntimeSeconds } from '../format/quantities';
+import { formatDuration, parseRuntimeSeconds, slurmTime } from '../format/quantities';
 import { loadRun } from '../config/run';
 import { shellLine } from '../model/command';
 import { resolvePlanSettings } from '../planning/plan-run';
 import { loadSites } from '../sites/load';
-import { slurmTime } from '../backends/slurm';
 
 export interface QuickTestOptions {
   nodes?: number;

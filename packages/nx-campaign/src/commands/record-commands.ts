@@ -9,7 +9,7 @@ import { basename, join, posix } from 'node:path';
 import Table from 'cli-table3';
 import { createTwoFilesPatch } from 'diff';
 import { CampaignError } from '../format/errors';
-import { formatDuration } from '../format/quantities';
+import { formatDuration, formatElapsed } from '../format/quantities';
 import { loadRun } from '../config/run';
 import { absolutePath, stageInvocation } from '../model/command';
 import { runNameOf, type Run } from '../model/run';
@@ -168,7 +168,7 @@ export function report(wsRoot: string, runArg: string, o: { json?: boolean; diff
   if (o.json) return `${JSON.stringify({ run, version, stages: rows, totals: Object.fromEntries(COLUMNS.map(([s]) => [s, rows.filter((r) => r.state === s).length])), expected: rows.length }, null, 2)}\n`;
   const used = COLUMNS.filter(([s]) => s === 'succeeded' || s === 'failed' || rows.some((r) => r.state === s));
   const table = new Table({ head: ['stage', ...used.map(([, h]) => h), 'EXPECTED', 'attempts', 'job', 'time'], style: { head: [], border: [], compact: true } });
-  for (const r of rows) table.push([r.stage, ...used.map(([s]) => (r.state === s ? 1 : 0)), 1, r.attempts, r.jobId ?? '', r.seconds === null ? '' : r.seconds < 60 ? `${r.seconds.toFixed(1)}s` : formatDuration(r.seconds)]);
+  for (const r of rows) table.push([r.stage, ...used.map(([s]) => (r.state === s ? 1 : 0)), 1, r.attempts, r.jobId ?? '', r.seconds === null ? '' : formatElapsed(r.seconds)]);
   table.push(['TOTAL', ...used.map(([s]) => rows.filter((r) => r.state === s).length), rows.length, rows.reduce((n, r) => n + r.attempts, 0), '', '']);
   const failed = rows.filter((r) => FINAL_STATES.includes(r.state as never) && r.state !== 'succeeded' && r.state !== 'pruned');
   const lines = [`run ${run}${version ? `, version ${version}` : ''}`, table.toString()];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseMemoryMB, parseRuntimeSeconds } from './quantities';
+import { formatClock, formatElapsed, parseMemoryMB, parseRuntimeSeconds, slurmMemory, slurmTime } from './quantities';
 
 describe('parseMemoryMB', () => {
   it.each([
@@ -49,5 +49,23 @@ describe('bounds', () => {
     expect(parseMemoryMB('1T')).toEqual({ value: 1_000_000 });
     expect(parseRuntimeSeconds('1s')).toEqual({ value: 1 });
     expect(parseRuntimeSeconds('30d')).toEqual({ value: 30 * 86400 });
+  });
+});
+
+describe('formats', () => {
+  it('formatClock: H:MM:SS, and D-HH:MM:SS from a day on (as SLURM)', () => {
+    expect(formatClock(0)).toBe('0:00:00');
+    expect(formatClock(1380)).toBe('0:23:00');
+    expect(formatClock(3600 * 25 + 61)).toBe('1-01:01:01');
+  });
+
+  it('formatElapsed: tenths below a minute', () => {
+    expect(formatElapsed(2.345)).toBe('2.3s');
+    expect(formatElapsed(90)).toBe('1m30s');
+  });
+
+  it("SLURM's forms: --time rounds up to the second, --mem to the MB", () => {
+    expect(slurmTime(89.2)).toBe('0-00:01:30');
+    expect(slurmMemory(59.1)).toBe('60M');
   });
 });

@@ -72,6 +72,32 @@ export function formatDuration(seconds: number): string {
   return [d && `${d}d`, h && `${h}h`, m && `${m}m`, s && `${s}s`].filter(Boolean).join('') || '0s';
 }
 
+/** A measured time: tenths of a second below a minute, else as formatDuration. */
+export function formatElapsed(seconds: number): string {
+  return seconds < 60 ? `${seconds.toFixed(1)}s` : formatDuration(seconds);
+}
+
+/** A time in a table: `H:MM:SS`, or SLURM's `D-HH:MM:SS` from a day on. */
+export function formatClock(seconds: number): string {
+  const s = Math.round(seconds);
+  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  const mmss = `${String(m).padStart(2, '0')}:${String(r).padStart(2, '0')}`;
+  return d ? `${d}-${String(h).padStart(2, '0')}:${mmss}` : `${h}:${mmss}`;
+}
+
+/** SLURM's --time: D-HH:MM:SS, rounded up to the second. */
+export function slurmTime(seconds: number): string {
+  const s = Math.ceil(seconds);
+  const d = Math.floor(s / 86400);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d}-${pad(Math.floor((s % 86400) / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
+}
+
+/** SLURM's --mem (per node; sbatch and srun alike): whole MB, rounded up. SLURM's M is MiB: 5% more than asked, on the safe side. */
+export function slurmMemory(memoryMBPerNode: number): string {
+  return `${Math.ceil(memoryMBPerNode)}M`;
+}
+
 export function formatMemory(mb: number): string {
   return mb >= 1000 && mb % 1000 === 0 ? `${mb / 1000}G` : `${mb}M`;
 }

@@ -5,6 +5,7 @@
  * planned nodes have its cores and memory free, most urgent (plan priority) first.
  */
 import { CampaignError } from '../../format/errors';
+import { slurmMemory } from '../../format/quantities';
 import type { StageInvocation } from '../../model/command';
 import type { Run } from '../../model/run';
 import { nodeName } from '../../planning/heft';
@@ -12,7 +13,7 @@ import { planRun, type RunPlan, type StagePlan } from '../../planning/plan-run';
 import { type NodeClass } from '../../sites/site';
 import type { Site } from '../../sites/site';
 import { runInPool, type LocalJob, type LocalOptions } from '../local';
-import type { Pool } from '../local/schedule';
+import type { Pool, Unit } from '../local/schedule';
 import type { StageResult } from '../../store/result';
 import { exec as realExec, type Exec } from '../slurm/commands';
 
@@ -83,8 +84,8 @@ export function allocationSite(a: Allocation): { site: Site; hostOf: Map<string,
   return { site: { name: `allocation ${a.jobId}`, backend: 'slurm', nodeClasses, qos: [] }, hostOf };
 }
 
-/** The command of a stage as an srun job step on its planned hosts, sized as planned. */
-export function srunInvocation(run: Run, sp: StagePlan, hosts: string[], inv: StageInvocation): StageInvocation {
+/** The command of a stage as an srun job step on its planned hosts, sized as planned (memory: as this attempt holds). */
+export function srunInvocation(run: Run, sp: StagePlan, hosts: string[], inv: StageInvocation, memoryMBPerNode = sp.memoryMB): StageInvocation {
   const r = run.dag.stages.get(sp.name)!.resources;
   const step = [
     'srun',
@@ -93,7 +94,7 @@ export function srunInvocation(run: Run, sp: StagePlan, hosts: string[], inv: St
     `--nodelist=${hosts.join(',')}`,
     `--ntasks=${r.ranks}`,
     `--cpus-per-task=${r.threads}`,
-    `--mem=${Math.ceil(sp.memoryMB)}M`,
+    `--mem=${slurmMemory(memoryMBPerNode)}`,
     '--exact',
     '--kill-on-bad-exit=1',
     '--',
@@ -101,24 +102,28 @@ export function srunInvocation(run: Run, sp: StagePlan, hosts: string[], inv: St
   return { ...inv, argv: [...step, ...inv.argv] };
 }
 
-/** Per-host cores and memory; a stage takes its planned hosts or waits for them. */
-function hostPool(a: Allocation, placed: Map<string, { hosts: string[]; coresPerNode: number; memoryMBPerNode: number }>): Pool {
+/** Per-host cores and memory; a stage takes its planned hosts (an equal share of its cores and memory on each) or waits for them. */
+function hostPool(a: Allocation, hostsOf: Map<string, string[]>): Pool {
   const free = new Map(a.nodes.map((n) => [n.host, { cores: n.cores, memoryMB: n.memoryMB }]));
+  const share = (u: Unit) => {
+    const hosts = hostsOf.get(u.id)!;
+    return { hosts, cores: u.cores / hosts.length, memoryMB: u.memoryMB / hosts.length };
+  };
   return {
     claim(u) {
-      const p = placed.get(u.id)!;
-      if (!p.hosts.every((h) => free.get(h)!.cores >= p.coresPerNode && free.get(h)!.memoryMB >= p.memoryMBPerNode)) return false;
-      for (const h of p.hosts) {
-        free.get(h)!.cores -= p.coresPerNode;
-        free.get(h)!.memoryMB -= p.memoryMBPerNode;
+      const s = share(u);
+      if (!s.hosts.every((h) => free.get(h)!.cores >= s.cores && free.get(h)!.memoryMB >= s.memoryMB)) return false;
+      for (const h of s.hosts) {
+        free.get(h)!.cores -= s.cores;
+        free.get(h)!.memoryMB -= s.memoryMB;
       }
       return true;
     },
     release(u) {
-      const p = placed.get(u.id)!;
-      for (const h of p.hosts) {
-        free.get(h)!.cores += p.coresPerNode;
-        free.get(h)!.memoryMB += p.memoryMBPerNode;
+      const s = share(u);
+      for (const h of s.hosts) {
+        free.get(h)!.cores += s.cores;
+        free.get(h)!.memoryMB += s.memoryMB;
       }
     },
   };
@@ -129,22 +134,23 @@ export async function* runInAllocation(jobs: LocalJob[], opts: LocalOptions & { 
   const allocation = await readAllocation(opts.env, opts.exec);
   const { site, hostOf } = allocationSite(allocation);
   const plans = new Map<string, Map<string, StagePlan>>();
-  const placed = new Map<string, { hosts: string[]; coresPerNode: number; memoryMBPerNode: number }>();
+  const hostsOf = new Map<string, string[]>();
   for (const { run } of jobs) {
     const plan: RunPlan = planRun(opts.wsRoot, run, { site, fullSite: site, siteFrom: `SLURM allocation ${allocation.jobId}` });
     plans.set(run.name, new Map(plan.stages.map((sp) => [sp.name, sp])));
-    for (const sp of plan.stages) placed.set(`${run.name}/${sp.name}`, { hosts: sp.nodes.map((n) => hostOf.get(n)!), coresPerNode: sp.cores / sp.nodes.length, memoryMBPerNode: sp.memoryMB });
+    for (const sp of plan.stages) hostsOf.set(`${run.name}/${sp.name}`, sp.nodes.map((n) => hostOf.get(n)!));
   }
   const where = allocation.nodes.map((n) => `${n.host} (${n.cores} cores)`).join(', ');
   opts.print(`allocation ${allocation.jobId}: ${where}`);
   const planOf = (run: Run, stage: string) => plans.get(run.name)!.get(stage)!;
   yield* runInPool(jobs, opts, {
     backend: 'allocation',
-    pool: hostPool(allocation, placed),
-    hosts: (run, stage) => placed.get(`${run.name}/${stage}`)!.hosts,
+    pool: hostPool(allocation, hostsOf),
+    hosts: (run, stage) => hostsOf.get(`${run.name}/${stage}`)!,
     priority: (run, stage) => -planOf(run, stage).priority,
     cores: (run, stage) => planOf(run, stage).cores,
-    memoryMB: (run, stage) => planOf(run, stage).memoryMB * planOf(run, stage).nodes.length,
-    launch: (run, stage, inv) => srunInvocation(run, planOf(run, stage), placed.get(`${run.name}/${stage}`)!.hosts, inv),
+    memoryMBPerNode: (run, stage) => planOf(run, stage).memoryMB,
+    largestNodeMB: Math.max(...allocation.nodes.map((n) => n.memoryMB)),
+    launch: (run, stage, inv, memoryMBPerNode) => srunInvocation(run, planOf(run, stage), hostsOf.get(`${run.name}/${stage}`)!, inv, memoryMBPerNode),
   });
 }

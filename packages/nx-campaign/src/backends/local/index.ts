@@ -1,14 +1,13 @@
 import { availableParallelism, hostname, totalmem } from 'node:os';
-import { createWriteStream, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { runProcess } from './process';
 import { CampaignError } from '../../format/errors';
 import type { Run } from '../../model/run';
 import { formatMemory } from '../../format/quantities';
 import { remainingPathSeconds } from '../../graph/dag';
-import { absolutePath, localArgv, stageInvocation, type StageInvocation } from '../../model/command';
+import { localArgv, stageInvocation, type StageInvocation } from '../../model/command';
 import { coresOf } from '../../model/stage';
-import { notRetried, retryPolicy } from '../../format/retries';
+import { retryPolicy, type RetrySettings } from '../../format/retries';
+import { RunEnds, runHook } from '../../engine/hooks';
+import { nextAttempt, OOM_IN_LOG } from '../../engine/retry';
 import type { AttemptLog } from '../../store/recorder';
 import { isComplete, writeReceipt } from '../../store/stage-state';
 import { UP_TO_DATE, type StageResult } from '../../store/result';
@@ -23,6 +22,8 @@ export interface LocalJob {
   fingerprints: Map<string, string>;
   /** Report a stage whose outputs on disk come from its current fingerprint as done, without running it. */
   reuseComplete: boolean;
+  /** The `retries:` of the site the run belongs to (its own `retries:` wins). */
+  siteRetries?: RetrySettings;
 }
 
 export interface LocalOptions {
@@ -52,9 +53,12 @@ export interface Placement {
   /** Higher starts first among ready stages. */
   priority(run: Run, stage: string): number;
   cores(run: Run, stage: string): number;
-  memoryMB(run: Run, stage: string): number;
-  /** The invocation as started there (e.g. under srun); default as it is. */
-  launch?(run: Run, stage: string, inv: StageInvocation): StageInvocation;
+  /** Memory on each of its hosts, as first asked for; a retry may raise it. */
+  memoryMBPerNode(run: Run, stage: string): number;
+  /** The most memory an attempt may hold on one host. */
+  largestNodeMB: number;
+  /** The invocation as started there (e.g. under srun, holding `memoryMBPerNode`); default as it is. */
+  launch?(run: Run, stage: string, inv: StageInvocation, memoryMBPerNode: number): StageInvocation;
 }
 
 /**
@@ -81,103 +85,82 @@ export async function* runLocally(jobs: LocalJob[], opts: LocalOptions): AsyncGe
     hosts: () => host,
     priority: (run, stage) => priorities.get(run.name)!.get(stage)!,
     cores: (run, stage) => coresOf(run.dag.stages.get(stage)!.resources),
-    memoryMB: (run, stage) => run.dag.stages.get(stage)!.resources.memoryMB,
+    memoryMBPerNode: (run, stage) => run.dag.stages.get(stage)!.resources.memoryMB,
+    largestNodeMB: capacity.memoryMB,
     launch: (_run, _stage, inv) => ({ ...inv, argv: localArgv(inv) }),
   });
 }
 
-/** Run stages as their parents succeed, as many at once as `placement`'s pool has room for. */
+/**
+ * Run stages as their parents succeed, as many at once as `placement`'s pool has room for. A
+ * failed attempt is retried by the one policy (engine/retry.ts): one that ran out of memory
+ * goes back to the queue with more, and starts when the pool has room for that.
+ */
 export async function* runInPool(jobs: LocalJob[], opts: LocalOptions, placement: Placement): AsyncGenerator<{ run: string; stage: string; result: StageResult }> {
   const units: Unit[] = [];
   const receipts: Promise<void>[] = [];
   let receiptError: Error | undefined;
-  const remaining = new Map<string, number>();
   for (const job of jobs) {
     const { run } = job;
     let pre: Promise<StageResult | undefined> | undefined;
     const preScript = () => (pre ??= run.preScript ? runHook(opts, run, 'pre_script', run.preScript) : Promise.resolve(undefined));
-    remaining.set(run.name, job.stages.length);
     for (const name of job.stages) {
-      units.push({
+      const hosts = placement.hosts(run, name);
+      const inv = stageInvocation(opts.wsRoot, run, name);
+      const policy = retryPolicy(name, job.siteRetries, run.retries);
+      const runtimeSeconds = run.dag.stages.get(name)!.resources.runtimeSeconds;
+      let memoryMBPerNode = placement.memoryMBPerNode(run, name);
+      let retries = 0;
+      const unit: Unit = {
         id: unitId(run.name, name),
         label: jobs.length > 1 ? unitId(run.name, name) : name,
         deps: run.dag.parents.get(name)!.map((p) => unitId(run.name, p)),
         cores: placement.cores(run, name),
-        memoryMB: placement.memoryMB(run, name),
+        memoryMB: memoryMBPerNode * hosts.length,
         priority: placement.priority(run, name),
         execute: async () => {
           const fingerprint = job.fingerprints.get(name) ?? '';
-          if (job.reuseComplete && isComplete(opts.dataDir, run.name, name, fingerprint)) {
-            return UP_TO_DATE;
-          }
+          if (retries === 0 && job.reuseComplete && isComplete(opts.dataDir, run.name, name, fingerprint)) return UP_TO_DATE;
           const hook = await preScript();
           if (hook && hook.status !== 'success') return { ...hook, message: `pre_script failed: ${hook.message}` };
-          const inv = stageInvocation(opts.wsRoot, run, name);
-          const policy = retryPolicy(name, run.retries);
-          let result: StageResult;
-          for (let retry = 0; ; retry++) {
-            opts.record?.started(run, name, { backend: placement.backend, cores: placement.cores(run, name), memoryMB: placement.memoryMB(run, name), nodes: placement.hosts(run, name), logPath: inv.logFile, state: 'running' });
-            result = await runStage(placement.launch?.(run, name, inv) ?? inv, { refuseExisting: run.resume === 'refuse' && retry === 0, print: opts.print, signal: opts.signal });
-            if (result.status === 'success' || result.state === 'interrupted' || opts.signal?.aborted) break;
-            const not = notRetried(policy, retry, result.exitCode);
-            if (not !== undefined) {
-              if (not) result = { ...result, message: `${result.message}; ${not}` };
-              break;
-            }
+          opts.record?.started(run, name, { backend: placement.backend, cores: unit.cores, memoryMB: memoryMBPerNode, nodes: hosts, logPath: inv.logFile, state: 'running' });
+          let result = await runStage(placement.launch?.(run, name, inv, memoryMBPerNode) ?? inv, { refuseExisting: run.resume === 'refuse' && retries === 0, print: opts.print, signal: opts.signal });
+          if (result.status === 'failure' && (result.state ?? 'failed') === 'failed' && OOM_IN_LOG.test(result.output)) result = { ...result, state: 'out-of-memory', message: `out of memory: ${result.message}` };
+          if (result.status !== 'success' && !opts.signal?.aborted) {
+            const next = nextAttempt(policy, retries, result, { memoryMBPerNode, walltimeSeconds: runtimeSeconds }, placement.largestNodeMB);
+            if (!next.retry) return next.why ? { ...result, message: `${result.message}; ${next.why}` } : result;
             opts.record?.finished(run, name, result, placement.backend);
-            opts.print(`[${name}] ${result.message}: retry ${retry + 1} of ${policy.count}`);
+            retries++;
+            if (next.memoryMBPerNode === memoryMBPerNode) {
+              opts.print(`[${name}] ${result.message}: retry ${retries} of ${policy.count}`);
+              return RETRY;
+            }
+            opts.print(`[${name}] ${next.why}: retry ${retries} of ${policy.count}`);
+            opts.record?.tune(run, name, { memoryMB: next.memoryMBPerNode });
+            memoryMBPerNode = next.memoryMBPerNode;
+            return { retry: { memoryMB: memoryMBPerNode * hosts.length } };
           }
           // Written while the next stage starts; all are on disk before this generator ends.
           if (result.status === 'success') receipts.push(writeReceipt(opts.dataDir, run.name, name, fingerprint, inv.outputs.map((o) => o.final)).catch((e: Error) => void (receiptError ??= e)));
           return result;
         },
-      });
+      };
+      units.push(unit);
     }
   }
-  const failedRuns = new Set<string>();
+  const ends = new RunEnds(jobs, opts);
   for await (const { id, result } of schedule(units, placement.pool)) {
     const [runName, stage] = splitUnitId(id);
-    if (result.status !== 'success') failedRuns.add(runName);
-    const left = remaining.get(runName)! - 1;
-    remaining.set(runName, left);
-    if (left === 0) {
-      const run = jobs.find((j) => j.run.name === runName)!.run;
-      if (run.postScript && !failedRuns.has(runName)) {
-        const hook = await runHook(opts, run, 'post_script', run.postScript);
-        if (hook.status !== 'success') {
-          yield { run: runName, stage, result: { ...hook, message: `post_script failed after this stage: ${hook.message}` } };
-          continue;
-        }
-      }
-    }
-    yield { run: runName, stage, result };
+    yield { run: runName, stage, result: await ends.ended(runName, result) };
   }
   await Promise.all(receipts);
   if (receiptError) throw new CampaignError(`could not record a finished stage: ${receiptError.message}`);
 }
 
+/** Try the same attempt again, at the same size. */
+const RETRY = { retry: {} };
+
 function splitUnitId(id: string): [string, string] {
   const i = id.indexOf('/');
   return [id.slice(0, i), id.slice(i + 1)];
-}
-
-/** pre_script / post_script: a shell command the user wrote, run from the workspace root. */
-export async function runHook(opts: { wsRoot: string; print: (line: string) => void; signal?: AbortSignal }, run: Run, which: string, command: string): Promise<StageResult> {
-  const logDir = absolutePath(opts.wsRoot, run.logDir);
-  mkdirSync(logDir, { recursive: true });
-  const logFile = join(logDir, `${which}.log`);
-  const log = createWriteStream(logFile);
-  const end = await runProcess(['sh', '-c', command], {
-    cwd: opts.wsRoot,
-    env: { NX_CAMPAIGN_RUN: run.name, NX_CAMPAIGN_OUTPUT_DIR: absolutePath(opts.wsRoot, run.outputDir), NX_CAMPAIGN_LOG_DIR: logDir },
-    onLine: (line) => {
-      log.write(`${line}\n`);
-      opts.print(`[${run.name} ${which}] ${line}`);
-    },
-    signal: opts.signal,
-  });
-  await new Promise<void>((resolve) => log.end(() => resolve()));
-  return end.code === 0
-    ? { status: 'success', message: `${which} done`, output: '', logFile }
-    : { status: 'failure', message: `${which} exited with code ${end.code ?? end.signal} (log: ${logFile})`, output: '', logFile };
 }

@@ -1,6 +1,6 @@
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { runProcess } from './process';
+import { runProcess } from '../../engine/process';
 import { shellLine, type StageInvocation } from '../../model/command';
 import type { StageResult } from '../../store/result';
 

@@ -11,7 +11,12 @@ export interface Unit {
   memoryMB: number;
   /** Higher starts first: the longest remaining path through the DAG. */
   priority: number;
-  execute(): Promise<StageResult>;
+  /** Its result; or `retry`: give back its room and queue it again (with `memoryMB` from now on). */
+  execute(): Promise<StageResult | Again>;
+}
+
+export interface Again {
+  retry: { memoryMB?: number };
 }
 
 export interface Capacity {
@@ -54,7 +59,7 @@ export async function* schedule(units: Unit[], pool: Pool): AsyncGenerator<{ id:
   const dependents = new Map<string, string[]>(units.map((u) => [u.id, []]));
   for (const u of units) for (const d of waitingOn.get(u.id)!) dependents.get(d)!.push(u.id);
   const ready = units.filter((u) => waitingOn.get(u.id)!.size === 0);
-  const running = new Map<string, Promise<{ id: string; result: StageResult }>>();
+  const running = new Map<string, Promise<{ id: string; result: StageResult | Again }>>();
   const done = new Set<string>();
 
   const skipDescendants = function* (failed: string): Generator<{ id: string; result: StageResult }> {
@@ -88,10 +93,17 @@ export async function* schedule(units: Unit[], pool: Pool): AsyncGenerator<{ id:
       }
     }
     if (!running.size) break;
-    const { id, result } = await Promise.race(running.values());
+    const { id, result: outcome } = await Promise.race(running.values());
     running.delete(id);
+    const u = byId.get(id)!;
+    pool.release(u);
+    if ('retry' in outcome) {
+      if (outcome.retry.memoryMB !== undefined) u.memoryMB = outcome.retry.memoryMB;
+      ready.push(u);
+      continue;
+    }
+    const result = outcome;
     done.add(id);
-    pool.release(byId.get(id)!);
     yield { id, result };
     if (result.status === 'success') {
       for (const d of dependents.get(id)!) {

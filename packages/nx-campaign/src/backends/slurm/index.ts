@@ -12,15 +12,16 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CampaignError } from '../../format/errors';
-import { formatDuration, formatMemory } from '../../format/quantities';
-import { notRetried, retryPolicy, type RetryPolicy } from '../../format/retries';
+import { formatDuration, slurmMemory, slurmTime } from '../../format/quantities';
+import { retryPolicy, type RetryPolicy } from '../../format/retries';
 import { stageInvocation, type StageInvocation } from '../../model/command';
 import type { Run } from '../../model/run';
 import type { RunPlan, StagePlan } from '../../planning/plan-run';
 import type { Site } from '../../sites/site';
 import type { AttemptLog } from '../../store/recorder';
 import { isComplete, stateDir, writeFileAtomic, writeReceipt } from '../../store/stage-state';
-import { runHook } from '../local';
+import { RunEnds, runHook } from '../../engine/hooks';
+import { nextAttempt, OOM_IN_LOG, type NextAttempt } from '../../engine/retry';
 import { prepareOutputs, settleFailedOutputs, settleOutputs } from '../local/run-stage';
 import { UP_TO_DATE, type StageResult } from '../../store/result';
 import type { AttemptState } from '../../store/record';
@@ -51,18 +52,8 @@ export interface SlurmOptions {
 
 export const DEFAULT_POLL_SECONDS = 5;
 const TAIL_LINES = 30;
-/** What slurmstepd and srun write to the job's log when the kernel or SLURM killed for memory. */
-const OOM_IN_LOG = /oom-kill event|task \d+: Out Of Memory|exceeded memory limit|Exceeded job memory limit/;
 const SAFE_PATH = /^[A-Za-z0-9_@%+=:,./-]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/** D-HH:MM:SS */
-export function slurmTime(seconds: number): string {
-  const s = Math.ceil(seconds);
-  const d = Math.floor(s / 86400);
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${d}-${pad(Math.floor((s % 86400) / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
-}
 
 /** Where the job ids of a run's last submission are kept, for a later invocation. */
 export const jobsFile = (dataDir: string, run: string) => join(stateDir(dataDir, run), 'slurm-jobs.json');
@@ -101,7 +92,7 @@ export function sbatchScript(wsRoot: string, site: Site, run: Run, sp: StagePlan
       nodes: sp.nodes.length,
       ntasks: r.ranks,
       cpusPerTask: r.threads,
-      mem: `${Math.ceil(sp.memoryMB)}M`,
+      mem: slurmMemory(sp.memoryMB),
       time: slurmTime(sp.walltimeSeconds),
       partition: site.partition,
       qos: sp.qos,
@@ -123,24 +114,10 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
   const results: { run: string; stage: string; result: StageResult }[] = [];
   const units = new Map<string, Unit>();
   const key = (run: string, stage: string) => `${run}/${stage}`;
-  const remaining = new Map(jobs.map((j) => [j.run.name, j.stages.length]));
-  const failedRuns = new Set<string>();
+  const ends = new RunEnds(jobs, opts);
   /** Hand out finished stages; after a run's last one, its post_script if all succeeded. */
   async function* flush(): AsyncGenerator<{ run: string; stage: string; result: StageResult }> {
-    for (const r of results.splice(0)) {
-      if (r.result.status !== 'success') failedRuns.add(r.run);
-      const left = remaining.get(r.run)! - 1;
-      remaining.set(r.run, left);
-      const run = jobs.find((j) => j.run.name === r.run)!.run;
-      if (left === 0 && run.postScript && !failedRuns.has(r.run)) {
-        const hook = await runHook(opts, run, 'post_script', run.postScript);
-        if (hook.status !== 'success') {
-          yield { ...r, result: { ...hook, message: `post_script failed after this stage: ${hook.message}` } };
-          continue;
-        }
-      }
-      yield r;
-    }
+    for (const r of results.splice(0)) yield { ...r, result: await ends.ended(r.run, r.result) };
   }
   const finish = (u: Unit, result: StageResult) => {
     if (u.done) return;
@@ -213,27 +190,6 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
   };
 
   const largestNodeMB = (u: Unit) => Math.max(...u.job.plan.settings.site.nodeClasses.map((c) => c.memoryMBPerNode));
-  /** How a failed attempt is tried again, or why it is not. */
-  const retryOf = (u: Unit, r: StageResult): { memoryMB: number; walltimeSeconds: number; why: string } | { not: string } => {
-    const p = u.retry;
-    if (aborted() || r.state === 'cancelled') return { not: '' };
-    const not = notRetried(p, u.retries, r.exitCode);
-    if (not !== undefined) return { not };
-    let { memoryMB, walltimeSeconds } = u.plan;
-    let why: string = r.state ?? 'failed';
-    if (r.state === 'out-of-memory') {
-      const cap = Math.min(p.memoryMaxMB ?? Infinity, largestNodeMB(u));
-      if (memoryMB >= cap) return { not: `not retried: out of memory at ${formatMemory(memoryMB)}, the cap (retries.memory_max or the largest node)` };
-      memoryMB = Math.min(Math.ceil(memoryMB * p.memoryMultiplier), cap);
-      why = `out of memory with ${formatMemory(u.plan.memoryMB)}; now ${formatMemory(memoryMB)}`;
-    } else if (r.state === 'timeout') {
-      const cap = p.walltimeMaxSeconds ?? Infinity;
-      if (walltimeSeconds >= cap) return { not: `not retried: timed out at ${formatDuration(walltimeSeconds)}, retries.walltime_max` };
-      walltimeSeconds = Math.min(Math.ceil((walltimeSeconds * p.walltimeMultiplier) / 60) * 60, cap);
-      why = `timed out after ${formatDuration(u.plan.walltimeSeconds)}; now ${formatDuration(walltimeSeconds)}`;
-    }
-    return { memoryMB, walltimeSeconds, why };
-  };
   const submitted = async (u: Unit, script: string, killOnInvalidDep: boolean): Promise<string[]> => {
     rmSync(u.exitFile, { force: true });
     const scriptFile = u.inv.logFile.replace(/\.log$/, '.sbatch');
@@ -247,16 +203,16 @@ export async function* runOnSlurm(jobs: SlurmJob[], opts: SlurmOptions): AsyncGe
   };
   /** A failed attempt: submitted again (its pending children re-pointed to it), or final, pruning its descendants. */
   const fail = async (u: Unit, r: StageResult) => {
-    const next = retryOf(u, r);
-    if ('not' in next) {
-      finish(u, next.not ? { ...r, message: `${r.message}; ${next.not}` } : r);
+    const next: NextAttempt = aborted() ? { retry: false, why: '' } : nextAttempt(u.retry, u.retries, r, { memoryMBPerNode: u.plan.memoryMB, walltimeSeconds: u.plan.walltimeSeconds }, largestNodeMB(u));
+    if (!next.retry) {
+      finish(u, next.why ? { ...r, message: `${r.message}; ${next.why}` } : r);
       await prune(u);
       return;
     }
     opts.record?.finished(u.run, u.stage, r, 'slurm');
-    if (next.memoryMB !== u.plan.memoryMB) opts.record?.tune(u.run, u.stage, { memoryMB: next.memoryMB });
+    if (next.memoryMBPerNode !== u.plan.memoryMB) opts.record?.tune(u.run, u.stage, { memoryMB: next.memoryMBPerNode });
     if (next.walltimeSeconds !== u.plan.walltimeSeconds) opts.record?.tune(u.run, u.stage, { walltimeSeconds: next.walltimeSeconds });
-    u.plan = { ...u.plan, memoryMB: next.memoryMB, walltimeSeconds: next.walltimeSeconds };
+    u.plan = { ...u.plan, memoryMB: next.memoryMBPerNode, walltimeSeconds: next.walltimeSeconds };
     u.retries++;
     u.missingExit = 0;
     u.failed = undefined;

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TEMPLATE, renderSbatch, siteTemplatePath, stageTemplatePath, templateFor, type SbatchContext } from './template';
-import { slurmTime } from './index';
+import { slurmTime } from '../../format/quantities';
 
 const hostile = ['$(touch pwned)', '`touch pwned2`', "it's", 'a;b', 'line1\nline2', '', '"double"', '$HOME', '\\'];
 const context = (dir: string, stage: Partial<SbatchContext['stage']> = {}): SbatchContext => ({

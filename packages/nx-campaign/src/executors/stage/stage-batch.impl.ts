@@ -52,8 +52,11 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
     // A missing script would fail the run at its first stage that needs it, after others ran.
     const missing = [...jobs.values()].flatMap((j) => missingScripts(context.root, j.run, j.stages));
     if (missing.length) throw new ConfigError(missing);
-    // Backend: --backend, else the run file's, else its site's. A mistake in sites.yaml stops here, before the record is made.
-    const sites = [...jobs.values()].some((j) => option('backend') !== 'local' && j.run.backend !== 'local') ? loadSites(context.root) : [];
+    // Backend: --backend, else the run file's, else its site's; the site's retries apply on every backend.
+    // A mistake in sites.yaml stops here, before the record is made.
+    const sites = loadSites(context.root);
+    const settingsOf = new Map([...jobs].map(([name, job]) => [name, resolvePlanSettings(context.root, job.run, sites)]));
+    for (const [name, job] of jobs) job.siteRetries = settingsOf.get(name)!.site.retries;
     // What earlier runs measured and escalated sizes (and plans) these stages.
     recorder = new Recorder(CampaignRecord.open(context.root), context.root);
     for (const job of jobs.values()) job.run = withHistory(job.run, recorder.record).run;
@@ -66,7 +69,7 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
         jobs.delete(name);
         continue;
       }
-      const settings = resolvePlanSettings(context.root, job.run, sites);
+      const settings = settingsOf.get(name)!;
       const backend = chosen ?? settings.site.backend;
       if (backend === 'allocation') allocationJobs.push(job);
       else if (backend === 'slurm') slurmJobs.push({ ...job, plan: planRun(context.root, job.run, settings) });
