@@ -6,7 +6,9 @@ import type { StageResult } from '../../store/result';
 import { planRun, resolvePlanSettings } from '../../planning/plan-run';
 import { loadSites } from '../../sites/load';
 import { CampaignRecord } from '../../store/record';
-import { Recorder } from '../../store/recorder';
+import { Recorder, type AttemptLog } from '../../store/recorder';
+import { Progress } from '../../engine/progress';
+import type { Run } from '../../model/run';
 import { withHistory } from '../../store/history';
 import { loadRunCached } from '../../store/run-cache';
 import { CampaignError, ConfigError } from '../../format/errors';
@@ -98,18 +100,24 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
   // Ctrl-C would get its default action and kill this process half-way through that.
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  const print = (line: string) => process.stdout.write(`${line}\n`);
+  // Runs of hundreds of stages are watched: a line every few seconds while something changes.
+  const progress = new Progress(allJobs.flatMap((j) => j.stages.map((st) => `${j.run.name}/${st}`)), print);
+  const ticker = setInterval(() => progress.tick(), 1000).unref();
+  const record = tracked(recorder, progress);
   try {
-    const print = (line: string) => process.stdout.write(`${line}\n`);
     const results = merge(
-      jobs.size ? runLocally([...jobs.values()], { wsRoot: context.root, dataDir, print, signal: abort.signal, record: recorder }) : undefined,
+      jobs.size ? runLocally([...jobs.values()], { wsRoot: context.root, dataDir, print, signal: abort.signal, record }) : undefined,
       slurmJobs.length
-        ? runOnSlurm(slurmJobs, { wsRoot: context.root, dataDir, print, signal: abort.signal, pollSeconds: option('pollInterval') ?? DEFAULT_POLL_SECONDS, leaveRunning: option('leaveRunning') === true, record: recorder })
+        ? runOnSlurm(slurmJobs, { wsRoot: context.root, dataDir, print, signal: abort.signal, pollSeconds: option('pollInterval') ?? DEFAULT_POLL_SECONDS, leaveRunning: option('leaveRunning') === true, record })
         : undefined,
-      allocationJobs.length ? runInAllocation(allocationJobs, { wsRoot: context.root, dataDir, print, signal: abort.signal, record: recorder }) : undefined,
+      allocationJobs.length ? runInAllocation(allocationJobs, { wsRoot: context.root, dataDir, print, signal: abort.signal, record }) : undefined,
     );
     for await (const { run, stage, result } of results) {
       const job = allJobs.find((j) => j.run.name === run)!;
       recorder.finished(job.run, stage, result, backendOf.get(run) ?? 'local');
+      progress.ended(`${run}/${stage}`, result.status);
+      progress.tick();
       if (result.status !== 'success') failed.add(run);
       const line = `${run}/${stage}: ${result.message}`;
       if (result.status !== 'success') process.stderr.write(`${line}\n`);
@@ -120,11 +128,32 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
   } catch (e) {
     yield* failAll(Object.keys(taskGraph.tasks), e);
   } finally {
+    clearInterval(ticker);
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     for (const job of allJobs) recorder.end(job.run, abort.signal.aborted ? 'interrupted' : failed.has(job.run.name) ? 'failed' : 'done');
     recorder.record.close();
   }
+}
+
+/** The record, telling `progress` which attempts are queued and which run. */
+function tracked(record: AttemptLog, progress: Progress): AttemptLog {
+  const key = (run: Run, stage: string) => `${run.name}/${stage}`;
+  return {
+    started: (run, stage, info) => {
+      record.started(run, stage, info);
+      progress.attempt(key(run, stage), info.state === 'running' ? 'running' : 'queued');
+    },
+    state: (run, stage, state, nodes) => {
+      record.state(run, stage, state, nodes);
+      progress.attempt(key(run, stage), state === 'running' ? 'running' : 'queued');
+    },
+    live: (run) => record.live(run),
+    adopt: (run, stage, attemptId) => record.adopt(run, stage, attemptId),
+    abandon: (attemptId, state, message) => record.abandon(attemptId, state, message),
+    finished: (run, stage, result, backend) => record.finished(run, stage, result, backend),
+    tune: (run, stage, t) => record.tune(run, stage, t),
+  };
 }
 
 type Finished = { run: string; stage: string; result: StageResult };
