@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { campaign, describeSlurm, executedStages, nxEnv, readFile, removeWorkspace, repoRoot, runStages, slurmWorkspace, stripAnsi, writeFile } from './workspace';
+import { campaign, describeSlurm, executedStages, HUNGRY_STAGE, nxEnv, readFile, removeWorkspace, repoRoot, runStages, slurmWorkspace, stripAnsi, writeFile } from './workspace';
 
 /**
  * In-allocation mode against the real SLURM of tools/slurm/start.sh: nx runs under salloc and
@@ -85,14 +85,7 @@ describeSlurm('allocation backend (real SLURM)', () => {
   }, 120_000);
 
   it('retries a step that ran out of memory with more, as the SLURM backend does (srun --mem, cgroup)', () => {
-    writeFile(ws, 'pipelines/hungry/pipeline.yaml', `stages:
-  hungry:
-    executable: python3
-    script-args: ["-c", "x = b'x' * (150 * 1024 * 1024); open('out/hungry.txt', 'w').write(str(len(x)))"]
-    depends: null
-    outputs: [out/hungry.txt]
-    resources: {memory: 60M, runtime: 1m}
-`);
+    writeFile(ws, 'pipelines/hungry/pipeline.yaml', `stages:\n${HUNGRY_STAGE}`);
     writeFile(ws, 'runs/hungry.yaml', 'pipelines: hungry\nsite: testslurm\nretries: {count: 1, memory_multiplier: 4}\n');
     const nxBin = join(repoRoot, 'node_modules', '.bin', 'nx');
     const r = spawnSync('salloc', ['--cpus-per-task=2', '--mem=1000M', '--time=5', nxBin, 'run-many', '-t', 'stage', '--projects=tag:run:hungry', '--outputStyle=static', '--backend=allocation'], { cwd: ws, encoding: 'utf8', env: nxEnv });

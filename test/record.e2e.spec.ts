@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CampaignRecord, processAlive } from '../packages/nx-campaign/src/store/record';
-import { campaign, itSlurm, notCancelled, nx, readFile, removeWorkspace, runStages, slurmWorkspace, startNx, writeFile } from './workspace';
+import { campaign, HUNGRY_STAGE, itSlurm, notCancelled, nx, readFile, removeWorkspace, runStages, slurmWorkspace, startNx, writeFile } from './workspace';
 
 /**
  * The campaign record (.campaign/record.sqlite) against real nx processes, the local backend
@@ -43,13 +43,7 @@ const FLAKY = `stages:
 
 /** Needs about 150 MB: over 60M, within 240M. Its child runs only after it succeeded. */
 const HUNGRY = `stages:
-  hungry:
-    executable: python3
-    script-args: ["-c", "x = b'x' * (150 * 1024 * 1024); open('out/hungry.txt', 'w').write(str(len(x)))"]
-    depends: null
-    outputs: [out/hungry.txt]
-    resources: {memory: 60M, runtime: 1m}
-  fed:
+${HUNGRY_STAGE}  fed:
     executable: sh
     script-args: ["-c", "cat out/hungry.txt > out/fed.txt"]
     depends: [hungry]

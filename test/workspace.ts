@@ -44,6 +44,15 @@ export function slurmWorkspace(): string {
   return dir;
 }
 
+/** A socm stage that needs about 150 MB and asks for 60M: out of memory where memory is enforced (the test SLURM's cgroups). */
+export const HUNGRY_STAGE = `  hungry:
+    executable: python3
+    script-args: ["-c", "x = b'x' * (150 * 1024 * 1024); open('out/hungry.txt', 'w').write(str(len(x)))"]
+    depends: null
+    outputs: [out/hungry.txt]
+    resources: {memory: 60M, runtime: 1m}
+`;
+
 /** A throw-away copy of this workspace's pipelines, runs and data, sharing its node_modules. */
 export function copyWorkspace(extra: string[] = []): string {
   const dir = mkdtempSync(join(tmpdir(), 'nx-campaign-e2e-'));

@@ -23,7 +23,7 @@ import { CampaignError, ConfigError, configError, type Problem } from '../format
 import { parseMemoryMB, parseRuntimeSeconds } from '../format/quantities';
 import { mergeResources, resourcesSchema, runtimeSchema, type ResourcesInput } from '../format/resources';
 import { folderProblem } from './folders';
-import { missingScripts } from './scripts';
+import { missingFiles } from './missing-files';
 import { tomlLines } from '../format/source-file';
 import { validate } from '../format/validate';
 import type { KeyPath, YamlFile } from '../format/yaml-file';
@@ -285,7 +285,7 @@ export function loadCampaignToml(wsRoot: string, file: string): Run {
     nodes: settings.resources?.nodes,
     deadline: settings.deadline,
   };
-  warnings.push(...missingScripts(wsRoot, run));
+  warnings.push(...missingFiles(wsRoot, run));
   return run;
 }
 

@@ -11,7 +11,7 @@ import { ConfigError, configError, type Problem } from '../format/errors';
 import { loadPipeline, loadPipelineYaml, type Pipeline, type RunLayer } from './pipeline';
 import { CECI_RUN_KEYS } from './ceci';
 import { folderProblem } from './folders';
-import { missingScripts } from './scripts';
+import { missingFiles } from './missing-files';
 import { resourcesSchema, runtimeSchema } from '../format/resources';
 import { validate } from '../format/validate';
 import { readYamlFile, type YamlFile } from '../format/yaml-file';
@@ -179,7 +179,7 @@ function assembleRun(wsRoot: string, name: string, file: string, y: YamlFile, r:
     deadline: r.deadline,
     retries: r.retries,
   };
-  run.warnings.push(...missingScripts(wsRoot, run));
+  run.warnings.push(...missingFiles(wsRoot, run));
   return run;
 }
 

@@ -12,7 +12,7 @@ import type { Run } from '../../model/run';
 import { withHistory } from '../../store/history';
 import { loadRunCached } from '../../store/run-cache';
 import { CampaignError, ConfigError } from '../../format/errors';
-import { missingScripts } from '../../config/scripts';
+import { missingFiles } from '../../config/missing-files';
 import { workspaceDataDir } from '../../store/stage-state';
 import type { StageExecutorOptions } from './schema';
 
@@ -52,7 +52,7 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
       taskOf.set(`${job.run.name}/${o.stage}`, taskId);
     }
     // A missing script would fail the run at its first stage that needs it, after others ran.
-    const missing = [...jobs.values()].flatMap((j) => missingScripts(context.root, j.run, j.stages));
+    const missing = [...jobs.values()].flatMap((j) => missingFiles(context.root, j.run, j.stages));
     if (missing.length) throw new ConfigError(missing);
     // Backend: --backend, else the run file's, else its site's; the site's retries apply on every backend.
     // A mistake in sites.yaml stops here, before the record is made.

@@ -12,7 +12,7 @@ import { readSourceFile } from '../format/source-file';
  * At load a warning (a campaign may be planned away from the cluster that has them), before
  * anything runs an error, so that a run does not fail half-way at its first stage that needs one.
  */
-export function missingScripts(wsRoot: string, run: Run, stages: string[] = run.stages): Problem[] {
+export function missingFiles(wsRoot: string, run: Run, stages: string[] = run.stages): Problem[] {
   const lineOf = new Map<string, (key: (string | number)[]) => number | undefined>();
   const problems: Problem[] = [];
   for (const name of stages) {
