@@ -148,10 +148,10 @@ for (const category of CATEGORIES) {
 }
 
 /**
- * Injection cases as a run started on the SLURM backend (the test SLURM) would meet them: nx
+ * Injection and template cases as a run started on the SLURM backend (the test SLURM) meets them: nx
  * run-many of the case's run, on the site the case names. One of each kind of value.
  */
-const THROUGH_SLURM = ['executable-0', 'executable-1', 'executable-variable', 'stage-name-0', 'env-name-0', 'alias-1', 'partition-0', 'partition-newline', 'account-1', 'query-attach', 'wafer-name-from-obsdb'];
+const THROUGH_SLURM = ['executable-0', 'executable-1', 'executable-variable', 'stage-name-0', 'env-name-0', 'alias-1', 'partition-0', 'partition-newline', 'account-1', 'query-attach', 'wafer-name-from-obsdb', 'site-unknown-field', 'site-no-run-stage', 'stage-unclosed-block'];
 function viaSlurm(c: BadCase): BadCase {
   const [, file, ...rest] = c.command;
   const run = file.replace(/^runs\//, '').replace(/\.(yaml|toml)$/, '');

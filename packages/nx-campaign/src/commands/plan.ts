@@ -3,8 +3,7 @@ import { resolve } from 'node:path';
 import Table from 'cli-table3';
 import { CampaignError, formatProblem } from '../format/errors';
 import { formatClock, formatDuration, formatElapsed, formatMemory } from '../format/quantities';
-import { sbatchScript } from '../backends/slurm';
-import { stageInvocation } from '../model/command';
+import { checkSbatchTemplates } from '../backends/slurm';
 import { ganttSvg } from '../planning/gantt-svg';
 import { describeAllocation, planRun, resolvePlanSettings, WALLTIME_SAFETY, type RunPlan } from '../planning/plan-run';
 import { compressHostlist } from '../sites/hostlist';
@@ -46,12 +45,7 @@ export function planCommand(cwd: string, file: string, options: PlanOptions = {}
   const settings = resolvePlanSettings(wsRoot, run, loadSites(wsRoot), options.site);
   const plan = planRun(wsRoot, run, settings);
   // A template mistake is found here, not at submission, after other jobs were submitted.
-  if (settings.site.backend === 'slurm') {
-    for (const sp of plan.stages) {
-      const inv = stageInvocation(wsRoot, run, sp.name);
-      sbatchScript(wsRoot, settings.site, run, sp, inv, inv.logFile.replace(/\.log$/, '.exit'));
-    }
-  }
+  if (settings.site.backend === 'slurm') checkSbatchTemplates(wsRoot, settings.site, run, plan.stages);
   let stderr = plan.warnings.map((w) => `warning: ${formatProblem(w)}\n`).join('');
   if (options.json && plan.deadline && !plan.deadline.met) stderr += `warning: ${deadlineLines(plan).join('\n')}\n`;
   if (options.svg) {

@@ -106,6 +106,21 @@ export function sbatchScript(wsRoot: string, site: Site, run: Run, sp: StagePlan
 }
 
 /**
+ * Render every stage's sbatch script once, so that a template mistake is found before anything
+ * is recorded or submitted. `plans`: the run's plan; without one, each stage stands in as
+ * planned on one node at its declared size.
+ */
+export function checkSbatchTemplates(wsRoot: string, site: Site, run: Run, plans?: StagePlan[]): void {
+  const byName = new Map((plans ?? []).map((sp) => [sp.name, sp]));
+  for (const name of run.stages) {
+    const r = run.dag.stages.get(name)!.resources;
+    const sp = byName.get(name) ?? { name, pipeline: '', nodes: ['node'], cores: r.ranks * r.threads, memoryMB: r.memoryMB, start: 0, end: r.runtimeSeconds, walltimeSeconds: r.runtimeSeconds, qos: site.qos[0]?.name, critical: false, rank: 0, priority: 1 };
+    const inv = stageInvocation(wsRoot, run, name);
+    sbatchScript(wsRoot, site, run, sp, inv, inv.logFile.replace(/\.log$/, '.exit'));
+  }
+}
+
+/**
  * Submit the stages of `jobs` and report each as it ends. Each run's pre_script runs here
  * before its first submission, its post_script after its last stage when all succeeded.
  */

@@ -1,7 +1,7 @@
 import type { ExecutorContext, TaskGraph } from '@nx/devkit';
 import { runInAllocation } from '../../backends/allocation';
 import { runLocally, type LocalJob } from '../../backends/local';
-import { DEFAULT_POLL_SECONDS, runOnSlurm, type SlurmJob } from '../../backends/slurm';
+import { checkSbatchTemplates, DEFAULT_POLL_SECONDS, runOnSlurm, type SlurmJob } from '../../backends/slurm';
 import type { StageResult } from '../../store/result';
 import { planRun, resolvePlanSettings } from '../../planning/plan-run';
 import { loadSites } from '../../sites/load';
@@ -58,7 +58,11 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
     // A mistake in sites.yaml stops here, before the record is made.
     const sites = loadSites(context.root);
     const settingsOf = new Map([...jobs].map(([name, job]) => [name, resolvePlanSettings(context.root, job.run, sites)]));
-    for (const [name, job] of jobs) job.siteRetries = settingsOf.get(name)!.site.retries;
+    for (const [name, job] of jobs) {
+      const { site } = settingsOf.get(name)!;
+      job.siteRetries = site.retries;
+      if ((option('backend') ?? job.run.backend ?? site.backend) === 'slurm') checkSbatchTemplates(context.root, site, job.run);
+    }
     // What earlier runs measured and escalated sizes (and plans) these stages.
     recorder = new Recorder(CampaignRecord.open(context.root), context.root);
     for (const job of jobs.values()) job.run = withHistory(job.run, recorder.record).run;
