@@ -179,7 +179,7 @@ export function loadCeciPipeline(wsRoot: string, y: YamlFile, name: string, dir:
       };
     }
     const type = cls.yaml!;
-    const argv: Arg[] = splitExecutable(type.executable, { file: type.file, line: type.line, key: `${type.name}.executable` });
+    const argv: Arg[] = splitExecutable(type.executable, () => ({ file: type.file, line: type.line, key: `${type.name}.executable` }));
     if (type.script) argv.push({ prefix: '', file: posix.join(posix.dirname(type.file), type.script) });
     for (const t of cls.inputs) argv.push({ prefix: `--${t.tag}=`, input: alias(t.tag) });
     for (const t of cls.outputs) argv.push({ prefix: `--${t.tag}=`, output: alias(t.tag) });

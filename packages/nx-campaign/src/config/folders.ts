@@ -13,19 +13,19 @@ import type { YamlFile } from '../format/yaml-file';
  * holding the files that define it (`definition`: its run file, pipelines, scripts, configs).
  */
 export function folderProblem(y: YamlFile, key: 'output_dir' | 'log_dir', folder: string, inputs: Record<string, string>, definition: string[] = []): Problem[] {
-  const at = { file: y.file, line: y.lineOf([key]), key };
+  const at = () => ({ file: y.file, line: y.lineOf([key]), key }); // looked up only for a problem
   const fix = `give the run a folder of its own, e.g. ${key === 'output_dir' ? 'results/{run}/outputs' : 'results/{run}/logs'}`;
   const dir = posix.normalize(folder).replace(/\/$/, '');
-  if (dir === '.' || dir === '') return [{ ...at, message: `${key} "${folder}" is the workspace root: the run would write and delete among the workspace's own files`, fix }];
+  if (dir === '.' || dir === '') return [{ ...at(), message: `${key} "${folder}" is the workspace root: the run would write and delete among the workspace's own files`, fix }];
   const inside = (path: string) => {
     const rel = posix.relative(dir, posix.normalize(path));
     return rel !== '' && !rel.startsWith('..') && !posix.isAbsolute(rel);
   };
   const problems: Problem[] = Object.entries(inputs)
     .filter(([, path]) => inside(path))
-    .map(([tag, path]) => ({ ...at, message: `${key} "${folder}" holds the run's input ${tag} (${path}): the run would write, and clean delete, beside its own inputs`, fix }));
+    .map(([tag, path]) => ({ ...at(), message: `${key} "${folder}" holds the run's input ${tag} (${path}): the run would write, and clean delete, beside its own inputs`, fix }));
   const own = definition.find(inside);
-  if (!problems.length && own) problems.push({ ...at, message: `${key} "${folder}" holds ${own}, a file that defines the run: the run would write, and clean delete, among its own definition`, fix });
+  if (!problems.length && own) problems.push({ ...at(), message: `${key} "${folder}" holds ${own}, a file that defines the run: the run would write, and clean delete, among its own definition`, fix });
   return problems;
 }
 

@@ -140,7 +140,8 @@ function loadSocmPipeline(wsRoot: string, y: YamlFile, name: string, dir: string
       return outputSet.has(norm) ? { prefix, output: norm } : inputSet.has(norm) ? { prefix, input: norm } : prefix + value;
     };
     const kwargs: Record<string, unknown> = { ...(s['script-kwargs'] ?? {}), ...(cfg?.sections[stageName] ?? {}), ...(overrides.config[stageName] ?? {}) };
-    const argv: Arg[] = splitExecutable(s.executable, at('executable'));
+    // Located only when wrong: a line look-up parses the whole file again, with yaml.
+    const argv: Arg[] = splitExecutable(s.executable, () => at('executable'));
     // socm's base-path: the folder the stage runs in, which its relative paths mean.
     const basePath = s['base-path'] ?? p.campaign?.['base-path'];
     const script = s.script && !isAbsolute(s.script) ? scriptFile(wsRoot, dir, basePath, s.script) : undefined;

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadRun } from '../config/run';
@@ -28,6 +29,14 @@ describe('campaign record', () => {
     expect(recordPath('/ws', {})).toBe('/ws/.campaign/record.sqlite');
     expect(recordPath('/ws', { NX_CAMPAIGN_RECORD: 'x/r.db' })).toBe('/ws/x/r.db');
     expect(recordPath('/ws', { NX_CAMPAIGN_RECORD: '/abs/r.db' })).toBe('/abs/r.db');
+  });
+
+  it('keeps .campaign/ out of git and of the Nx daemon\'s file watching (a .gitignore of *), and leaves a folder it does not own alone', () => {
+    const root = fixture({ 'nx.json': '{}' });
+    CampaignRecord.open(root, {}).close();
+    expect(readFileSync(join(root, '.campaign/.gitignore'), 'utf8')).toMatch(/^\*$/m);
+    CampaignRecord.open(root, { NX_CAMPAIGN_RECORD: 'records/r.db' }).close();
+    expect(existsSync(join(root, 'records/.gitignore'))).toBe(false);
   });
 
   it('records an edited run file as a new version, keeping what was submitted before', () => {

@@ -6,9 +6,9 @@
  * of it or none.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statfsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { CampaignError } from '../format/errors';
 import type { Run } from '../model/run';
@@ -240,12 +240,24 @@ export function journalMode(dir: string, env: NodeJS.ProcessEnv = process.env, s
   return network ? { mode: 'delete', why: `${network} file system` } : { mode: 'wal', why: 'local file system' };
 }
 
+/**
+ * The record's own folder, when it is `.campaign/`, says it is not source: a `.gitignore` of `*`
+ * (git and Nx's file watcher honour it), so that the daemon does not re-hash the workspace at
+ * every attempt the record writes.
+ */
+function ignoreFolder(dir: string): void {
+  if (basename(dir) !== '.campaign') return;
+  const file = join(dir, '.gitignore');
+  if (!existsSync(file)) writeFileSync(file, '# the campaign record (nx-campaign): not source\n*\n');
+}
+
 export class CampaignRecord {
   readonly db: Database.Database;
   readonly journal: { mode: 'wal' | 'delete'; why: string };
 
   private constructor(readonly path: string, env: NodeJS.ProcessEnv) {
     mkdirSync(dirname(path), { recursive: true });
+    ignoreFolder(dirname(path));
     this.journal = journalMode(dirname(path), env);
     this.db = new Database(path, { timeout: 30_000 });
     this.db.pragma(`journal_mode = ${this.journal.mode === 'wal' ? 'WAL' : 'DELETE'}`);
