@@ -1,6 +1,6 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { planCommand } from '../../commands/plan';
-import { CampaignError } from '../../format/errors';
+import { printed } from '../command-output';
 
 export interface PlanExecutorOptions {
   run: string;
@@ -10,14 +10,5 @@ export interface PlanExecutorOptions {
 }
 
 export default async function planExecutor(options: PlanExecutorOptions, context: ExecutorContext): Promise<{ success: boolean }> {
-  try {
-    const out = planCommand(context.root, options.run, { site: options.site, json: options.json, svg: options.svg });
-    process.stderr.write(out.stderr);
-    process.stdout.write(out.stdout);
-    return { success: true };
-  } catch (e) {
-    if (!(e instanceof CampaignError)) throw e;
-    process.stderr.write(`${e.message}\n`);
-    return { success: false };
-  }
+  return printed(async () => planCommand(context.root, options.run, { site: options.site, json: options.json, svg: options.svg }));
 }

@@ -1,6 +1,7 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { cancel, clean, logs, report, retry } from '../../commands/record-commands';
 import { CampaignError } from '../../format/errors';
+import { printed } from '../command-output';
 
 export interface RecordExecutorOptions {
   run: string;
@@ -14,28 +15,19 @@ export interface RecordExecutorOptions {
 
 /** The record's commands as targets of a run: the same as `campaign <command> <run>`. */
 export default async function recordExecutor(o: RecordExecutorOptions, context: ExecutorContext): Promise<{ success: boolean }> {
-  try {
+  return printed(async () => {
     switch (o.command) {
       case 'report':
-        process.stdout.write(report(context.root, o.run, { json: o.json, diff: o.diff }));
-        break;
+        return { stdout: report(context.root, o.run, { json: o.json, diff: o.diff }) };
       case 'logs':
         if (!o.stage) throw new CampaignError(`logs needs the stage: nx run ${context.projectName}:logs --stage=<stage>`);
-        process.stdout.write(logs(context.root, o.run, o.stage, o.attempt));
-        break;
+        return { stdout: logs(context.root, o.run, o.stage, o.attempt) };
       case 'cancel':
-        process.stdout.write(await cancel(context.root, o.run));
-        break;
+        return { stdout: await cancel(context.root, o.run) };
       case 'retry':
-        return { success: retry(context.root, o.run) === 0 };
+        return { stdout: '', success: retry(context.root, o.run) === 0 };
       case 'clean':
-        process.stdout.write(clean(context.root, o.run, { yes: o.yes }));
-        break;
+        return { stdout: clean(context.root, o.run, { yes: o.yes }) };
     }
-    return { success: true };
-  } catch (e) {
-    if (!(e instanceof CampaignError)) throw e;
-    process.stderr.write(`${e.message}\n`);
-    return { success: false };
-  }
+  });
 }
