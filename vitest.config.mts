@@ -9,6 +9,7 @@ export default defineConfig({
     fileParallelism: false,
     // Finds the SLURM the SLURM tests need, starting it where it can (root with apt-get, as CI).
     globalSetup: ['./test/global-setup.ts'],
+    setupFiles: ['./test/fixture-cleanup.ts'],
     reporters: ['default', './test/summary-reporter.ts'],
   },
 });
