@@ -15,7 +15,7 @@ import type { Stage } from '../model/stage';
 import { ENV_NAME_PATTERN } from '../format/names';
 import { closestName } from '../util/closest';
 import { noteFile } from '../util/consulted';
-import { filePath, obsdbNamedBy, selectObservations } from '../workflows/obsdb';
+import { contextPath, filePath, obsdbNamedBy, selectObservations } from '../workflows/obsdb';
 import { BUILTIN_NAMES, workflowType } from '../workflows/registry';
 import { NULL_TESTS } from '../workflows/splits';
 import { WorkflowOptionError, type WorkflowContext, type WorkflowType } from '../workflows/types';
@@ -221,7 +221,7 @@ export function loadCampaignToml(wsRoot: string, file: string): Run {
         path: (v) => filePath(v, wsRoot),
         folder: (v) => resolve(wsRoot, v.startsWith('file://') ? filePath(v, wsRoot) : v),
         observations: (context, query, columns) => {
-          const contextFile = filePath(context.startsWith('file://') ? context : `file://${context}`, wsRoot);
+          const contextFile = contextPath(context, wsRoot);
           noteFile(contextFile);
           if (query.startsWith('file://')) noteFile(filePath(query, wsRoot));
           const { observations, notFound } = selectObservations(contextFile, query, wsRoot, columns);
@@ -359,7 +359,7 @@ function socmResources(value: unknown, key: string[], at: (k: KeyPath) => Omit<P
 /** The `file://` files a workflow's options name, and the obsdb its context names: they must exist before its stages run. */
 function workflowReads(options: Table, wsRoot: string): string[] {
   const files = Object.values(options).filter((v): v is string => typeof v === 'string' && v.startsWith('file://')).map((v) => filePath(v, wsRoot));
-  const context = typeof options.context === 'string' ? filePath(options.context.startsWith('file://') ? options.context : `file://${options.context}`, wsRoot) : undefined;
+  const context = typeof options.context === 'string' ? contextPath(options.context, wsRoot) : undefined;
   const db = context ? obsdbNamedBy(context) : undefined;
   return [...new Set([...files, ...(db ? [db] : [])])];
 }

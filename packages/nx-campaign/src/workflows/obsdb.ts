@@ -35,21 +35,13 @@ export class MissingObsdb extends CampaignError {
   override name = 'MissingObsdb';
 }
 
-/** The obsdb file a readable context YAML names, whether or not it exists; undefined when the context cannot tell. */
-export function obsdbNamedBy(contextFile: string): string | undefined {
-  try {
-    const ctx = parseYaml(readFileSync(contextFile, 'utf8'), contextFile).data as { obsdb?: unknown } | null;
-    if (!ctx || typeof ctx.obsdb !== 'string') return undefined;
-    return isAbsolute(ctx.obsdb) ? ctx.obsdb : resolve(dirname(contextFile), ctx.obsdb);
-  } catch {
-    return undefined;
-  }
+/** A workflow's `context` value (`file://x`, or a bare path as socm also takes) as an absolute file. */
+export function contextPath(value: string, base: string): string {
+  return filePath(value.startsWith('file://') ? value : `file://${value}`, base);
 }
 
-/** The obsdb file a context YAML names (relative to the context file). */
-export function obsdbOf(contextFile: string): string {
-  if (!existsSync(contextFile)) throw new MissingObsdb(`context ${contextFile} does not exist`);
-  if (!statSync(contextFile).isFile()) throw new CampaignError(`context ${contextFile} is not a file\n  fix: name sotodlib's context YAML`);
+/** The obsdb a context YAML names (relative to the context file), whether it exists or not. */
+function namedObsdb(contextFile: string): string {
   let ctx: { obsdb?: unknown } | null;
   try {
     // As every YAML file here: an alias bomb or a syntax error is a problem at its line.
@@ -60,7 +52,23 @@ export function obsdbOf(contextFile: string): string {
     throw new CampaignError(`context ${contextFile} is not YAML${p.line ? ` (line ${p.line})` : ''}: ${p.message.replace(/^invalid YAML: /, '')}\n  fix: ${p.fix ?? "name sotodlib's context YAML"}`);
   }
   if (!ctx || typeof ctx !== 'object' || typeof ctx.obsdb !== 'string') throw new CampaignError(`context ${contextFile} has no obsdb entry (the SQLite file of observations)\n  fix: give the context "obsdb: <file>", the obs database sotodlib writes`);
-  const db = isAbsolute(ctx.obsdb) ? ctx.obsdb : resolve(dirname(contextFile), ctx.obsdb);
+  return isAbsolute(ctx.obsdb) ? ctx.obsdb : resolve(dirname(contextFile), ctx.obsdb);
+}
+
+/** The obsdb a context YAML names, whether or not it exists; undefined when the context cannot tell. */
+export function obsdbNamedBy(contextFile: string): string | undefined {
+  try {
+    return namedObsdb(contextFile);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The obsdb file a context YAML names; MissingObsdb when the context or the obsdb is not here. */
+export function obsdbOf(contextFile: string): string {
+  if (!existsSync(contextFile)) throw new MissingObsdb(`context ${contextFile} does not exist`);
+  if (!statSync(contextFile).isFile()) throw new CampaignError(`context ${contextFile} is not a file\n  fix: name sotodlib's context YAML`);
+  const db = namedObsdb(contextFile);
   if (!existsSync(db)) throw new MissingObsdb(`obsdb ${db} (named by ${contextFile}) does not exist`);
   if (!statSync(db).isFile()) throw new CampaignError(`obsdb ${db} (named by ${contextFile}) is not a file\n  fix: point the context's obsdb at an SQLite file`);
   return db;

@@ -131,13 +131,11 @@ export async function* runInPool(jobs: LocalJob[], opts: LocalOptions, placement
             if (!next.retry) return next.why ? { ...result, message: `${result.message}; ${next.why}` } : result;
             opts.record?.finished(run, name, result, placement.backend);
             retries++;
-            if (next.memoryMBPerNode === memoryMBPerNode) {
-              opts.print(`[${name}] ${result.message}: retry ${retries} of ${policy.count}`);
-              return RETRY;
-            }
-            opts.print(`[${name}] ${next.why}: retry ${retries} of ${policy.count}`);
-            opts.record?.tune(run, name, { memoryMB: next.memoryMBPerNode });
+            const raised = next.memoryMBPerNode !== memoryMBPerNode;
+            opts.print(`[${name}] ${raised ? next.why : result.message}: retry ${retries} of ${policy.count}`);
+            if (raised) opts.record?.tune(run, name, { memoryMB: next.memoryMBPerNode });
             memoryMBPerNode = next.memoryMBPerNode;
+            // Back to the queue, to start when the pool has room for its (new) size.
             return { retry: { memoryMB: memoryMBPerNode * hosts.length } };
           }
           // Written while the next stage starts; all are on disk before this generator ends.
@@ -156,9 +154,6 @@ export async function* runInPool(jobs: LocalJob[], opts: LocalOptions, placement
   await Promise.all(receipts);
   if (receiptError) throw new CampaignError(`could not record a finished stage: ${receiptError.message}`);
 }
-
-/** Try the same attempt again, at the same size. */
-const RETRY = { retry: {} };
 
 function splitUnitId(id: string): [string, string] {
   const i = id.indexOf('/');

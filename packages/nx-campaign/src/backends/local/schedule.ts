@@ -11,12 +11,12 @@ export interface Unit {
   memoryMB: number;
   /** Higher starts first: the longest remaining path through the DAG. */
   priority: number;
-  /** Its result; or `retry`: give back its room and queue it again (with `memoryMB` from now on). */
+  /** Its result; or `retry`: give back its room and queue it again, holding `memoryMB` from now on. */
   execute(): Promise<StageResult | Again>;
 }
 
 export interface Again {
-  retry: { memoryMB?: number };
+  retry: { memoryMB: number };
 }
 
 export interface Capacity {
@@ -98,7 +98,7 @@ export async function* schedule(units: Unit[], pool: Pool): AsyncGenerator<{ id:
     const u = byId.get(id)!;
     pool.release(u);
     if ('retry' in outcome) {
-      if (outcome.retry.memoryMB !== undefined) u.memoryMB = outcome.retry.memoryMB;
+      u.memoryMB = outcome.retry.memoryMB;
       ready.push(u);
       continue;
     }
