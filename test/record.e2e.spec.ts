@@ -178,6 +178,33 @@ describe.sequential('campaign record', () => {
     }
   }, 120_000);
 
+  it('retries a stage out of memory with more on the local backend (one retry policy), and keeps the raised size', () => {
+    writeFile(ws, 'pipelines/greedy/pipeline.yaml', `stages:
+  greedy:
+    executable: sh
+    script-args: ["-c", "if [ -e tried ]; then echo ok > out/greedy.txt; else touch tried; echo 'MemoryError: cannot allocate array' >&2; exit 1; fi"]
+    depends: null
+    outputs: [out/greedy.txt]
+    resources: {memory: 100M, runtime: 1m}
+`);
+    writeFile(ws, 'runs/greedy.yaml', 'pipelines: greedy\nretries: {count: 1}\n');
+    const r = runStages(ws, 'greedy');
+    expect(r.status, r.out).toBe(0);
+    expect(r.out).toContain('[greedy] out of memory with 100M; now 200M: retry 1 of 1');
+    const db = new Database(join(ws, '.campaign/record.sqlite'), { readonly: true });
+    try {
+      expect(db.prepare("SELECT a.attempt, a.state, a.memory_mb FROM attempts a JOIN runs r ON r.id = a.run_id WHERE r.name = 'greedy' ORDER BY a.id").all()).toEqual([
+        { attempt: 1, state: 'out-of-memory', memory_mb: 100 },
+        { attempt: 2, state: 'succeeded', memory_mb: 200 },
+      ]);
+    } finally {
+      db.close();
+    }
+    // The next run of the same configuration starts at the size that worked.
+    const plan = campaign(ws, ['plan', 'runs/greedy.yaml']);
+    expect(plan.out).toMatch(/greedy .* 200M \(was 100M\)/);
+  }, 120_000);
+
   itSlurm('retries an out-of-memory job with more memory, keeps the raised memory for later plans (SLURM)', () => {
     const r = runStages(ws, 'hungry', [POLL]);
     expect(r.status, r.out).toBe(0);

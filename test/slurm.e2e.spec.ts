@@ -113,7 +113,7 @@ describeSlurm('SLURM backend (real SLURM)', () => {
       expect(r.status).not.toBe(0);
       expect(r.out).toMatch(/mixed\/b: exited with code 3 \(job \d+/);
       expect(r.out).toContain('b is failing');
-      expect(r.out).toMatch(/mixed\/c: skipped: b failed \(job \d+ cancelled\)/);
+      expect(r.out).toMatch(/mixed\/c: skipped: upstream stage b failed \(job \d+ cancelled\)/);
       expect(readFile(ws, 'results/mixed/outputs/out/e.txt')).toBe('A\n');
       expect(existsSync(join(ws, 'results/mixed/outputs/out/c.txt'))).toBe(false);
       // b wrote its output itself, then failed: it is left only under its in-progress name

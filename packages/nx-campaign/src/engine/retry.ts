@@ -40,5 +40,9 @@ export function nextAttempt(p: RetryPolicy, retriesSoFar: number, result: StageR
   return { retry: true, memoryMBPerNode, walltimeSeconds, why };
 }
 
-/** What slurmstepd and srun write to a log when the kernel or SLURM killed for memory. */
-export const OOM_IN_LOG = /oom-kill event|task \d+: Out Of Memory|exceeded memory limit|Exceeded job memory limit/;
+/**
+ * What slurmstepd and srun write to a log when the kernel or SLURM killed for memory, and what
+ * Python and C++ programs print when an allocation fails (on a shared machine, a larger
+ * reservation leaves them more room).
+ */
+export const OOM_IN_LOG = /oom-kill event|task \d+: Out Of Memory|exceeded memory limit|Exceeded job memory limit|^MemoryError\b|std::bad_alloc/m;

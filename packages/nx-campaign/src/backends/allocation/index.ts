@@ -1,19 +1,16 @@
 /**
  * In-allocation mode: inside an `salloc` or `sbatch` allocation, each stage runs as an `srun`
  * job step on the nodes the plan gave it (the pilot-job case). The plan is made over the
- * allocation's own nodes, cores and memory; a stage starts when its parents succeeded and its
- * planned nodes have its cores and memory free, most urgent (plan priority) first.
+ * allocation's own nodes, cores and memory; the engine starts a stage when its parents succeeded
+ * and its planned nodes have its cores and memory free, most urgent (plan priority) first.
  */
 import { CampaignError } from '../../format/errors';
 import { slurmMemory } from '../../format/quantities';
+import type { Attempt, Backend } from '../../engine/backend';
 import type { StageInvocation } from '../../model/command';
-import type { Run } from '../../model/run';
 import { nodeName } from '../../planning/heft';
-import { planRun, type RunPlan, type StagePlan } from '../../planning/plan-run';
 import type { NodeClass, Site } from '../../sites/site';
-import { runInPool, type LocalJob, type LocalOptions } from '../local';
-import type { Pool, Unit } from '../local/schedule';
-import type { StageResult } from '../../store/result';
+import { processBackend, type Pool } from '../local';
 import { exec as realExec, type Exec } from '../slurm/commands';
 
 export interface AllocationNode {
@@ -83,73 +80,62 @@ export function allocationSite(a: Allocation): { site: Site; hostOf: Map<string,
   return { site: { name: `allocation ${a.jobId}`, backend: 'slurm', nodeClasses, qos: [] }, hostOf };
 }
 
-/** The command of a stage as an srun job step on its planned hosts, sized as planned (memory: as this attempt holds). */
-export function srunInvocation(run: Run, sp: StagePlan, hosts: string[], inv: StageInvocation, memoryMBPerNode = sp.memoryMB): StageInvocation {
-  const r = run.dag.stages.get(sp.name)!.resources;
+/** The command of an attempt as an srun job step on `hosts`, sized as the attempt holds. */
+export function srunInvocation(a: Attempt, hosts: string[]): StageInvocation {
+  const r = a.run.dag.stages.get(a.stage)!.resources;
   const step = [
     'srun',
-    `--job-name=${run.name}.${sp.name}`,
+    `--job-name=${a.run.name}.${a.stage}`,
     `--nodes=${hosts.length}`,
     `--nodelist=${hosts.join(',')}`,
     `--ntasks=${r.ranks}`,
     `--cpus-per-task=${r.threads}`,
-    `--mem=${slurmMemory(memoryMBPerNode)}`,
+    `--mem=${slurmMemory(a.size.memoryMBPerNode)}`,
     '--exact',
     '--kill-on-bad-exit=1',
     '--',
   ];
-  return { ...inv, argv: [...step, ...inv.argv] };
+  return { ...a.inv, argv: [...step, ...a.inv.argv] };
 }
 
-/** Per-host cores and memory; a stage takes its planned hosts (an equal share of its cores and memory on each) or waits for them. */
-function hostPool(a: Allocation, hostsOf: Map<string, string[]>): Pool {
+/** Per-host cores and memory; an attempt takes its planned hosts (an equal share of its cores, its memory on each) or waits for them. */
+function hostPool(a: Allocation, hostsOf: (a: Attempt) => string[]): Pool {
   const free = new Map(a.nodes.map((n) => [n.host, { cores: n.cores, memoryMB: n.memoryMB }]));
-  const share = (u: Unit) => {
-    const hosts = hostsOf.get(u.id)!;
-    return { hosts, cores: u.cores / hosts.length, memoryMB: u.memoryMB / hosts.length };
+  const take = (at: Attempt, sign: 1 | -1) => {
+    const hosts = hostsOf(at);
+    for (const h of hosts) {
+      free.get(h)!.cores -= (sign * at.size.cores) / hosts.length;
+      free.get(h)!.memoryMB -= sign * at.size.memoryMBPerNode;
+    }
   };
   return {
-    claim(u) {
-      const s = share(u);
-      if (!s.hosts.every((h) => free.get(h)!.cores >= s.cores && free.get(h)!.memoryMB >= s.memoryMB)) return false;
-      for (const h of s.hosts) {
-        free.get(h)!.cores -= s.cores;
-        free.get(h)!.memoryMB -= s.memoryMB;
-      }
+    claim(at) {
+      const hosts = hostsOf(at);
+      if (!hosts.every((h) => free.get(h)!.cores >= at.size.cores / hosts.length && free.get(h)!.memoryMB >= at.size.memoryMBPerNode)) return false;
+      take(at, 1);
       return true;
     },
-    release(u) {
-      const s = share(u);
-      for (const h of s.hosts) {
-        free.get(h)!.cores += s.cores;
-        free.get(h)!.memoryMB += s.memoryMB;
-      }
-    },
+    release: (at) => take(at, -1),
   };
 }
 
-/** Plan each run over the allocation, then run its stages as srun steps where the plan put them. */
-export async function* runInAllocation(jobs: LocalJob[], opts: LocalOptions & { exec?: Exec; env?: NodeJS.ProcessEnv }): AsyncGenerator<{ run: string; stage: string; result: StageResult }> {
+/**
+ * The allocation this process runs in as a backend: stages planned over its nodes, each run as
+ * an srun step where the plan put it.
+ */
+export async function allocationBackend(opts: { print: (line: string) => void; signal?: AbortSignal; exec?: Exec; env?: NodeJS.ProcessEnv }): Promise<Backend> {
   const allocation = await readAllocation(opts.env, opts.exec);
   const { site, hostOf } = allocationSite(allocation);
-  const plans = new Map<string, Map<string, StagePlan>>();
-  const hostsOf = new Map<string, string[]>();
-  for (const { run } of jobs) {
-    const plan: RunPlan = planRun(opts.wsRoot, run, { site, fullSite: site, siteFrom: `SLURM allocation ${allocation.jobId}` });
-    plans.set(run.name, new Map(plan.stages.map((sp) => [sp.name, sp])));
-    for (const sp of plan.stages) hostsOf.set(`${run.name}/${sp.name}`, sp.nodes.map((n) => hostOf.get(n)!));
-  }
-  const where = allocation.nodes.map((n) => `${n.host} (${n.cores} cores)`).join(', ');
-  opts.print(`allocation ${allocation.jobId}: ${where}`);
-  const planOf = (run: Run, stage: string) => plans.get(run.name)!.get(stage)!;
-  yield* runInPool(jobs, opts, {
-    backend: 'allocation',
+  const hostsOf = (a: Attempt) => a.plan!.nodes.map((n) => hostOf.get(n)!);
+  opts.print(`allocation ${allocation.jobId}: ${allocation.nodes.map((n) => `${n.host} (${n.cores} cores)`).join(', ')}`);
+  return processBackend({
+    name: 'allocation',
     pool: hostPool(allocation, hostsOf),
-    hosts: (run, stage) => hostsOf.get(`${run.name}/${stage}`)!,
-    priority: (run, stage) => -planOf(run, stage).priority,
-    cores: (run, stage) => planOf(run, stage).cores,
-    memoryMBPerNode: (run, stage) => planOf(run, stage).memoryMB,
+    hosts: hostsOf,
     largestNodeMB: Math.max(...allocation.nodes.map((n) => n.memoryMB)),
-    launch: (run, stage, inv, memoryMBPerNode) => srunInvocation(run, planOf(run, stage), hostsOf.get(`${run.name}/${stage}`)!, inv, memoryMBPerNode),
+    launch: (a) => srunInvocation(a, hostsOf(a)),
+    planSite: { site, siteFrom: `SLURM allocation ${allocation.jobId}` },
+    print: opts.print,
+    signal: opts.signal,
   });
 }

@@ -3,50 +3,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadRun } from '../../config/run';
 import { fixture } from '../../testing/fixture';
-import type { StageResult } from '../../store/result';
 import { runLocally } from './index';
-import { machinePool, schedule, type Unit } from './schedule';
 
 async function collect<T>(gen: AsyncGenerator<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const x of gen) out.push(x);
   return out;
 }
-
-describe('schedule', () => {
-  it('never exceeds cores or memory, runs the longest remaining path first, and skips only descendants of a failure', async () => {
-    let cores = 0;
-    let peak = 0;
-    const started: string[] = [];
-    const unit = (id: string, deps: string[], c: number, priority: number, ok = true): Unit => ({
-      id,
-      label: id,
-      deps,
-      cores: c,
-      memoryMB: 100,
-      priority,
-      execute: async (): Promise<StageResult> => {
-        started.push(id);
-        cores += c;
-        peak = Math.max(peak, cores);
-        await new Promise((r) => setTimeout(r, 20));
-        cores -= c;
-        return { status: ok ? 'success' : 'failure', message: '', output: '' };
-      },
-    });
-    const results = await collect(
-      schedule(
-        [unit('short', [], 1, 1), unit('long', [], 2, 10), unit('bad', [], 1, 5, false), unit('after-bad', ['bad'], 1, 4), unit('after-after', ['after-bad'], 1, 3), unit('after-long', ['long'], 3, 9)],
-        machinePool({ cores: 3, memoryMB: 1000 }),
-      ),
-    );
-    expect(peak).toBeLessThanOrEqual(3);
-    expect(started[0]).toBe('long');
-    const status = Object.fromEntries(results.map((r) => [r.id, r.result.status]));
-    expect(status).toEqual({ short: 'success', long: 'success', bad: 'failure', 'after-bad': 'skipped', 'after-after': 'skipped', 'after-long': 'success' });
-    expect(results.find((r) => r.id === 'after-after')!.result.message).toBe('skipped: upstream stage bad failed');
-  });
-});
 
 const PIPELINE = `stages:
   make:

@@ -1,9 +1,8 @@
 import type { ExecutorContext, TaskGraph } from '@nx/devkit';
-import { runInAllocation } from '../../backends/allocation';
-import { runLocally, type LocalJob } from '../../backends/local';
-import { checkSbatchTemplates, DEFAULT_POLL_SECONDS, runOnSlurm, type SlurmJob } from '../../backends/slurm';
-import type { StageResult } from '../../store/result';
-import { planRun, resolvePlanSettings } from '../../planning/plan-run';
+import { createBackend } from '../../backends';
+import { checkSbatchTemplates, DEFAULT_POLL_SECONDS } from '../../backends/slurm';
+import { execute, prepare, type EngineJob, type Finished, type Prepared } from '../../engine/engine';
+import { resolvePlanSettings } from '../../planning/plan-run';
 import { loadSites } from '../../sites/load';
 import { CampaignRecord } from '../../store/record';
 import { Recorder, type AttemptLog } from '../../store/recorder';
@@ -22,19 +21,18 @@ interface BatchResult {
 }
 
 /**
- * Nx hands the whole uncached sub-DAG of `stage` tasks to one process; each run goes to its
- * backend (local, slurm or allocation), and each stage is reported as it ends.
+ * Nx hands the whole uncached sub-DAG of `stage` tasks to one process; the runs of each backend
+ * (local, slurm or allocation) go to the engine together, and each stage is reported as it ends.
  */
 export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<string, StageExecutorOptions>, overrides: Partial<StageExecutorOptions> | undefined, context: ExecutorContext): AsyncGenerator<BatchResult> {
   const dataDir = workspaceDataDir(context.root);
   const taskOf = new Map<string, string>();
-  const jobs = new Map<string, LocalJob>();
+  const jobs = new Map<string, EngineJob>();
   const first = inputs[Object.keys(taskGraph.tasks)[0]] ?? {};
   const option = <K extends keyof StageExecutorOptions>(k: K): StageExecutorOptions[K] | undefined => first[k] ?? overrides?.[k];
-  const slurmJobs: SlurmJob[] = [];
-  const allocationJobs: LocalJob[] = [];
-  const backendOf = new Map<string, string>();
-  const siteOf = new Map<string, string>();
+  const abort = new AbortController();
+  const print = (line: string) => process.stdout.write(`${line}\n`);
+  const prepared: Prepared[] = [];
   let recorder: Recorder | undefined;
   try {
     for (const taskId of Object.keys(taskGraph.tasks)) {
@@ -55,71 +53,53 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
     const missing = [...jobs.values()].flatMap((j) => missingFiles(context.root, j.run, j.stages));
     if (missing.length) throw new ConfigError(missing);
     // Backend: --backend, else the run file's, else its site's; the site's retries apply on every backend.
-    // A mistake in sites.yaml stops here, before the record is made.
+    // A mistake in sites.yaml or a template stops here, before the record is made.
     const sites = loadSites(context.root);
-    const settingsOf = new Map([...jobs].map(([name, job]) => [name, resolvePlanSettings(context.root, job.run, sites)]));
-    for (const [name, job] of jobs) {
-      const { site } = settingsOf.get(name)!;
-      job.siteRetries = site.retries;
-      if ((option('backend') ?? job.run.backend ?? site.backend) === 'slurm') checkSbatchTemplates(context.root, site, job.run);
+    const byBackend = new Map<string, EngineJob[]>();
+    for (const job of jobs.values()) {
+      job.settings = resolvePlanSettings(context.root, job.run, sites);
+      const backend = option('backend') ?? job.run.backend ?? job.settings.site.backend;
+      if (backend === 'slurm') checkSbatchTemplates(context.root, job.settings.site, job.run);
+      byBackend.set(backend, [...(byBackend.get(backend) ?? []), job]);
     }
     // What earlier runs measured and escalated sizes (and plans) these stages.
     recorder = new Recorder(CampaignRecord.open(context.root), context.root);
     for (const job of jobs.values()) job.run = withHistory(job.run, recorder.record).run;
-    for (const [name, job] of jobs) {
-      const chosen = option('backend') ?? job.run.backend;
-      if (chosen === 'local') continue;
-      if (chosen === 'allocation') {
-        allocationJobs.push(job);
-        backendOf.set(name, 'allocation');
-        jobs.delete(name);
-        continue;
-      }
-      const settings = settingsOf.get(name)!;
-      const backend = chosen ?? settings.site.backend;
-      if (backend === 'allocation') allocationJobs.push(job);
-      else if (backend === 'slurm') slurmJobs.push({ ...job, plan: planRun(context.root, job.run, settings) });
-      else continue;
-      backendOf.set(name, backend);
-      siteOf.set(name, backend === 'allocation' ? `allocation in ${settings.site.name}` : settings.site.name);
-      jobs.delete(name);
+    for (const [name, group] of byBackend) {
+      const backend = await createBackend(name, { wsRoot: context.root, dataDir, print, signal: abort.signal, pollSeconds: option('pollInterval') ?? DEFAULT_POLL_SECONDS, runs: group.map((j) => j.run) });
+      prepared.push(prepare(context.root, group, backend));
     }
     // Take each run in the record (refused while another process runs it) and record its version.
-    for (const job of [...jobs.values(), ...slurmJobs, ...allocationJobs]) {
-      const v = recorder.begin(job.run, { site: siteOf.get(job.run.name) ?? job.run.site ?? 'local', backend: backendOf.get(job.run.name) ?? 'local' });
-      if (v.previous) process.stdout.write(`${job.run.name}: run files changed since version ${v.previous.version}; recorded as version ${v.version} (campaign report ${job.run.file} --diff)\n`);
+    for (const p of prepared) {
+      for (const job of p.jobs) {
+        const site = p.backend.name === 'local' ? (job.run.site ?? 'local') : p.backend.name === 'allocation' ? `allocation in ${job.settings!.site.name}` : job.settings!.site.name;
+        const v = recorder.begin(job.run, { site, backend: p.backend.name });
+        if (v.previous) process.stdout.write(`${job.run.name}: run files changed since version ${v.previous.version}; recorded as version ${v.version} (campaign report ${job.run.file} --diff)\n`);
+      }
     }
   } catch (e) {
     // Runs taken before the failure are released (nothing ran).
-    for (const job of [...jobs.values(), ...slurmJobs, ...allocationJobs]) recorder?.end(job.run, 'failed');
+    for (const job of jobs.values()) recorder?.end(job.run, 'failed');
     recorder?.record.close();
     yield* failAll(Object.keys(taskGraph.tasks), e);
     return;
   }
-  const allJobs = [...jobs.values(), ...slurmJobs, ...allocationJobs];
+  const backendOf = new Map(prepared.flatMap((p) => p.jobs.map((j) => [j.run.name, p.backend.name] as const)));
+  const runOf = new Map([...jobs.values()].map((j) => [j.run.name, j.run]));
   const failed = new Set<string>();
-  const abort = new AbortController();
   const stop = () => abort.abort();
   // Kept until the backends have cleaned up (cancelled their jobs): with a once-handler, a second
   // Ctrl-C would get its default action and kill this process half-way through that.
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  const print = (line: string) => process.stdout.write(`${line}\n`);
   // Runs of hundreds of stages are watched: a line every few seconds while something changes.
-  const progress = new Progress(allJobs.flatMap((j) => j.stages.map((st) => `${j.run.name}/${st}`)), print);
+  const progress = new Progress([...jobs.values()].flatMap((j) => j.stages.map((st) => `${j.run.name}/${st}`)), print);
   const ticker = setInterval(() => progress.tick(), 1000).unref();
   const record = tracked(recorder, progress);
   try {
-    const results = merge(
-      jobs.size ? runLocally([...jobs.values()], { wsRoot: context.root, dataDir, print, signal: abort.signal, record }) : undefined,
-      slurmJobs.length
-        ? runOnSlurm(slurmJobs, { wsRoot: context.root, dataDir, print, signal: abort.signal, pollSeconds: option('pollInterval') ?? DEFAULT_POLL_SECONDS, leaveRunning: option('leaveRunning') === true, record })
-        : undefined,
-      allocationJobs.length ? runInAllocation(allocationJobs, { wsRoot: context.root, dataDir, print, signal: abort.signal, record }) : undefined,
-    );
+    const results = merge(...prepared.map((p) => execute(p, { wsRoot: context.root, dataDir, print, signal: abort.signal, record, leaveRunning: option('leaveRunning') === true })));
     for await (const { run, stage, result } of results) {
-      const job = allJobs.find((j) => j.run.name === run)!;
-      recorder.finished(job.run, stage, result, backendOf.get(run) ?? 'local');
+      recorder.finished(runOf.get(run)!, stage, result, backendOf.get(run)!);
       progress.ended(`${run}/${stage}`, result.status);
       progress.tick();
       if (result.status !== 'success') failed.add(run);
@@ -135,7 +115,7 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
     clearInterval(ticker);
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
-    for (const job of allJobs) recorder.end(job.run, abort.signal.aborted ? 'interrupted' : failed.has(job.run.name) ? 'failed' : 'done');
+    for (const job of jobs.values()) recorder.end(job.run, abort.signal.aborted ? 'interrupted' : failed.has(job.run.name) ? 'failed' : 'done');
     recorder.record.close();
   }
 }
@@ -159,8 +139,6 @@ function tracked(record: AttemptLog, progress: Progress): AttemptLog {
     tune: (run, stage, t) => record.tune(run, stage, t),
   };
 }
-
-type Finished = { run: string; stage: string; result: StageResult };
 
 /** Results of all backends, each as soon as it is known. */
 async function* merge(...sources: (AsyncGenerator<Finished> | undefined)[]): AsyncGenerator<Finished> {

@@ -4,7 +4,7 @@ import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import type { Tree } from '@nx/devkit';
 import { describe, expect, it } from 'vitest';
 import { loadRun } from '../../config/run';
-import { runStage } from '../../backends/local/run-stage';
+import { runLocally } from '../../backends/local';
 import { stageInvocation } from '../../model/command';
 import { fixture } from '../../testing/fixture';
 import runGenerator from '../run/generator';
@@ -36,7 +36,7 @@ describe('nx g nx-campaign:pipeline / :stage / :run', () => {
     const inv = stageInvocation(root, run, 'summarize');
     expect(inv.argv.slice(1).map((a) => a.replace(root, '<ws>'))).toEqual(['-u', '<ws>/pipelines/demo-pipe/scripts/summarize.py', '--result=result.txt', '--summary=inprogress_summary.txt', '--lines=3', '--no-verbose']);
     // The scripts run as declared: make, then summarize on its output.
-    for (const s of ['make', 'summarize']) expect((await runStage(stageInvocation(root, run, s), { refuseExisting: false, print: () => undefined })).status).toBe('success');
+    for await (const r of runLocally([{ run, stages: run.stages, fingerprints: new Map(), reuseComplete: false }], { wsRoot: root, dataDir: join(root, '.nx/workspace-data'), print: () => undefined })) expect(r.result.status, r.result.message).toBe('success');
     expect(readFileSync(join(inv.cwd, 'summary.txt'), 'utf8')).toMatch(/^summarize: lines=3 .*verbose=False\nmake: message=hello/);
   });
 

@@ -1,0 +1,31 @@
+import type { Backend } from '../engine/backend';
+import { CampaignError } from '../format/errors';
+import type { Run } from '../model/run';
+import { allocationBackend } from './allocation';
+import { localBackend } from './local';
+import { slurmBackend } from './slurm';
+
+export interface BackendOptions {
+  wsRoot: string;
+  dataDir: string;
+  print: (line: string) => void;
+  signal?: AbortSignal;
+  /** Seconds between SLURM polls. */
+  pollSeconds: number;
+  /** The runs it will execute (the local backend caps cores by their site.max_threads). */
+  runs: Run[];
+}
+
+/** A backend by name (model/run.ts BACKENDS). */
+export async function createBackend(name: string, opts: BackendOptions): Promise<Backend> {
+  switch (name) {
+    case 'local':
+      return localBackend(opts.runs, opts);
+    case 'allocation':
+      return allocationBackend(opts);
+    case 'slurm':
+      return slurmBackend(opts);
+    default:
+      throw new CampaignError(`unknown backend ${name}`);
+  }
+}
