@@ -14,7 +14,7 @@ interface DryRunJson {
     argv: string[];
     cwd: string;
     env: Record<string, string>;
-    resources: { ranks: number; threads: number; nodes: number | null; memoryMB: number; runtimeSeconds: number };
+    resources: { ranks: number; threads: number; nodes: number | null; memoryMBPerNode: number; runtimeSeconds: number };
     inputs: string[];
     outputs: string[];
     after: string[];
@@ -84,10 +84,10 @@ describe('campaign dry-run: any file campaign plan takes, as text or --json', ()
       ]);
       const [sim, mapA, mapB, spectra] = d.stages;
       expect(sim).toMatchObject({ argv: ['python3', '-u', join(dir, 'scripts/sim.py'), 'inprogress_tod.csv', '--seed=3'], cwd: out, outputs: [join(out, 'tod.csv')], log: join(dir, 'results/dag/logs/simulate_tod.log') });
-      expect(sim.resources).toEqual({ ranks: 1, threads: 2, nodes: null, memoryMB: 512, runtimeSeconds: 600 });
+      expect(sim.resources).toEqual({ ranks: 1, threads: 2, nodes: null, memoryMBPerNode: 512, runtimeSeconds: 600 });
       expect(sim.env).toMatchObject({ OMP_NUM_THREADS: '2', NX_CAMPAIGN_RUN: 'dag', NX_CAMPAIGN_STAGE: 'simulate_tod', NX_CAMPAIGN_OUTPUT_DIR: out });
       expect(mapA.inputs).toEqual([join(out, 'tod.csv')]);
-      expect(mapB.resources).toEqual({ ranks: 4, threads: 1, nodes: null, memoryMB: 1000, runtimeSeconds: 5400 });
+      expect(mapB.resources).toEqual({ ranks: 4, threads: 1, nodes: null, memoryMBPerNode: 1000, runtimeSeconds: 5400 });
       expect(spectra.argv).toEqual(['python3', '-u', join(dir, 'scripts/spectra.py'), 'a.csv', 'b.csv', '--cross']);
       expect(d.stages.some((s) => 'given' in s)).toBe(false);
       expect(existsSync(join(dir, 'results')), 'dry-run created results/').toBe(false);

@@ -54,11 +54,11 @@ describe.sequential('planning runs: campaign plan and nx run <run>:plan', () => 
   it('--json prints JSON and nothing else on stdout', () => {
     const r = campaign(ws, ['plan', 'dag.yml', '--json']);
     expect(r.status, r.out).toBe(0);
-    const plan = JSON.parse(r.stdout) as { makespanSeconds: number; lowerBoundSeconds: number; stages: { name: string; nodes: string[]; cores: number; memoryMB: number; start: number; end: number }[] };
+    const plan = JSON.parse(r.stdout) as { makespanSeconds: number; lowerBoundSeconds: number; stages: { name: string; nodes: string[]; cores: number; memoryMBPerNode: number; start: number; end: number }[] };
     expect(plan.makespanSeconds).toBe(3600);
     expect(plan.lowerBoundSeconds).toBe(3600);
     expect(plan.stages).toHaveLength(8);
-    expect(plan.stages.find((s) => s.name === 'mode_coupling')).toMatchObject({ cores: 112, memoryMB: 8000, start: 1200, end: 1800 });
+    expect(plan.stages.find((s) => s.name === 'mode_coupling')).toMatchObject({ cores: 112, memoryMBPerNode: 8000, start: 1200, end: 1800 });
     expect(r.stderr).toMatch(/warning: dag\.yml:49/);
   });
 

@@ -193,9 +193,9 @@ describe.sequential('campaign record', () => {
     expect(r.out).toContain('[greedy] out of memory with 100M; now 200M: retry 1 of 1');
     const db = new Database(join(ws, '.campaign/record.sqlite'), { readonly: true });
     try {
-      expect(db.prepare("SELECT a.attempt, a.state, a.memory_mb FROM attempts a JOIN runs r ON r.id = a.run_id WHERE r.name = 'greedy' ORDER BY a.id").all()).toEqual([
-        { attempt: 1, state: 'out-of-memory', memory_mb: 100 },
-        { attempt: 2, state: 'succeeded', memory_mb: 200 },
+      expect(db.prepare("SELECT a.attempt, a.state, a.memory_mb, a.declared_memory_mb FROM attempts a JOIN runs r ON r.id = a.run_id WHERE r.name = 'greedy' ORDER BY a.id").all()).toEqual([
+        { attempt: 1, state: 'out-of-memory', memory_mb: 100, declared_memory_mb: 100 },
+        { attempt: 2, state: 'succeeded', memory_mb: 200, declared_memory_mb: 100 },
       ]);
     } finally {
       db.close();

@@ -94,7 +94,7 @@ describeSlurm('SLURM backend (real SLURM)', () => {
       const h = (opt: string) => new RegExp(`^#SBATCH --${opt}=(.*)$`, 'm').exec(script)?.[1];
       expect(h('job-name')).toBe(`photoz-sim.${s.name}`);
       expect(Number(h('nodes'))).toBe(s.nodes.length);
-      expect(h('mem')).toBe(`${s.memoryMB}M`);
+      expect(h('mem')).toBe(`${s.memoryMBPerNode}M`);
       const [d, hms] = h('time')!.split('-');
       const [hh, mm, ss] = hms.split(':').map(Number);
       expect(Number(d) * 86400 + hh * 3600 + mm * 60 + ss).toBe(s.walltimeSeconds);

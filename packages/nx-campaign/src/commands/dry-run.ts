@@ -39,7 +39,7 @@ export function dryRunJson(wsRoot: string, run: Run) {
         argv: inv.argv,
         cwd: inv.cwd,
         env: inv.env,
-        resources: { ranks: r.ranks, threads: r.threads, nodes: r.nodes ?? null, memoryMB: r.memoryMB, runtimeSeconds: r.runtimeSeconds },
+        resources: { ranks: r.ranks, threads: r.threads, nodes: r.nodes ?? null, memoryMBPerNode: r.memoryMBPerNode, ...(r.memoryTotalMB !== undefined ? { memoryTotalMB: r.memoryTotalMB } : {}), runtimeSeconds: r.runtimeSeconds },
         inputs: inv.inputs,
         outputs: inv.outputs.map((o) => o.final),
         after: run.dag.parents.get(name)!,
@@ -72,7 +72,7 @@ function dryRunText(wsRoot: string, run: Run): string {
       `  command:   ${shellLine(inv.argv)}`,
       `  cwd:       ${inv.cwd}`,
       `  env:       ${Object.entries(inv.env).map(([k, v]) => shellLine([`${k}=${v}`])).join(' ')}`,
-      `  resources: ${r.ranks} rank(s) x ${r.threads} thread(s) = ${r.ranks * r.threads} core(s), ${formatMemory(r.memoryMB)}, ${formatDuration(r.runtimeSeconds)}${r.nodes ? `, ${r.nodes} node(s)` : ''}`,
+      `  resources: ${r.ranks} rank(s) x ${r.threads} thread(s) = ${r.ranks * r.threads} core(s), ${formatMemory(r.memoryMBPerNode)}, ${formatDuration(r.runtimeSeconds)}${r.nodes ? `, ${r.nodes} node(s)` : ''}`,
       `  after:     ${parents.length ? parents.join(', ') : '(nothing)'}`,
       `  log:       ${inv.logFile}`,
     );

@@ -75,7 +75,7 @@ export function planJson(plan: RunPlan, history = new Map<string, StageHistory>(
       name: s.name,
       nodes: s.nodes,
       cores: s.cores,
-      memoryMB: s.memoryMB,
+      memoryMBPerNode: s.memoryMBPerNode,
       start: s.start,
       end: s.end,
       walltimeSeconds: s.walltimeSeconds,
@@ -99,7 +99,7 @@ export function planTable(plan: RunPlan, history = new Map<string, StageHistory>
   for (const s of plan.stages) {
     const h = history.get(s.name);
     const learnedCells = !learned ? [] : !h ? ['', ''] : [formatDuration(h.declaredSeconds), h.measuredSeconds === undefined ? '' : `${formatElapsed(h.measuredSeconds)}${h.measuredPeakMB === undefined ? '' : `, ${formatMemory(h.measuredPeakMB)} peak`} (${h.samples})`];
-    const memory = h?.tunedMemoryMB !== undefined && h.tunedMemoryMB > h.declaredMemoryMB ? `${formatMemory(s.memoryMB)} (was ${formatMemory(h.declaredMemoryMB)})` : formatMemory(s.memoryMB);
+    const memory = h?.tunedMemoryMB !== undefined && h.tunedMemoryMB > h.declaredMemoryMB ? `${formatMemory(s.memoryMBPerNode)} (was ${formatMemory(h.declaredMemoryMB)})` : formatMemory(s.memoryMBPerNode);
     table.push([`${s.critical ? '* ' : '  '}${s.name}`, compressHostlist(s.nodes), s.cores, memory, formatClock(s.start), formatClock(s.end), formatClock(s.walltimeSeconds), s.qos ?? '(none)', ...learnedCells]);
   }
   const cap = settings.cap;

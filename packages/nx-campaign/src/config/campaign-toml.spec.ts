@@ -113,10 +113,10 @@ maxiter = "50"
   it('memory is the workflow\'s total (memory_per_node gives it per node); a bare number is MB, with a warning that socm reads bytes', () => {
     const root = workspace(`${CAMPAIGN}[campaign.ml-mapmaking]\n${MAPPING}[campaign.ml-mapmaking.resources]\nranks = 4\nthreads = 2\nmemory = "80000"  # in MBs\nruntime = "7200"\n`);
     const r = load(root).dag.stages.get('ml-mapmaking')!.resources;
-    expect(r).toMatchObject({ ranks: 4, threads: 2, memoryMB: 80000, memoryTotalMB: 80000, runtimeSeconds: 7200 });
+    expect(r).toMatchObject({ ranks: 4, threads: 2, memoryMBPerNode: 80000, memoryTotalMB: 80000, runtimeSeconds: 7200 });
     expect(messages(root)).toEqual([`13 campaign.ml-mapmaking.resources.memory: memory "80000" has no unit: read as 80000 MB, as socm's documentation means it; socm itself reads a bare number as bytes (0.08 MB)`]);
     const perNode = workspace(`${CAMPAIGN}[campaign.ml-mapmaking]\n${MAPPING}[campaign.ml-mapmaking.resources]\nmemory_per_node = "48G"\n`);
-    expect(load(perNode).dag.stages.get('ml-mapmaking')!.resources).toMatchObject({ memoryMB: 48000 });
+    expect(load(perNode).dag.stages.get('ml-mapmaking')!.resources).toMatchObject({ memoryMBPerNode: 48000 });
     expect(load(perNode).dag.stages.get('ml-mapmaking')!.resources.memoryTotalMB).toBeUndefined();
   });
 
@@ -195,7 +195,7 @@ module.exports = defineWorkflow({ name: 'consume', description: 'reads it', opti
 `);
     const run = loadRun(root, 'runs/c.toml');
     expect(run.dag.parents.get('consume')).toEqual(['produce']);
-    expect(run.dag.stages.get('produce')!.resources).toMatchObject({ threads: 2, memoryMB: 3000 });
+    expect(run.dag.stages.get('produce')!.resources).toMatchObject({ threads: 2, memoryMBPerNode: 3000 });
     expect(run.dag.stages.get('produce')!.outputs).toEqual([{ key: 'a.txt', path: 'a.txt' }]); // relative to results/c/outputs
     // Outputs are removed before their stage runs: one outside the campaign's folder is refused.
     writeFileSync(join(root, 'runs/c.toml'), readFileSync(join(root, 'runs/c.toml'), 'utf8').replace('out = "results/c/outputs/a.txt"', 'out = "package.json"'));

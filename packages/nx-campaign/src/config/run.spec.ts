@@ -64,7 +64,7 @@ describe('ceci dialect', () => {
     expect(run.dag.parents.get('estimate_test')).toEqual(['train', 'split']);
     expect(renderArgv(run, 'train', (p) => `/ws/${p}`)).toEqual(['python3', '/ws/pipelines/pz/scripts/train.py', '--train=train.csv', '--model=inprogress_model.json', '--bands=g,r', '--k=9', '--no-verbose']);
     expect(renderArgv(run, 'estimate_test', (p) => `/ws/${p}`)).toEqual(['python3', '-u', '/ws/pipelines/pz/scripts/estimate.py', '--model=model.json', '--catalog=test.csv', '--photoz=inprogress_test_photoz.csv']);
-    expect(run.dag.stages.get('train')!.resources).toMatchObject({ ranks: 2, threads: 2, memoryMB: 1000, runtimeSeconds: 600 });
+    expect(run.dag.stages.get('train')!.resources).toMatchObject({ ranks: 2, threads: 2, memoryMBPerNode: 1000, runtimeSeconds: 600 });
   });
 
   it('looks config up: run stage section > pipeline stage section > run global > pipeline global > default', () => {
@@ -155,7 +155,7 @@ describe('socm DAG dialect', () => {
     // Its scripts are on the cluster, not here: a warning each, at the stage.
     expect(p.warnings.slice(2).map((w) => `${w.line} ${w.message}`)).toContain('14 stage extract_maps\'s file pipelines/pspipe/pspipe/python/extract_maps.py does not exist');
     expect(p.warnings).toHaveLength(10);
-    expect(p.dag.stages.get('spectra')!.resources).toMatchObject({ ranks: 17, threads: 4, memoryMB: 600000, runtimeSeconds: 900 });
+    expect(p.dag.stages.get('spectra')!.resources).toMatchObject({ ranks: 17, threads: 4, memoryMBPerNode: 600000, runtimeSeconds: 900 });
   });
 
   it('runs a stage in its base-path (else the campaign\'s), where its script and relative arguments are', () => {

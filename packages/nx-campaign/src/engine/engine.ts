@@ -106,7 +106,7 @@ export function prepare(wsRoot: string, jobs: EngineJob[], backend: Backend): Pr
         job,
         inv: stageInvocation(wsRoot, run, stage),
         policy: retryPolicy(stage, job.siteRetries ?? job.settings?.site.retries, run.retries),
-        size: sp ? { cores: sp.cores, nodes: sp.nodes.length, memoryMBPerNode: sp.memoryMB, walltimeSeconds: sp.walltimeSeconds } : { cores: coresOf(r), nodes: 1, memoryMBPerNode: r.memoryMB, walltimeSeconds: r.runtimeSeconds },
+        size: sp ? { cores: sp.cores, nodes: sp.nodes.length, memoryMBPerNode: sp.memoryMBPerNode, walltimeSeconds: sp.walltimeSeconds } : { cores: coresOf(r), nodes: 1, memoryMBPerNode: r.memoryMBPerNode, walltimeSeconds: r.runtimeSeconds },
         urgency: sp ? -sp.priority : remaining!.get(stage)!,
         plan: sp,
         site: settings?.site,
@@ -207,7 +207,9 @@ export async function* execute(p: Prepared, opts: EngineOptions): AsyncGenerator
     a.jobId = s.jobId;
     u.attempt = a;
     active.set(u.key, u);
-    record?.started(u.run, u.stage, { backend: backend.name, jobId: s.jobId, script: s.script, cores: a.size.cores, memoryMB: a.size.memoryMBPerNode, walltimeSeconds: s.walltimeSeconds, nodes: s.nodes, logPath: u.inv.logFile, state: s.state });
+    const st = u.run.dag.stages.get(u.stage)!;
+    const declared = st.declared ?? st.resources;
+    record?.started(u.run, u.stage, { backend: backend.name, jobId: s.jobId, script: s.script, cores: a.size.cores, memoryMB: a.size.memoryMBPerNode, walltimeSeconds: s.walltimeSeconds, declared: { memoryMBPerNode: declared.memoryMBPerNode, runtimeSeconds: declared.runtimeSeconds }, nodes: s.nodes, logPath: u.inv.logFile, state: s.state });
     return true;
   };
 

@@ -8,18 +8,20 @@ export interface Resources {
   threads: number;
   /** Nodes requested explicitly (ceci `nodes`); otherwise derived by the planner. */
   nodes?: number;
-  /** Memory per node, MB (10^6 bytes). */
-  memoryMB: number;
+  /**
+   * Memory on each node it runs on, MB (10^6 bytes): what `--mem`, `srun --mem` and the local
+   * reservation hold. Given only a total (`memoryTotalMB`), the same total: no node needs more.
+   */
+  memoryMBPerNode: number;
   /**
    * Memory over all its nodes together, MB, when the stage was given it so (socm's `memory`):
-   * the plan divides it over the nodes it spans. `memoryMB` then holds the same total, which
-   * is what one machine (the local backend) needs.
+   * the plan divides it over the nodes it spans.
    */
   memoryTotalMB?: number;
   runtimeSeconds: number;
 }
 
-export const DEFAULT_RESOURCES: Resources = { ranks: 1, threads: 1, memoryMB: 2000, runtimeSeconds: 3600 };
+export const DEFAULT_RESOURCES: Resources = { ranks: 1, threads: 1, memoryMBPerNode: 2000, runtimeSeconds: 3600 };
 
 function quantity(parse: (v: unknown) => QuantityResult) {
   return z.union([z.string(), z.number()]).transform((v, ctx) => {
@@ -56,10 +58,10 @@ export function mergeResources(...layers: (ResourcesInput | undefined)[]): Resou
     if (l.threads !== undefined) r.threads = l.threads;
     if (l.nodes !== undefined) r.nodes = l.nodes;
     if (l.memory !== undefined) {
-      r.memoryMB = l.memory;
+      r.memoryMBPerNode = l.memory;
       delete r.memoryTotalMB;
     }
-    if (l.memoryTotal !== undefined) r.memoryMB = r.memoryTotalMB = l.memoryTotal;
+    if (l.memoryTotal !== undefined) r.memoryMBPerNode = r.memoryTotalMB = l.memoryTotal;
     if (l.runtime !== undefined) r.runtimeSeconds = l.runtime;
   }
   return r;

@@ -32,7 +32,10 @@ export interface Stage {
   outputs: StageOutput[];
   /** Explicit dependencies, by stage name. */
   depends: string[];
+  /** What it runs with: as declared, or as the record's history raised it (store/history.ts). */
   resources: Resources;
+  /** As its files declare them, when history changed `resources`. */
+  declared?: Resources;
   /** Resolved configuration, shown to users and part of the stage's identity. */
   config: Record<string, unknown>;
   /** Workspace files whose contents define what the stage does (its script, stage type file). */

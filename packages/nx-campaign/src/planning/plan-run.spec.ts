@@ -29,7 +29,7 @@ function expectValid(plan: RunPlan, parents: (s: string) => string[], cores: num
     for (const node of s.nodes) {
       const running = plan.stages.filter((o) => o.nodes.includes(node) && o.start <= s.start && o.end > s.start);
       expect(running.reduce((n, o) => n + o.cores / o.nodes.length, 0), `cores on ${node} at ${s.start}`).toBeLessThanOrEqual(cores);
-      expect(running.reduce((n, o) => n + o.memoryMB, 0), `memory on ${node} at ${s.start}`).toBeLessThanOrEqual(memoryMB);
+      expect(running.reduce((n, o) => n + o.memoryMBPerNode, 0), `memory on ${node} at ${s.start}`).toBeLessThanOrEqual(memoryMB);
     }
   }
   expect(Math.max(...plan.stages.map((s) => s.end))).toBe(plan.makespan);
@@ -50,10 +50,10 @@ describe('planRun', () => {
     });
     const { plan: p } = plan('runs/c.toml');
     // 70 ranks x 8 threads on 112-core tiger3 nodes: 5 nodes, 4.8 TB / 5 each.
-    expect(p.stages.find((s) => s.name === 'ml-mapmaking')).toMatchObject({ cores: 560, memoryMB: 960_000 });
+    expect(p.stages.find((s) => s.name === 'ml-mapmaking')).toMatchObject({ cores: 560, memoryMBPerNode: 960_000 });
     expect(p.stages.find((s) => s.name === 'ml-mapmaking')!.nodes).toHaveLength(5);
     // 4 cores fit one node, 2.5 TB does not: 3 nodes of 1 TB, 833,334 MB each.
-    expect(p.stages.find((s) => s.name === 'power-spectra')).toMatchObject({ memoryMB: 833_334 });
+    expect(p.stages.find((s) => s.name === 'power-spectra')).toMatchObject({ memoryMBPerNode: 833_334 });
     expect(p.stages.find((s) => s.name === 'power-spectra')!.nodes).toHaveLength(3);
   });
 
@@ -72,7 +72,7 @@ describe('planRun', () => {
     expect(p.criticalPath).toEqual(CRITICAL);
     expect(p.stages.filter((s) => s.critical).map((s) => s.name).sort()).toEqual([...CRITICAL].sort());
     const spectra = p.stages.find((s) => s.name === 'spectra')!;
-    expect(spectra).toMatchObject({ cores: 68, memoryMB: 600_000, start: 2700, end: 3600, walltimeSeconds: 1380, qos: 'test' });
+    expect(spectra).toMatchObject({ cores: 68, memoryMBPerNode: 600_000, start: 2700, end: 3600, walltimeSeconds: 1380, qos: 'test' });
     expect(p.stages.find((s) => s.name === 'mode_coupling')).toMatchObject({ cores: 112, walltimeSeconds: 900 });
     expect(p.deadline).toMatchObject({ seconds: 86400, met: true, from: 'campaign.deadline in dag.yml' });
     // The example's quirks are warnings; the QoS `test` (1 job at a time) is over-subscribed.
@@ -85,10 +85,10 @@ describe('planRun', () => {
     expect(json).toMatchObject({ makespanSeconds: 3600, lowerBoundSeconds: 3600, site: 'tiger3', criticalPath: CRITICAL, deadlineSeconds: 86400, meetsDeadline: true });
     expect(json.stages).toHaveLength(8);
     for (const s of json.stages) {
-      expect(Object.keys(s)).toEqual(expect.arrayContaining(['name', 'nodes', 'cores', 'memoryMB', 'start', 'end']));
+      expect(Object.keys(s)).toEqual(expect.arrayContaining(['name', 'nodes', 'cores', 'memoryMBPerNode', 'start', 'end']));
       expect(s.nodes.every((n) => /^tiger3-\d+$/.test(n))).toBe(true);
     }
-    expect(json.stages.find((s) => s.name === 'windows')).toMatchObject({ cores: 10, memoryMB: 72_000, start: 600, end: 1200 });
+    expect(json.stages.find((s) => s.name === 'windows')).toMatchObject({ cores: 10, memoryMBPerNode: 72_000, start: 600, end: 1200 });
     expect(JSON.parse(JSON.stringify(json))).toEqual(json);
   });
 

@@ -37,7 +37,7 @@ export interface StagePlan {
   /** Cores the stage holds, all nodes together. */
   cores: number;
   /** Memory the stage holds on each of its nodes, MB. */
-  memoryMB: number;
+  memoryMBPerNode: number;
   /** Seconds from the campaign start. */
   start: number;
   end: number;
@@ -135,7 +135,7 @@ export function planTasks(run: Run): PlanTask[] {
       id: name,
       ranks: r.ranks,
       threads: r.threads,
-      memoryMBPerNode: r.memoryMB,
+      memoryMBPerNode: r.memoryMBPerNode,
       ...(r.memoryTotalMB !== undefined ? { memoryMBTotal: r.memoryTotalMB } : {}),
       runtimeSeconds: r.runtimeSeconds,
       ...(r.nodes !== undefined ? { nodes: r.nodes } : {}),
@@ -209,7 +209,7 @@ export function planRun(wsRoot: string, run: Run, settings: PlanSettings): RunPl
       if (!p) throw new Error(`planner returned no placement for stage ${name}`);
       const cores = p.coresPerNode * p.nodes.length;
       const walltimeSeconds = walltimeFor(p.end - p.start);
-      return { name, pipeline: run.dag.stages.get(name)!.pipeline, nodes: p.nodes, cores, memoryMB: p.memoryMBPerNode, start: p.start, end: p.end, walltimeSeconds, qos: chooseQos(site, walltimeSeconds, cores)?.name, critical: critical.has(name), rank: p.rank, priority: priority.get(name)! };
+      return { name, pipeline: run.dag.stages.get(name)!.pipeline, nodes: p.nodes, cores, memoryMBPerNode: p.memoryMBPerNode, start: p.start, end: p.end, walltimeSeconds, qos: chooseQos(site, walltimeSeconds, cores)?.name, critical: critical.has(name), rank: p.rank, priority: priority.get(name)! };
     })
     .sort((a, b) => a.start - b.start || order.get(a.name)! - order.get(b.name)!);
 

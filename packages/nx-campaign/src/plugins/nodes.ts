@@ -114,7 +114,7 @@ function projectsOf(wsRoot: string, run: Run, fingerprints: Map<string, string>)
           cache: run.resume === 'resume',
           dependsOn: ['^stage'],
           metadata: {
-            description: `${command}\n(in ${stageCwd(run, name)}; ${r.ranks} rank(s) x ${r.threads} thread(s), ${formatMemory(r.memoryMB)}, ${formatDuration(r.runtimeSeconds)})`,
+            description: `${command}\n(in ${stageCwd(run, name)}; ${r.ranks} rank(s) x ${r.threads} thread(s), ${formatMemory(r.memoryMBPerNode)}, ${formatDuration(r.runtimeSeconds)})`,
             technologies: ['nx-campaign'],
             campaign: {
               command,
@@ -122,7 +122,7 @@ function projectsOf(wsRoot: string, run: Run, fingerprints: Map<string, string>)
               env: stageEnv(run, name, run.outputDir),
               inputs: sources.map((s) => (s.kind === 'stage' ? posix.join(run.outputDir, s.path) : s.path)),
               outputs: outputsOf(name),
-              resources: { ranks: r.ranks, threads: r.threads, nodes: r.nodes, memory: formatMemory(r.memoryMB), runtime: formatDuration(r.runtimeSeconds) },
+              resources: { ranks: r.ranks, threads: r.threads, nodes: r.nodes, memory: formatMemory(r.memoryMBPerNode), runtime: formatDuration(r.runtimeSeconds) },
               config: stage.config,
               source: `${stage.source.file} (${formatKeyPath(stage.source.key)})`,
             },

@@ -30,13 +30,13 @@ export function withHistory(run: Run, rec: CampaignRecord): { run: Run; history:
     const m = rec.measured(s.pipeline, name, hash);
     const t = rec.tuning(s.pipeline, name, hash);
     if (!m.samples && t.memoryMB === undefined && t.walltimeSeconds === undefined) continue;
-    const h: StageHistory = { declaredSeconds: s.resources.runtimeSeconds, declaredMemoryMB: s.resources.memoryMB, measuredSeconds: m.seconds, measuredPeakMB: m.peakMemoryMB, samples: m.samples, tunedMemoryMB: t.memoryMB, tunedWalltimeSeconds: t.walltimeSeconds };
+    const h: StageHistory = { declaredSeconds: s.resources.runtimeSeconds, declaredMemoryMB: s.resources.memoryMBPerNode, measuredSeconds: m.seconds, measuredPeakMB: m.peakMemoryMB, samples: m.samples, tunedMemoryMB: t.memoryMB, tunedWalltimeSeconds: t.walltimeSeconds };
     history.set(name, h);
     // Measured times of short stages round to 0: plan at least a second.
     let runtimeSeconds = m.seconds !== undefined ? Math.max(1, m.seconds) : s.resources.runtimeSeconds;
     if (t.walltimeSeconds !== undefined) runtimeSeconds = Math.max(runtimeSeconds, t.walltimeSeconds / WALLTIME_SAFETY);
-    const memoryMB = Math.max(s.resources.memoryMB, t.memoryMB ?? 0);
-    stages.set(name, { ...s, resources: { ...s.resources, runtimeSeconds, memoryMB } });
+    const memoryMBPerNode = Math.max(s.resources.memoryMBPerNode, t.memoryMB ?? 0);
+    stages.set(name, { ...s, resources: { ...s.resources, runtimeSeconds, memoryMBPerNode }, declared: s.declared ?? s.resources });
   }
   return { run: history.size ? { ...run, dag: { ...run.dag, stages } } : run, history };
 }

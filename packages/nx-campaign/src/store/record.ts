@@ -102,6 +102,9 @@ const MIGRATIONS: string[] = [
      updated_at TEXT NOT NULL,
      PRIMARY KEY (pipeline, stage, config_hash)
    );`,
+  // memory_mb (per node) and walltime_s are what an attempt held (plan, history, escalation); these what the stage's files ask for.
+  `ALTER TABLE attempts ADD COLUMN declared_memory_mb REAL;
+   ALTER TABLE attempts ADD COLUMN declared_runtime_s REAL;`,
 ];
 
 export interface RunVersion {
@@ -121,8 +124,11 @@ export interface AttemptStart {
   jobId?: string;
   script?: string;
   cores?: number;
+  /** Per node, as this attempt holds it. */
   memoryMB?: number;
   walltimeSeconds?: number;
+  /** As the stage's files declare them, before the plan, history and retries. */
+  declared?: { memoryMBPerNode: number; runtimeSeconds: number };
   nodes?: string[];
   logPath?: string;
   state: AttemptState;
@@ -149,6 +155,8 @@ export interface AttemptRow {
   job_id: string | null;
   cores: number | null;
   memory_mb: number | null;
+  declared_memory_mb: number | null;
+  declared_runtime_s: number | null;
   walltime_s: number | null;
   nodes: string | null;
   submitted_at: string;
@@ -347,10 +355,10 @@ export class CampaignRecord {
       return Number(
         this.db
           .prepare(
-            `INSERT INTO attempts (run_id, version_id, invocation_id, stage, pipeline, attempt, backend, job_id, script, cores, memory_mb, walltime_s, nodes, submitted_at, state, log_path, config_hash)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            `INSERT INTO attempts (run_id, version_id, invocation_id, stage, pipeline, attempt, backend, job_id, script, cores, memory_mb, walltime_s, declared_memory_mb, declared_runtime_s, nodes, submitted_at, state, log_path, config_hash)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
-          .run(v.runId, v.versionId, v.invocationId, a.stage, a.pipeline, n, a.backend, a.jobId ?? null, a.script ?? null, a.cores ?? null, a.memoryMB ?? null, a.walltimeSeconds ?? null, a.nodes?.join(',') ?? null, now(), a.state, a.logPath ?? null, a.configHash).lastInsertRowid,
+          .run(v.runId, v.versionId, v.invocationId, a.stage, a.pipeline, n, a.backend, a.jobId ?? null, a.script ?? null, a.cores ?? null, a.memoryMB ?? null, a.walltimeSeconds ?? null, a.declared?.memoryMBPerNode ?? null, a.declared?.runtimeSeconds ?? null, a.nodes?.join(',') ?? null, now(), a.state, a.logPath ?? null, a.configHash).lastInsertRowid,
       );
     }).immediate();
   }
@@ -409,6 +417,6 @@ export class CampaignRecord {
   }
 }
 
-const ATTEMPTS = `SELECT a.id, r.name AS run, v.version, a.stage, a.pipeline, a.attempt, a.backend, a.job_id, a.cores, a.memory_mb, a.walltime_s, a.nodes,
+const ATTEMPTS = `SELECT a.id, r.name AS run, v.version, a.stage, a.pipeline, a.attempt, a.backend, a.job_id, a.cores, a.memory_mb, a.walltime_s, a.declared_memory_mb, a.declared_runtime_s, a.nodes,
   a.submitted_at, a.started_at, a.ended_at, a.state, a.exit_code, a.peak_memory_mb, a.seconds, a.log_path, a.message, a.invocation_id
   FROM attempts a JOIN runs r ON r.id = a.run_id JOIN run_versions v ON v.id = a.version_id`;

@@ -60,7 +60,7 @@ export function sbatchScript(wsRoot: string, site: Site, run: Run, sp: StagePlan
       nodes: sp.nodes.length,
       ntasks: r.ranks,
       cpusPerTask: r.threads,
-      mem: slurmMemory(sp.memoryMB),
+      mem: slurmMemory(sp.memoryMBPerNode),
       time: slurmTime(sp.walltimeSeconds),
       partition: site.partition,
       qos: sp.qos,
@@ -82,7 +82,7 @@ export function checkSbatchTemplates(wsRoot: string, site: Site, run: Run, plans
   const byName = new Map((plans ?? []).map((sp) => [sp.name, sp]));
   for (const name of run.stages) {
     const r = run.dag.stages.get(name)!.resources;
-    const sp = byName.get(name) ?? { name, pipeline: '', nodes: ['node'], cores: r.ranks * r.threads, memoryMB: r.memoryMB, start: 0, end: r.runtimeSeconds, walltimeSeconds: r.runtimeSeconds, qos: site.qos[0]?.name, critical: false, rank: 0, priority: 1 };
+    const sp = byName.get(name) ?? { name, pipeline: '', nodes: ['node'], cores: r.ranks * r.threads, memoryMBPerNode: r.memoryMBPerNode, start: 0, end: r.runtimeSeconds, walltimeSeconds: r.runtimeSeconds, qos: site.qos[0]?.name, critical: false, rank: 0, priority: 1 };
     const inv = stageInvocation(wsRoot, run, name);
     sbatchScript(wsRoot, site, run, sp, inv, inv.logFile.replace(/\.log$/, '.exit'));
   }
@@ -109,7 +109,7 @@ export function slurmBackend(opts: SlurmOptions): Backend {
   let accounting: boolean | undefined;
   const stopped = new Promise<void>((resolve) => opts.signal?.addEventListener('abort', () => resolve(), { once: true }));
   const exitFileOf = (a: Attempt) => a.inv.logFile.replace(/\.log$/, '.exit');
-  const script = (a: Attempt) => sbatchScript(opts.wsRoot, a.site!, a.run, { ...a.plan!, memoryMB: a.size.memoryMBPerNode, walltimeSeconds: a.size.walltimeSeconds }, a.inv, exitFileOf(a));
+  const script = (a: Attempt) => sbatchScript(opts.wsRoot, a.site!, a.run, { ...a.plan!, memoryMBPerNode: a.size.memoryMBPerNode, walltimeSeconds: a.size.walltimeSeconds }, a.inv, exitFileOf(a));
 
   /** The result the job's wrapper recorded. */
   const readExit = (a: Attempt, exitFile: string): Ended => {
