@@ -101,4 +101,6 @@ export interface Backend {
   reattach?(earlier: { attempt: Attempt; jobId: string }[]): Promise<Map<string, Reattached>>;
   /** After the first round of submissions, interrupted or not. */
   submittedAll?(attempts: Attempt[]): void;
+  /** After the last attempt ended (or was left running): release what it holds. */
+  close?(): Promise<void>;
 }

@@ -363,6 +363,8 @@ export async function* execute(p: Prepared, opts: EngineOptions): AsyncGenerator
     await interrupt(aborted() ? 'interrupted' : 'tracking stopped');
     yield* flush();
     if (!aborted()) throw e;
+  } finally {
+    await backend.close?.();
   }
   yield* flush();
   await Promise.all(receipts);

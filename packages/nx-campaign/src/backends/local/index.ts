@@ -10,7 +10,7 @@ import { formatMemory } from '../../format/quantities';
 import { localArgv, type StageInvocation } from '../../model/command';
 import type { Run } from '../../model/run';
 import type { Site } from '../../sites/site';
-import { runAttempt } from './attempt';
+import { Launcher, runAttempt } from './attempt';
 
 export interface Capacity {
   cores: number;
@@ -61,9 +61,10 @@ export interface ProcessBackendSpec {
 
 /** A backend whose attempts are processes of this one, started when the pool has room. */
 export function processBackend(spec: ProcessBackendSpec): Backend {
-  const running = new Map<string, { stop: AbortController; end: Promise<void> }>();
+  const running = new Map<string, { stopped: boolean; end: Promise<void> }>();
   const ended: Report[] = [];
   const aborted = new Promise<void>((resolve) => spec.signal?.addEventListener('abort', () => resolve(), { once: true }));
+  let launcher: Launcher | undefined;
   return {
     name: spec.name,
     submitsAhead: false,
@@ -74,12 +75,13 @@ export function processBackend(spec: ProcessBackendSpec): Backend {
     claim: (a) => spec.pool.claim(a),
     release: (a) => spec.pool.release(a),
     async submit(a) {
-      const stop = new AbortController();
-      const end = runAttempt(spec.launch(a), a.stage, spec.print, stop.signal).then(
+      launcher ??= new Launcher();
+      const r = { stopped: false, end: Promise.resolve() };
+      r.end = runAttempt(launcher, a.key, spec.launch(a), a.stage, spec.print, () => r.stopped).then(
         (e: Ended) => void ended.push({ attempt: a, ended: e }),
         (e: Error) => void ended.push({ attempt: a, ended: { why: `internal error: ${e.message}`, where: `log: ${a.inv.logFile}`, output: String(e.stack) } }),
       );
-      running.set(a.key, { stop, end });
+      running.set(a.key, r);
       return { state: 'running', nodes: spec.hosts(a) };
     },
     async poll(active, wait) {
@@ -91,7 +93,15 @@ export function processBackend(spec: ProcessBackendSpec): Backend {
       return ended.splice(0);
     },
     async cancel(attempts) {
-      for (const a of attempts) running.get(a.key)?.stop.abort();
+      for (const a of attempts) {
+        const r = running.get(a.key);
+        if (!r) continue;
+        r.stopped = true;
+        launcher!.stop(a.key);
+      }
+    },
+    async close() {
+      launcher?.close();
     },
   };
 }

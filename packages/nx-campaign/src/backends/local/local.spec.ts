@@ -128,4 +128,19 @@ describe('runLocally', () => {
     expect(readFileSync(join(outDir, 'arg.txt'), 'utf8')).toBe(`--evil=${evil}`);
     expect(['pwned', 'pwned2', 'pwned3'].filter((f) => existsSync(join(outDir, f)) || existsSync(join(ws, f)))).toEqual([]);
   });
+
+  it('names the stage launcher and the fix when python3 cannot be started', async () => {
+    const ws = fixture({ 'pipelines/p/pipeline.yaml': 'stages:\n  s:\n    executable: "true"\n', 'runs/r.yaml': 'pipelines: p\n' });
+    const run = loadRun(ws, 'runs/r.yaml');
+    const before = process.env.NX_CAMPAIGN_PYTHON;
+    process.env.NX_CAMPAIGN_PYTHON = join(ws, 'no-python3');
+    try {
+      const [r] = await collect(runLocally([{ run, stages: run.stages, fingerprints: new Map(), reuseComplete: false }], { wsRoot: ws, dataDir: ws, print: () => {} }));
+      expect(r.result).toMatchObject({ status: 'failure', message: expect.stringContaining('could not start the stage launcher') });
+      expect(r.result.message).toContain('fix: install Python 3.8 or later as python3, or set NX_CAMPAIGN_PYTHON');
+    } finally {
+      if (before === undefined) delete process.env.NX_CAMPAIGN_PYTHON;
+      else process.env.NX_CAMPAIGN_PYTHON = before;
+    }
+  });
 });
