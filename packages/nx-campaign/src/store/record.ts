@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import Database, { type Statement } from 'better-sqlite3';
 import { CampaignError } from '../format/errors';
 import type { Run } from '../model/run';
 
@@ -289,6 +289,15 @@ export class CampaignRecord {
     this.db.close();
   }
 
+  private readonly statements = new Map<string, Statement>();
+
+  /** A prepared statement, made once per SQL text (preparing costs about as much as a small write). */
+  private stmt(sql: string): Statement {
+    let st = this.statements.get(sql);
+    if (!st) this.statements.set(sql, (st = this.db.prepare(sql)));
+    return st;
+  }
+
   private migrate(): void {
     const at = this.db.pragma('user_version', { simple: true }) as number;
     if (at > MIGRATIONS.length) throw new CampaignError(`${this.path} was written by a newer nx-campaign (schema ${at}, this one knows ${MIGRATIONS.length})\n  fix: upgrade nx-campaign`);
@@ -308,20 +317,20 @@ export class CampaignRecord {
    */
   beginInvocation(run: Run, files: Record<string, string>, meta: { site?: string; backend: string }): RunVersion & { invocationId: number; lost: number[] } {
     return this.db.transaction(() => {
-      let runRow = this.db.prepare('SELECT id FROM runs WHERE name = ?').get(run.name) as { id: number } | undefined;
-      if (!runRow) runRow = { id: Number(this.db.prepare('INSERT INTO runs (uid, name, created_at) VALUES (?, ?, ?)').run(uid(), run.name, now()).lastInsertRowid) };
+      let runRow = this.stmt('SELECT id FROM runs WHERE name = ?').get(run.name) as { id: number } | undefined;
+      if (!runRow) runRow = { id: Number(this.stmt('INSERT INTO runs (uid, name, created_at) VALUES (?, ?, ?)').run(uid(), run.name, now()).lastInsertRowid) };
       const runId = runRow.id;
       const lost: number[] = [];
       const host = hostname();
-      for (const inv of this.db.prepare("SELECT id, pid, host, user, started_at FROM invocations WHERE run_id = ? AND state = 'active'").all(runId) as Invocation[]) {
+      for (const inv of this.stmt("SELECT id, pid, host, user, started_at FROM invocations WHERE run_id = ? AND state = 'active'").all(runId) as Invocation[]) {
         if (invocationLive(inv)) {
           throw new CampaignError(`run ${run.name} is already being run by process ${inv.pid} on ${inv.host} (user ${inv.user}, since ${inv.started_at})\n  fix: wait for it, or stop it (campaign cancel ${run.file} cancels its jobs)`);
         }
-        this.db.prepare("UPDATE invocations SET state = 'lost', ended_at = ? WHERE id = ?").run(now(), inv.id);
+        this.stmt("UPDATE invocations SET state = 'lost', ended_at = ? WHERE id = ?").run(now(), inv.id);
         lost.push(inv.id);
       }
       const hash = createHash('sha256').update(JSON.stringify(files)).digest('hex');
-      const last = this.db.prepare('SELECT id, version, hash, files FROM run_versions WHERE run_id = ? ORDER BY version DESC LIMIT 1').get(runId) as { id: number; version: number; hash: string; files: string } | undefined;
+      const last = this.stmt('SELECT id, version, hash, files FROM run_versions WHERE run_id = ? ORDER BY version DESC LIMIT 1').get(runId) as { id: number; version: number; hash: string; files: string } | undefined;
       let versionId: number;
       let version: number;
       let previous: RunVersion['previous'];
@@ -331,30 +340,28 @@ export class CampaignRecord {
       } else {
         version = (last?.version ?? 0) + 1;
         versionId = Number(
-          this.db
-            .prepare('INSERT INTO run_versions (run_id, version, hash, files, inputs, site, backend, user, host, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          this.stmt('INSERT INTO run_versions (run_id, version, hash, files, inputs, site, backend, user, host, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
             .run(runId, version, hash, JSON.stringify(files), JSON.stringify(run.inputs), meta.site ?? null, meta.backend, userInfo().username, host, now()).lastInsertRowid,
         );
         if (last) previous = { version: last.version, files: JSON.parse(last.files) as Record<string, string> };
       }
       const invocationId = Number(
-        this.db.prepare("INSERT INTO invocations (run_id, version_id, pid, host, user, started_at, state) VALUES (?, ?, ?, ?, ?, ?, 'active')").run(runId, versionId, process.pid, host, userInfo().username, now()).lastInsertRowid,
+        this.stmt("INSERT INTO invocations (run_id, version_id, pid, host, user, started_at, state) VALUES (?, ?, ?, ?, ?, ?, 'active')").run(runId, versionId, process.pid, host, userInfo().username, now()).lastInsertRowid,
       );
       return { runId, versionId, version, previous, files, invocationId, lost };
     }).immediate();
   }
 
   endInvocation(invocationId: number, state: 'done' | 'failed' | 'interrupted'): void {
-    this.db.prepare('UPDATE invocations SET state = ?, ended_at = ? WHERE id = ?').run(state, now(), invocationId);
+    this.stmt('UPDATE invocations SET state = ?, ended_at = ? WHERE id = ?').run(state, now(), invocationId);
   }
 
   /** A new attempt of a stage (attempt numbers count up per run and stage). Returns its id. */
   startAttempt(v: { runId: number; versionId: number; invocationId: number }, a: AttemptStart): number {
     return this.db.transaction(() => {
-      const n = (this.db.prepare('SELECT COALESCE(MAX(attempt), 0) AS n FROM attempts WHERE run_id = ? AND stage = ?').get(v.runId, a.stage) as { n: number }).n + 1;
+      const n = (this.stmt('SELECT COALESCE(MAX(attempt), 0) AS n FROM attempts WHERE run_id = ? AND stage = ?').get(v.runId, a.stage) as { n: number }).n + 1;
       return Number(
-        this.db
-          .prepare(
+        this.stmt(
             `INSERT INTO attempts (run_id, version_id, invocation_id, stage, pipeline, attempt, backend, job_id, script, cores, memory_mb, walltime_s, declared_memory_mb, declared_runtime_s, nodes, submitted_at, state, log_path, config_hash)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
@@ -365,38 +372,36 @@ export class CampaignRecord {
 
   /** A live attempt's new state; `nodes`: SLURM's host list once it runs. */
   setAttemptState(id: number, state: AttemptState, nodes?: string): void {
-    this.db.prepare('UPDATE attempts SET state = ?, started_at = COALESCE(started_at, ?), nodes = COALESCE(?, nodes) WHERE id = ?').run(state, state === 'running' ? now() : null, nodes ?? null, id);
+    this.stmt('UPDATE attempts SET state = ?, started_at = COALESCE(started_at, ?), nodes = COALESCE(?, nodes) WHERE id = ?').run(state, state === 'running' ? now() : null, nodes ?? null, id);
   }
 
   endAttempt(id: number, e: AttemptEnd): void {
-    this.db
-      .prepare('UPDATE attempts SET state = ?, exit_code = ?, started_at = COALESCE(?, started_at), ended_at = ?, seconds = ?, peak_memory_mb = COALESCE(?, peak_memory_mb), message = ? WHERE id = ?')
+    this.stmt('UPDATE attempts SET state = ?, exit_code = ?, started_at = COALESCE(?, started_at), ended_at = ?, seconds = ?, peak_memory_mb = COALESCE(?, peak_memory_mb), message = ? WHERE id = ?')
       .run(e.state, e.exitCode ?? null, e.startedAt ?? null, e.endedAt ?? now(), e.seconds ?? null, e.peakMemoryMB ?? null, e.message ?? null, id);
   }
 
   /** The latest invocation of `runName` still marked active (its process may be gone). */
   activeInvocation(runName: string): Invocation | undefined {
-    return this.db.prepare("SELECT i.id, i.pid, i.host, i.user, i.started_at FROM invocations i JOIN runs r ON r.id = i.run_id WHERE r.name = ? AND i.state = 'active' ORDER BY i.id DESC LIMIT 1").get(runName) as Invocation | undefined;
+    return this.stmt("SELECT i.id, i.pid, i.host, i.user, i.started_at FROM invocations i JOIN runs r ON r.id = i.run_id WHERE r.name = ? AND i.state = 'active' ORDER BY i.id DESC LIMIT 1").get(runName) as Invocation | undefined;
   }
 
   /** Attempts of `run` still pending or running when their invocation ended or was lost. */
   liveAttempts(runName: string): AttemptRow[] {
-    return this.db.prepare(`${ATTEMPTS} WHERE r.name = ? AND a.state IN (${LIVE_STATES.map(() => '?').join(',')}) ORDER BY a.id`).all(runName, ...LIVE_STATES) as AttemptRow[];
+    return this.stmt(`${ATTEMPTS} WHERE r.name = ? AND a.state IN (${LIVE_STATES.map(() => '?').join(',')}) ORDER BY a.id`).all(runName, ...LIVE_STATES) as AttemptRow[];
   }
 
   attempts(runName: string): AttemptRow[] {
-    return this.db.prepare(`${ATTEMPTS} WHERE r.name = ? ORDER BY a.id`).all(runName) as AttemptRow[];
+    return this.stmt(`${ATTEMPTS} WHERE r.name = ? ORDER BY a.id`).all(runName) as AttemptRow[];
   }
 
   /** Memory and walltime a stage's earlier failures escalated to, kept for its later runs. */
   tuning(pipeline: string, stage: string, hash: string): { memoryMB?: number; walltimeSeconds?: number } {
-    const row = this.db.prepare('SELECT memory_mb, walltime_s FROM stage_tuning WHERE pipeline = ? AND stage = ? AND config_hash = ?').get(pipeline, stage, hash) as { memory_mb: number | null; walltime_s: number | null } | undefined;
+    const row = this.stmt('SELECT memory_mb, walltime_s FROM stage_tuning WHERE pipeline = ? AND stage = ? AND config_hash = ?').get(pipeline, stage, hash) as { memory_mb: number | null; walltime_s: number | null } | undefined;
     return { memoryMB: row?.memory_mb ?? undefined, walltimeSeconds: row?.walltime_s ?? undefined };
   }
 
   setTuning(pipeline: string, stage: string, hash: string, t: { memoryMB?: number; walltimeSeconds?: number }): void {
-    this.db
-      .prepare(
+    this.stmt(
         `INSERT INTO stage_tuning (pipeline, stage, config_hash, memory_mb, walltime_s, updated_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (pipeline, stage, config_hash) DO UPDATE SET memory_mb = COALESCE(excluded.memory_mb, memory_mb), walltime_s = COALESCE(excluded.walltime_s, walltime_s), updated_at = excluded.updated_at`,
       )
@@ -405,8 +410,7 @@ export class CampaignRecord {
 
   /** Median runtime and peak memory of the last `n` successful attempts of a stage and configuration. */
   measured(pipeline: string, stage: string, hash: string, n = 5): { seconds?: number; peakMemoryMB?: number; samples: number } {
-    const rows = this.db
-      .prepare("SELECT seconds, peak_memory_mb FROM attempts WHERE pipeline = ? AND stage = ? AND config_hash = ? AND state = 'succeeded' AND seconds IS NOT NULL ORDER BY id DESC LIMIT ?")
+    const rows = this.stmt("SELECT seconds, peak_memory_mb FROM attempts WHERE pipeline = ? AND stage = ? AND config_hash = ? AND state = 'succeeded' AND seconds IS NOT NULL ORDER BY id DESC LIMIT ?")
       .all(pipeline, stage, hash, n) as { seconds: number; peak_memory_mb: number | null }[];
     const median = (xs: number[]) => {
       if (!xs.length) return undefined;

@@ -69,9 +69,14 @@ export interface Receipt {
 export async function writeReceipt(workspaceDataDir: string, run: string, stage: string, fingerprint: string, outputs: string[]): Promise<void> {
   const receipt: Receipt = { fingerprint, outputs: outputs.map((path) => ({ path, stamp: fileStamp(path) })), finishedAt: new Date().toISOString() };
   const file = receiptFile(workspaceDataDir, run, stage);
-  await mkdir(dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(receipt)}\n`); // one line: the damage check reads it with `read`
+  const text = `${JSON.stringify(receipt)}\n`; // one line: the damage check reads it with `read`
+  // The folder is there but for a run's first receipt: make it only then.
+  await writeFile(tmp, text).catch(async (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e;
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(tmp, text);
+  });
   await rename(tmp, file);
 }
 
