@@ -51,6 +51,16 @@ ${HUNGRY_STAGE}  fed:
     resources: {memory: 50M, runtime: 1m}
 `;
 
+/** A one-stage pipeline whose first attempt runs `first` (which fails); the next writes its output. */
+const failsFirstTime = (name: string, first: string, resources: string) => `stages:
+  ${name}:
+    executable: sh
+    script-args: ["-c", ${JSON.stringify(`if [ -e tried ]; then echo done > out/${name}.txt; else touch tried; ${first}; fi`)}]
+    depends: null
+    outputs: [out/${name}.txt]
+    resources: ${resources}
+`;
+
 function jobState(id: string): string {
   return /JobState=(\S+)/.exec(execFileSync('scontrol', ['show', 'job', id], { encoding: 'utf8' }))![1];
 }
@@ -179,14 +189,7 @@ describe.sequential('campaign record', () => {
   }, 120_000);
 
   it('retries a stage out of memory with more on the local backend (one retry policy), and keeps the raised size', () => {
-    writeFile(ws, 'pipelines/greedy/pipeline.yaml', `stages:
-  greedy:
-    executable: sh
-    script-args: ["-c", "if [ -e tried ]; then echo ok > out/greedy.txt; else touch tried; echo 'MemoryError: cannot allocate array' >&2; exit 1; fi"]
-    depends: null
-    outputs: [out/greedy.txt]
-    resources: {memory: 100M, runtime: 1m}
-`);
+    writeFile(ws, 'pipelines/greedy/pipeline.yaml', failsFirstTime('greedy', "echo 'MemoryError: cannot allocate array' >&2; exit 1", '{memory: 100M, runtime: 1m}'));
     writeFile(ws, 'runs/greedy.yaml', 'pipelines: greedy\nretries: {count: 1}\n');
     const r = runStages(ws, 'greedy');
     expect(r.status, r.out).toBe(0);
@@ -230,14 +233,7 @@ describe.sequential('campaign record', () => {
   }, 120_000);
 
   itSlurm('retries a job that reached its walltime with a longer one (SLURM)', () => {
-    writeFile(ws, 'pipelines/slowpoke/pipeline.yaml', `stages:
-  slowpoke:
-    executable: sh
-    script-args: ["-c", "if [ -e tried ]; then echo done > out/slowpoke.txt; else touch tried; sleep 600; fi"]
-    depends: null
-    outputs: [out/slowpoke.txt]
-    resources: {memory: 50M, runtime: 20s}
-`);
+    writeFile(ws, 'pipelines/slowpoke/pipeline.yaml', failsFirstTime('slowpoke', 'sleep 600', '{memory: 50M, runtime: 20s}'));
     writeFile(ws, 'runs/slowpoke.yaml', 'pipelines: slowpoke\nsite: testslurm\nretries: {count: 1}\n');
     const r = runStages(ws, 'slowpoke', [POLL]);
     expect(r.status, r.out).toBe(0);

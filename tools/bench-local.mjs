@@ -11,6 +11,8 @@
 //      (warm: .nx kept, the usual case; cold: .nx removed), plus the plugin's own share:
 //      `runProjects()` in-process, median of several calls.
 //   4. Nx cache growth for a run writing 1 GiB of outputs (4 x 256 MiB), target < 10 MB.
+//   5. Snakemake (if on the PATH) on the same DAG as 1, -j2, cold and with nothing to do, against
+//      ours with the daemon from 1+2 (so run with them: --only 1,2,5).
 // Timed measurements are repeated (default 3, alternating which side goes first) and
 // reported as medians, samples and ratios of medians, each against its target (OK / OVER).
 // Figures, not asserts: the exit code is 0 unless a measurement could not be taken.
@@ -37,7 +39,7 @@ const repoRoot = resolve(here, '..');
 // ------------------------------------------------------------------ options
 
 function parseArgs(argv) {
-  const o = { repeat: undefined, quick: false, keep: false, profile: false, only: new Set([1, 2, 3, 4]) };
+  const o = { repeat: undefined, quick: false, keep: false, profile: false, only: new Set([1, 2, 3, 4, 5]) };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -54,7 +56,7 @@ function parseArgs(argv) {
       if (!Number.isInteger(o.repeat) || o.repeat < 1) usage('--repeat takes a whole number >= 1');
     } else if (a.startsWith('--only')) {
       o.only = new Set(value().split(',').map(Number));
-      if ([...o.only].some((n) => ![1, 2, 3, 4].includes(n))) usage('--only takes measurement numbers 1-4, e.g. --only 1,2');
+      if ([...o.only].some((n) => ![1, 2, 3, 4, 5].includes(n))) usage('--only takes measurement numbers 1-5, e.g. --only 1,2');
     } else if (a === '-h' || a === '--help') usage();
     else usage(`unknown option ${a}`);
   }
@@ -74,7 +76,7 @@ const opts = parseArgs(process.argv.slice(2));
 const size = opts.quick
   ? { fan: 20, graph: 200, bigCount: 4, bigBytes: 16 * 1024 * 1024, pluginCalls: 5 }
   : { fan: 100, graph: 1000, bigCount: 4, bigBytes: 256 * 1024 * 1024, pluginCalls: 9 };
-const TARGET = { cold: 1.0, cached: 1.0, graph: 1.3, pluginSeconds: 0.3, cacheGrowthBytes: 10e6 };
+const TARGET = { cold: 0.8, cached: 1.0, snakemakeCold: 0.6, snakemakeNothing: 1.0, graph: 1.3, pluginSeconds: 0.3, cacheGrowthBytes: 10e6 };
 const PARALLEL = 2;
 const RUN_MANY = ['--outputStyle=static', `--parallel=${PARALLEL}`];
 
@@ -168,6 +170,8 @@ async function section(title, fn) {
 // one plugin worker per plugin (Nx's isolation); ours adds a fourth to the three built-in ones.
 // In daemon mode "cold" means outputs deleted and --skip-nx-cache, with the daemon kept warm.
 let fanOurs;
+/** Ours with the daemon, medians of section 1+2: what section 5 compares with Snakemake. */
+const oursDaemon = {};
 for (const daemon of [false, true]) {
 if (opts.only.has(1) || opts.only.has(2)) {
   const mode = daemon ? 'Nx daemon on (Nx default)' : 'no daemon (CI)';
@@ -247,6 +251,7 @@ if (opts.only.has(1) || opts.only.has(2)) {
       if (k === 'cold' && opts.only.has(1)) row(`1. cold run-many, ${n} stages, ${daemon ? 'daemon' : 'no daemon'}`, fmtS(m('ours', k)), fmtS(m('baseline', k)), fmtRatio(ratio), `<= ${target.toFixed(1)}`, ratio <= target);
       if (k === 'cached' && opts.only.has(2)) row(`2. cached re-run, ${n} stages, ${daemon ? 'daemon' : 'no daemon'}`, fmtS(m('ours', k)), fmtS(m('baseline', k)), fmtRatio(ratio), `<= ${target.toFixed(1)}`, ratio <= target);
     }
+    if (daemon) Object.assign(oursDaemon, { cold: m('ours', 'cold'), cached: m('ours', 'cached') });
     const engine = res.ours.engineMs.filter((x) => x !== undefined);
     if (engine.length) {
       log(`  ours: cost per stage outside the stage's own process, cold: median ${median(engine).toFixed(1)} ms  samples [${engine.map((x) => x.toFixed(1)).join(', ')}]`);
@@ -355,6 +360,55 @@ if (opts.only.has(4)) {
     if (outBytes < total) throw new Error(`the run wrote ${outBytes} B, expected ${total} B`);
     rmSync(join(big.ws, 'results'), { recursive: true, force: true });
     log(`  big files deleted (${existsSync(big.outputDir) ? 'NOT removed!' : `${big.outputDir} removed`})`);
+  });
+}
+
+// ------------------------------------------------------------------ 5: Snakemake
+
+// The same fan-out DAG as a Snakefile (one rule per stage, the same shell commands), run with
+// -j2 cold (outputs and .snakemake removed) and again with nothing to do, against ours with the
+// Nx daemon from 1+2 (the Snakemake user's usual loop is one command on a workstation).
+if (opts.only.has(5)) {
+  await section(`5. Snakemake -j${PARALLEL} on the same fan-out DAG (${2 * size.fan + 2} rules), cold and nothing to do`, async () => {
+    const version = spawnSync('snakemake', ['--version'], { encoding: 'utf8' });
+    if (version.status !== 0) {
+      log('  skipped: snakemake is not on the PATH (Debian: apt install snakemake)');
+      row('5. vs Snakemake', 'skipped', '', '', '', 'SKIP');
+      return;
+    }
+    if (oursDaemon.cold === undefined) throw new Error('needs section 1+2 (ours with the daemon) in the same run: --only 1,2,5');
+    const dir = mkdtempSync(join(tmpdir(), 'nx-campaign-bench-snakemake-'));
+    workspaces.push(dir);
+    const dag = fanOutDag(size.fan);
+    const q = (x) => JSON.stringify(x);
+    const rules = dag.map((st) => `rule ${st.name}:\n    input: ${st.inputs.length ? st.inputs.map(q).join(', ') : '[]'}\n    output: ${q(st.outputs[0])}\n    shell: ${q(st.command)}\n`);
+    writeFileSync(join(dir, 'Snakefile'), `rule all:\n    input: "final.txt"\n\n${rules.join('\n')}`);
+    log(`  ${dir}: Snakefile of ${dag.length} rules; snakemake ${version.stdout.trim()}, -j${PARALLEL} --quiet`);
+    const run = () => {
+      const t0 = process.hrtime.bigint();
+      const r = spawnSync('snakemake', [`-j${PARALLEL}`, '--quiet'], { cwd: dir, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`snakemake failed: ${r.stderr.slice(-2000)}`);
+      return Number(process.hrtime.bigint() - t0) / 1e9;
+    };
+    const reset = () => {
+      for (const f of readdirSync(dir)) if (f !== 'Snakefile') rmSync(join(dir, f), { recursive: true, force: true });
+    };
+    reset();
+    run(); // warm-up: the OS file cache holds Snakemake and Python afterwards
+    const cold = [];
+    const nothing = [];
+    for (let i = 0; i < opts.repeat; i++) {
+      reset();
+      cold.push(run());
+      const made = countFiles(dir, (f) => f.endsWith('.txt'));
+      if (made !== dag.length) throw new Error(`snakemake wrote ${made} of ${dag.length} outputs`);
+      nothing.push(run());
+    }
+    for (const [k, xs, ours, target] of [['cold', cold, oursDaemon.cold, TARGET.snakemakeCold], ['nothing to do', nothing, oursDaemon.cached, TARGET.snakemakeNothing]]) {
+      const ratio = ours / median(xs);
+      log(`  ${k}: snakemake median ${fmtS(median(xs))}  samples ${samples(xs)}; ours (daemon, 1+2) ${fmtS(ours)}; ratio ${fmtRatio(ratio)}  target <= ${target.toFixed(1)}  ${verdict(ratio <= target)}`);
+      row(`5. ${k} vs Snakemake, daemon`, fmtS(ours), fmtS(median(xs)), fmtRatio(ratio), `<= ${target.toFixed(1)}`, ratio <= target);
+    }
   });
 }
 
