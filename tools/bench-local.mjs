@@ -427,8 +427,9 @@ const KEY_FIGURES = [
   ['  of which YAML parsing (parseYaml)', /^parseYaml nx-campaign\//],
   ['  of which line look-ups (YamlFile.lineOf)', /^lineOf nx-campaign\//],
   ['nx-campaign batch executor (stageBatch)', /^stageBatch nx-campaign\//],
-  ['nx-campaign runStage (all stages)', /^runStage nx-campaign\//],
-  ['  of which execa (spawning stage commands)', /^execaCoreAsync execa\//],
+  ['nx-campaign engine (execute, all stages)', /^execute nx-campaign\/engine\//],
+  ['nx-campaign record: attempts started (startAttempt)', /^startAttempt nx-campaign\//],
+  ['nx-campaign record: attempts ended (endAttempt)', /^endAttempt nx-campaign\//],
   ['nx-campaign writeReceipt', /^writeReceipt nx-campaign\//],
 ];
 
