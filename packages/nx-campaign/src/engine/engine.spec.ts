@@ -73,6 +73,7 @@ describe('engine', () => {
     expect(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.status]))).toEqual({ short: 'success', long: 'success', bad: 'failure', afterbad: 'skipped', afterafter: 'skipped', afterlong: 'success' });
     expect(r.afterafter.message).toBe('skipped: upstream stage bad failed');
     expect(r.bad.message).toBe('exited with code 2 (here)');
+    expect(r.short.message).toBe('done (here)');
   });
 
   it('retries out of memory with more, back in the queue, and never an exit code in retries.never', async () => {

@@ -8,7 +8,7 @@
  * attempts; the others get an attempt when its parents succeeded and it fits, most urgent first.
  */
 import { CampaignError } from '../format/errors';
-import { formatElapsed } from '../format/quantities';
+import { formatDuration, formatElapsed } from '../format/quantities';
 import { retryPolicy, type RetryPolicy, type RetrySettings } from '../format/retries';
 import { remainingPathSeconds } from '../graph/dag';
 import { stageInvocation, type StageInvocation } from '../model/command';
@@ -377,7 +377,9 @@ export function resultOf(inv: StageInvocation, e: Ended): StageResult {
   if (e.exitCode === 0 && !e.state) {
     const absent = settleOutputs(inv);
     if (absent.length) return { ...recorded, status: 'failure', state: 'failed', message: `exited 0 but did not write ${absent.join(', ')} (${e.where})`, output: e.output };
-    return { ...recorded, status: 'success', message: `done in ${formatElapsed(e.seconds ?? 0)} (${e.where})`, output: '' };
+    // Whole seconds come from clocks that tell no finer (a SLURM job's exit file): no false tenths.
+    const took = e.seconds === undefined ? '' : ` in ${Number.isInteger(e.seconds) ? formatDuration(e.seconds) : formatElapsed(e.seconds)}`;
+    return { ...recorded, status: 'success', message: `done${took} (${e.where})`, output: '' };
   }
   settleFailedOutputs(inv);
   let state = e.state === 'never-starts' ? 'failed' : (e.state ?? 'failed');
