@@ -1,6 +1,6 @@
 import type { ExecutorContext, TaskGraph } from '@nx/devkit';
 import { createBackend } from '../../backends';
-import { checkSbatchTemplates, DEFAULT_POLL_SECONDS } from '../../backends/slurm';
+import { DEFAULT_POLL_SECONDS } from '../../backends/slurm';
 import { execute, prepare, type EngineJob, type Finished, type Prepared } from '../../engine/engine';
 import { resolvePlanSettings } from '../../planning/plan-run';
 import { loadSites } from '../../sites/load';
@@ -34,6 +34,7 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
   const print = (line: string) => process.stdout.write(`${line}\n`);
   const prepared: Prepared[] = [];
   let recorder: Recorder | undefined;
+  let earlier: CampaignRecord | undefined;
   try {
     for (const taskId of Object.keys(taskGraph.tasks)) {
       const o = inputs[taskId];
@@ -53,22 +54,23 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
     const missing = [...jobs.values()].flatMap((j) => missingFiles(context.root, j.run, j.stages));
     if (missing.length) throw new ConfigError(missing);
     // Backend: --backend, else the run file's, else its site's; the site's retries apply on every backend.
-    // A mistake in sites.yaml or a template stops here, before the record is made.
     const sites = loadSites(context.root);
     const byBackend = new Map<string, EngineJob[]>();
     for (const job of jobs.values()) {
       job.settings = resolvePlanSettings(context.root, job.run, sites);
       const backend = option('backend') ?? job.run.backend ?? job.settings.site.backend;
-      if (backend === 'slurm') checkSbatchTemplates(context.root, job.settings.site, job.run);
       byBackend.set(backend, [...(byBackend.get(backend) ?? []), job]);
     }
     // What earlier runs measured and escalated sizes (and plans) these stages.
-    recorder = new Recorder(CampaignRecord.open(context.root), context.root);
-    for (const job of jobs.values()) job.run = withHistory(job.run, recorder.record).run;
+    earlier = CampaignRecord.openExisting(context.root);
+    if (earlier) for (const job of jobs.values()) job.run = withHistory(job.run, earlier).run;
+    // Plans, sizes, and (SLURM) every job script rendered: a mistake in sites.yaml, a template
+    // or a stage too large stops here, before the record is made or written.
     for (const [name, group] of byBackend) {
       const backend = await createBackend(name, { wsRoot: context.root, dataDir, print, signal: abort.signal, pollSeconds: option('pollInterval') ?? DEFAULT_POLL_SECONDS, runs: group.map((j) => j.run) });
       prepared.push(prepare(context.root, group, backend));
     }
+    recorder = new Recorder(earlier ?? CampaignRecord.open(context.root), context.root);
     // Take each run in the record (refused while another process runs it) and record its version.
     for (const p of prepared) {
       for (const job of p.jobs) {
@@ -80,7 +82,7 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
   } catch (e) {
     // Runs taken before the failure are released (nothing ran).
     for (const job of jobs.values()) recorder?.end(job.run, 'failed');
-    recorder?.record.close();
+    (recorder?.record ?? earlier)?.close();
     yield* failAll(Object.keys(taskGraph.tasks), e);
     return;
   }
