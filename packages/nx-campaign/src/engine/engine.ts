@@ -178,8 +178,8 @@ export async function* execute(p: Prepared, opts: EngineOptions): AsyncGenerator
     if (!backend.submitsAhead) for (const c of u.children) if (!c.done && !c.attempt && c.parents.every((q) => q.done)) ready.push(c);
   };
 
-  /** Submit the unit's next attempt; false if it could not be (and it is finished). */
-  const submit = async (u: Unit): Promise<boolean> => {
+  /** Submit the unit's next attempt (`a`, when room was claimed for it); false if it could not be (and it is finished). */
+  const submit = async (u: Unit, a = attemptOf(u)): Promise<boolean> => {
     const hook = await preScript(u.run);
     if (hook && hook.status !== 'success') {
       finish(u, { ...hook, message: `pre_script failed: ${hook.message}` });
@@ -192,7 +192,6 @@ export async function* execute(p: Prepared, opts: EngineOptions): AsyncGenerator
       await skipBelow(u);
       return false;
     }
-    const a = attemptOf(u);
     const waitsOn = backend.submitsAhead ? u.parents.flatMap((q) => (!q.done && q.attempt ? [q.attempt] : [])) : [];
     let s;
     try {
@@ -345,10 +344,15 @@ export async function* execute(p: Prepared, opts: EngineOptions): AsyncGenerator
         for (let i = 0; i < ready.length; ) {
           const u = ready[i];
           if (u.done) ready.splice(i, 1);
-          else if (!backend.claim || backend.claim(attemptOf(u))) {
+          else {
+            const a = attemptOf(u);
+            if (backend.claim && !backend.claim(a)) {
+              i++;
+              continue;
+            }
             ready.splice(i, 1);
-            if (!(await submit(u))) backend.release?.(attemptOf(u));
-          } else i++;
+            if (!(await submit(u, a))) backend.release?.(a);
+          }
         }
         yield* flush();
       }
