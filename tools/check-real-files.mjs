@@ -25,6 +25,7 @@ const { ceciPipelineSchema, loadStagesConfig } = dist('config/ceci.js');
 const { readYamlFile } = dist('format/yaml-file.js');
 const { validate } = dist('format/validate.js');
 const { stageInvocation } = dist('model/command.js');
+const { loadLsstPipeline } = dist('config/lsst-pipeline.js');
 
 const args = process.argv.slice(2);
 const pythonPaths = [join(root, 'pipelines/wlgc/python')];
@@ -78,7 +79,9 @@ for (const file of files(dir).sort()) {
     data = undefined; // not YAML: loadRun reports it, located
   }
   const rubin = rubinKind(data);
-  if (rubin) {
+  if (rubin === 'LSST pipeline') {
+    rows.push({ shown, kind: rubin, ...loadPipeline(wsRoot, rel) });
+  } else if (rubin) {
     rows.push({ shown, kind: rubin, result: RUBIN, stages: '', problem: '' });
   } else if (data && typeof data === 'object' && !Array.isArray(data) && 'stages' in data) {
     const ceci = Array.isArray(data.stages);
@@ -114,6 +117,24 @@ function load(wsRoot, rel, ceci = false) {
   } catch (e) {
     if (!(e instanceof ConfigError)) return { result: 'error (a bug)', stages: '', problem: String(e.stack ?? e).split('\n')[0] };
     if (ceci && e.problems.every((p) => p.code === 'absent')) return withoutClasses(wsRoot, rel);
+    return { result: 'error', stages: '', problem: oneLine(e.problems[0]) };
+  }
+}
+
+/**
+ * An LSST pipeline with its imports, each repository's folder here standing for the package of
+ * the same name ($DRP_PIPE_DIR is drp_pipe/, ...). An import of a file these copies do not hold is
+ * a warning, not an error: the real package has it.
+ */
+function loadPipeline(wsRoot, rel) {
+  const env = { ...process.env };
+  for (const repo of readdirSync(dir)) env[`${repo.toUpperCase()}_DIR`] = join(dir, repo);
+  try {
+    const p = loadLsstPipeline(rel, { cwd: wsRoot, env, absentImports: 'warn' });
+    const w = p.warnings;
+    return { result: w.length ? `warnings (${w.length})` : 'loads', stages: `${p.tasks.size} tasks`, problem: w.length ? oneLine(w[0]) : '' };
+  } catch (e) {
+    if (!(e instanceof ConfigError)) return { result: 'error (a bug)', stages: '', problem: String(e.stack ?? e).split('\n')[0] };
     return { result: 'error', stages: '', problem: oneLine(e.problems[0]) };
   }
 }
@@ -161,11 +182,11 @@ function compareDryRun({ file, wsRoot }) {
 
 // One line per file, so that the whole table reads at a glance (and fits a terminal's tail).
 const clip = (text, n) => (text.length > n ? `${text.slice(0, n - 1)}\u2026` : text);
-const cols = [['file', 44], ['kind', 19], ['result', 34], ['stages', 6], ['first problem', 0]];
+const cols = [['file', 44], ['kind', 19], ['result', 34], ['stages', 9], ['first problem', 0]];
 const line = (cells) => cells.map((c, i) => (cols[i][1] ? clip(c, cols[i][1]).padEnd(cols[i][1]) : clip(c, 130))).join('  ').trimEnd();
 console.log(`real files in ${relative(process.cwd(), dir) || '.'}; Python stage modules also from ${pythonPaths.map((p) => relative(process.cwd(), p)).join(', ')}`);
 console.log(line(cols.map(([h]) => h)));
 for (const r of rows) console.log(line([r.shown, r.kind, r.result, r.stages, r.problem]));
-const failed = rows.filter((r) => /^(socm|ceci)/.test(r.kind) && r.result.startsWith('error'));
-console.log(`${rows.length} files: ${rows.filter((r) => r.result.startsWith('loads')).length} load, ${rows.filter((r) => r.result.startsWith('warnings')).length} load with warnings, ${failed.length} socm/ceci errors, ${rows.filter((r) => r.result.startsWith('not yet')).length} not yet supported`);
+const failed = rows.filter((r) => /^(socm|ceci|LSST)/.test(r.kind) && r.result.startsWith('error'));
+console.log(`${rows.length} files: ${rows.filter((r) => r.result.startsWith('loads')).length} load, ${rows.filter((r) => r.result.startsWith('warnings')).length} load with warnings, ${failed.length} socm/ceci/LSST errors, ${rows.filter((r) => r.result.startsWith('not yet')).length} not yet supported`);
 process.exit(failed.length ? 1 : 0);

@@ -3,6 +3,7 @@ import { CampaignError } from '../format/errors';
 import { findWorkspaceRoot } from '../commands/workspace';
 import { dryRun } from '../commands/dry-run';
 import { planCommand, type PlanOptions } from '../commands/plan';
+import { pipelineCommand } from '../commands/pipeline';
 import { quickTest, type QuickTestOptions } from '../commands/quick-test';
 import { cancel, clean, logs, report, retry, status, type StatusOptions } from '../commands/record-commands';
 import { parseRuntimeSeconds } from '../format/quantities';
@@ -16,6 +17,10 @@ commands:
                             and QoS per stage, makespan, lower bound, deadline check
                             (dry-run and plan: <file> is a run file, a TOML campaign, or a pipeline file
                             alone, e.g. a socm DAG YAML; --json prints JSON only on stdout)
+  pipeline <file>[#expr] [--json]
+                            an LSST pipeline as pipe_base expands it (imports, parameters, the label
+                            expression: #step1, #isr,calibrateImage, #isr..calibrateImage): tasks,
+                            classes, config overrides, subsets, steps
   quick-test <runs/RUN.yaml> [--nodes N] [--time 30m] [--qos Q] [--partition P] [--account A] [--print]
                             ask SLURM for a small allocation of whole nodes (salloc; default 1 node, 30 min,
                             the site's shortest QoS) and run the run inside it as srun steps
@@ -109,6 +114,13 @@ export async function main(argv: string[]): Promise<number> {
       case 'plan': {
         const { file, options } = parsePlanArgs(args);
         const out = planCommand(process.cwd(), file, options);
+        process.stderr.write(out.stderr);
+        process.stdout.write(out.stdout);
+        return 0;
+      }
+      case 'pipeline': {
+        const { positional, on } = switches('pipeline', args, [1, 1], ['--json']);
+        const out = pipelineCommand(process.cwd(), positional[0], { json: on.has('--json') });
         process.stderr.write(out.stderr);
         process.stdout.write(out.stdout);
         return 0;
