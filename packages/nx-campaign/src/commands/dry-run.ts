@@ -3,7 +3,7 @@ import { readSourceFile } from '../format/source-file';
 import type { YamlFile } from '../format/yaml-file';
 import { formatProblem } from '../format/errors';
 import { formatDuration, formatMemory } from '../format/quantities';
-import { absolutePath, shellLine, stageInvocation } from '../model/command';
+import { absolutePath, shellLine, stageInvocation, type ResolvedCheck } from '../model/command';
 import type { Run } from '../model/run';
 import { loadRunArgument } from './run-argument';
 
@@ -45,9 +45,16 @@ export function dryRunJson(wsRoot: string, run: Run) {
         after: run.dag.parents.get(name)!,
         log: inv.logFile,
         ...(inv.stage.given ? { given: inv.stage.given } : {}),
+        ...(inv.checks.before.length || inv.checks.after.length ? { checks: inv.checks } : {}),
       };
     }),
   };
+}
+
+function describeCheck(c: ResolvedCheck): string {
+  if (c.kind === 'command') return `${c.what}: ${shellLine(c.argv)}`;
+  if (c.kind === 'accepted') return `step ${c.step} accepted (npx campaign accept)`;
+  return `${c.collection} holds ${c.datasetTypes.join(', ')} (butler query-datasets)`;
 }
 
 function dryRunText(wsRoot: string, run: Run): string {
@@ -77,6 +84,8 @@ function dryRunText(wsRoot: string, run: Run): string {
       `  log:       ${inv.logFile}`,
     );
     if (inv.outputs.length) lines.push(`  writes:    ${inv.outputs.map((o) => posix.relative(inv.cwd, o.final)).join(', ')}`);
+    for (const c of inv.checks.before) lines.push(`  before:    ${describeCheck(c)}`);
+    for (const c of inv.checks.after) lines.push(`  checks:    ${describeCheck(c)}`);
   });
   return `${lines.join('\n')}\n`;
 }

@@ -53,6 +53,8 @@ export interface LsstPipeline {
   contracts: string[];
   /** Problems that do not stop the load (unknown keys; imports absent with `absentImports: 'warn'`). */
   warnings: Problem[];
+  /** The files read, as shown: this one and its imports'. */
+  files: string[];
 }
 
 export interface LsstLoadOptions {
@@ -131,6 +133,7 @@ class Loader {
       steps: readSteps(doc.steps, fail),
       contracts: readContracts(doc.contracts, fail),
       warnings,
+      files: [file],
     };
     const imported = this.readImports(doc.imports, [...chain, abs], at, fail, warnings);
     const merged = mergeImports(own, imported, fail);
@@ -401,7 +404,7 @@ function mergeImports(own: LsstPipeline, imported: LsstPipeline[], fail: Fail): 
     else tasks.set(label, task);
   }
   Object.assign(parameters, own.parameters);
-  return { ...own, instrument, tasks, subsets, parameters, steps: [...steps.values()], contracts };
+  return { ...own, instrument, tasks, subsets, parameters, steps: [...steps.values()], contracts, files: [...own.files, ...imported.flatMap((p) => p.files)] };
 }
 
 /** pipe_base's add_or_update_config: merge into the last block when neither has code, files or a clash. */

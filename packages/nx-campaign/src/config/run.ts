@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { BACKENDS } from '../model/run';
 import { retriesSchema } from '../format/retries';
 import { loadCampaignToml } from './campaign-toml';
+import { isRubinCampaign, loadRubinCampaign } from './rubin-campaign';
 import { buildDag, trimDag } from '../graph/dag';
 import { SAFE_NAME, runNameOf, type ResumeMode, type Run } from '../model/run';
 import { closestName } from '../util/closest';
@@ -62,12 +63,13 @@ type RunFile = z.output<typeof runSchema>;
 /** A ceci pipeline file's run keys, when the file is run alone (as `ceci pipeline.yml` runs it). */
 const pipelineRunSchema = z.looseObject({ ...runSettings, output_dir: z.string().optional(), log_dir: z.string().optional() });
 
-/** Load a run: a run file (`runs/<run>.yaml`), a socm TOML campaign, or a pipeline file run alone. */
+/** Load a run: a run file (`runs/<run>.yaml`), a Rubin campaign (one with `steps:`), a socm TOML campaign, or a pipeline file run alone. */
 export function loadRun(wsRoot: string, file: string): Run {
   if (file.endsWith('.toml')) return loadCampaignToml(wsRoot, file);
   const y = readYamlFile(join(wsRoot, file), file);
   const data = y.data as Record<string, unknown> | undefined;
   if (data && typeof data === 'object' && 'stages' in data) return loadPipelineAsRun(wsRoot, y);
+  if (isRubinCampaign(data)) return loadRubinCampaign(wsRoot, y);
   const name = runNameOf(file);
   checkName(file, name);
   const r = validate(runSchema, y, y.data, [], () => 'see the run format in README.md ("Runs")');

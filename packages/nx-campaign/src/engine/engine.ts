@@ -20,6 +20,7 @@ import type { AttemptLog } from '../store/recorder';
 import { UP_TO_DATE, type StageResult } from '../store/result';
 import { isComplete, writeReceipt } from '../store/stage-state';
 import type { Attempt, AttemptSize, Backend, Ended, Report } from './backend';
+import { runChecks } from './checks';
 import { RunEnds, runHook } from './hooks';
 import { prepareOutputs, settleFailedOutputs, settleOutputs } from './outputs';
 import { nextAttempt, OOM_IN_LOG } from './retry';
@@ -47,6 +48,8 @@ export interface EngineOptions {
   record?: AttemptLog;
   /** On interrupt, leave submitted attempts running (backends that submit ahead): a later invocation re-attaches. */
   leaveRunning?: boolean;
+  /** Who accepted a step of a run, for review gates (the record's reviews). */
+  accepted?: (run: string, step: string) => { by: string; at: string } | undefined;
 }
 
 export interface Finished {
@@ -177,6 +180,17 @@ export async function* execute(p: Prepared, opts: EngineOptions): AsyncGenerator
   const becameReady = (u: Unit) => {
     if (!backend.submitsAhead) for (const c of u.children) if (!c.done && !c.attempt && c.parents.every((q) => q.done)) ready.push(c);
   };
+  /**
+   * Submitted ahead once its parents are submitted, or once they ended if it has checks before
+   * submission (a quantum graph reads what its parents wrote).
+   */
+  const submittable = (u: Unit) => !u.done && !u.attempt && u.parents.every((q) => q.done || (q.attempt && !u.inv.checks.before.length));
+  const submitAhead = async () => {
+    for (const u of units) {
+      if (aborted()) break;
+      if (submittable(u)) await submit(u);
+    }
+  };
 
   /** Submit the unit's next attempt (`a`, when room was claimed for it); false if it could not be (and it is finished). */
   const submit = async (u: Unit, a = attemptOf(u)): Promise<boolean> => {
@@ -185,6 +199,14 @@ export async function* execute(p: Prepared, opts: EngineOptions): AsyncGenerator
       finish(u, { ...hook, message: `pre_script failed: ${hook.message}` });
       await skipBelow(u);
       return false;
+    }
+    if (u.inv.checks.before.length) {
+      const f = await runChecks(u.inv, u.inv.checks.before, { wsRoot: opts.wsRoot, run: u.run.name, signal: opts.signal, accepted: opts.accepted });
+      if (f) {
+        finish(u, f.state === 'blocked' ? { status: 'skipped', message: f.message, output: '' } : { status: 'failure', state: 'failed', message: f.message, output: f.output, logFile: u.inv.logFile });
+        await skipBelow(u);
+        return false;
+      }
     }
     const refused = prepareOutputs(u.inv, u.run.resume === 'refuse' && u.retries === 0, producedLater);
     if (refused) {
@@ -258,7 +280,11 @@ export async function* execute(p: Prepared, opts: EngineOptions): AsyncGenerator
       }
       active.delete(u.key);
       backend.release?.(r.attempt);
-      const result = resultOf(u.inv, r.ended);
+      let result = resultOf(u.inv, r.ended);
+      if (result.status === 'success' && u.inv.checks.after.length) {
+        const f = await runChecks(u.inv, u.inv.checks.after, { wsRoot: opts.wsRoot, run: u.run.name, signal: opts.signal });
+        if (f) result = { ...result, status: 'failure', state: 'failed', message: `${f.message} (${r.ended.where})` };
+      }
       if (result.status !== 'success') {
         await failed(u, result);
         continue;
@@ -322,10 +348,7 @@ export async function* execute(p: Prepared, opts: EngineOptions): AsyncGenerator
     yield* flush();
     if (backend.submitsAhead) {
       try {
-        for (const u of units) {
-          if (aborted()) break;
-          if (!u.done && !u.attempt) await submit(u);
-        }
+        await submitAhead();
       } finally {
         backend.submittedAll?.(units.flatMap((u) => u.attempt ?? []));
       }
@@ -361,6 +384,7 @@ export async function* execute(p: Prepared, opts: EngineOptions): AsyncGenerator
         break;
       }
       await handle(await backend.poll([...active.values()].map((u) => u.attempt!), true));
+      if (backend.submitsAhead) await submitAhead();
       yield* flush();
     }
   } catch (e) {

@@ -1,7 +1,10 @@
 import { isAbsolute, join, posix, resolve } from 'node:path';
 import { type InputSource } from './run';
 import type { Run } from './run';
-import type { Stage } from './stage';
+import type { Stage, StageCheck } from './stage';
+
+/** A check with its command's workspace paths made absolute. */
+export type ResolvedCheck = Exclude<StageCheck, { kind: 'command' }> | { kind: 'command'; what: string; argv: string[] };
 
 /** Where the produced file at `path` lives while its stage runs. */
 export function inProgressPath(path: string): string {
@@ -30,6 +33,8 @@ export interface StageInvocation {
   inputs: string[];
   /** Written before it starts: absolute path -> content. */
   files: Record<string, string>;
+  /** What the engine checks before submitting it and after it exited 0. */
+  checks: { before: ResolvedCheck[]; after: ResolvedCheck[] };
 }
 
 /**
@@ -79,7 +84,13 @@ export function stageInvocation(wsRoot: string, run: Run, name: string): StageIn
     })),
     inputs: [...sources.values()].map((src) => (src.kind === 'stage' ? join(outputDir, src.path) : absolutePath(wsRoot, src.path))),
     files: { ...stage.files, ...(stage.configFile ? { [stage.configFile.path]: stage.configFile.content } : {}) },
+    checks: { before: (stage.checks?.before ?? []).map((c) => resolveCheck(wsRoot, c)), after: (stage.checks?.after ?? []).map((c) => resolveCheck(wsRoot, c)) },
   };
+}
+
+function resolveCheck(wsRoot: string, c: StageCheck): ResolvedCheck {
+  if (c.kind !== 'command') return c;
+  return { ...c, argv: c.argv.map((a) => (typeof a === 'string' ? a : a.prefix + absolutePath(wsRoot, a.file))) };
 }
 
 /** The command as this machine starts it: behind the stage's MPI launcher when it has more than one rank. */

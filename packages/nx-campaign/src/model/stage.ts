@@ -64,9 +64,24 @@ export interface Stage {
   mpiLauncher?: string[];
   /** Folders put before PYTHONPATH when it runs, absolute (ceci's `python_paths`). */
   pythonPath?: string[];
+  /**
+   * What the engine checks on the submitting machine: `before` it is submitted (a quantum-graph
+   * build, a review gate; a failure stops it with nothing queued), `after` it exited 0 (its
+   * datasets exist; a failure fails it).
+   */
+  checks?: { before?: StageCheck[]; after?: StageCheck[] };
   /** Where it is declared: file and key path (lines are looked up only for messages). */
   source: { file: string; key: (string | number)[] };
 }
+
+/**
+ * `command`: exits 0, or its output says why not. `datasets`: the butler collection holds a
+ * dataset of each type. `accepted`: step `step` of the run was accepted (`campaign accept`).
+ */
+export type StageCheck =
+  | { kind: 'command'; what: string; argv: (string | { prefix: string; file: string })[] }
+  | { kind: 'datasets'; butler: string; collection: string; datasetTypes: string[] }
+  | { kind: 'accepted'; step: string };
 
 export function coresOf(r: Resources): number {
   return r.ranks * r.threads;
