@@ -5,7 +5,7 @@ import { dryRun } from '../commands/dry-run';
 import { planCommand, type PlanOptions } from '../commands/plan';
 import { pipelineCommand } from '../commands/pipeline';
 import { quickTest, type QuickTestOptions } from '../commands/quick-test';
-import { cancel, clean, logs, report, retry, status, type StatusOptions } from '../commands/record-commands';
+import { accept, cancel, clean, logs, report, retry, status, type StatusOptions } from '../commands/record-commands';
 import { parseRuntimeSeconds } from '../format/quantities';
 
 const USAGE = `usage: campaign <command> [args]
@@ -34,6 +34,9 @@ the record (.campaign/record.sqlite, or NX_CAMPAIGN_RECORD); <run> is runs/RUN.y
                             attempts, job; failures with their log; --diff: the run files' last edit
   logs <run> <stage> [--attempt N]
                             the log of the latest (or N-th) attempt; for a failure its path and tail
+  accept <campaign> <step> [--note TEXT]
+                            accept a reviewed step of a Rubin campaign (recorded with who and when):
+                            the steps after it start on the next run
   cancel <run>              stop the nx process running it and cancel its queued or running jobs
   retry <run>               run again what did not succeed (refused while running or when complete)
   clean <run> [--yes]       remove intermediate outputs the final ones no longer need and archive the
@@ -161,6 +164,16 @@ export async function main(argv: string[]): Promise<number> {
           return true;
         });
         process.stdout.write(logs(findWorkspaceRoot(process.cwd()), positional[0], positional[1], attempt));
+        return 0;
+      }
+      case 'accept': {
+        let note: string | undefined;
+        const positional = parseArgs('accept', args, [2, 2], (flag, value) => {
+          if (flag !== '--note') return false;
+          note = value();
+          return true;
+        });
+        process.stdout.write(accept(findWorkspaceRoot(process.cwd()), positional[0], positional[1], note));
         return 0;
       }
       case 'cancel': {

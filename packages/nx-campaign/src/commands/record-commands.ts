@@ -4,7 +4,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import { basename, join, posix } from 'node:path';
 import Table from 'cli-table3';
 import { createTwoFilesPatch } from 'diff';
@@ -163,15 +163,71 @@ export function reportRows(wsRoot: string, runArg: string): { run: string; versi
 }
 
 /** Per stage, counts per state (of its latest attempt) with EXPECTED and a TOTAL row, as `bps report`. */
+/** A Rubin campaign's steps (stages with `config.step`), in order, with their groups. */
+function stepsOf(wsRoot: string, runArg: string): { step: string; groups: string[]; review: boolean }[] {
+  let run: Run;
+  try {
+    run = loadRunArg(wsRoot, runArg);
+  } catch {
+    return [];
+  }
+  const steps = new Map<string, { step: string; groups: string[]; review: boolean }>();
+  for (const name of run.stages) {
+    const c = run.dag.stages.get(name)!.config;
+    if (typeof c.step !== 'string') continue;
+    const s = steps.get(c.step) ?? { step: c.step, groups: [], review: c.review === true };
+    s.groups.push(name);
+    steps.set(c.step, s);
+  }
+  return [...steps.values()];
+}
+
+/**
+ * A step's state as cm-service names it: accepted (reviewed, or done without a review gate),
+ * reviewable (done, waiting for `campaign accept`), running, failed, or waiting.
+ */
+function stepState(groups: ReportRow[], review: boolean, accepted: { by: string; at: string } | undefined): string {
+  if (accepted) return `accepted by ${accepted.by} at ${accepted.at}`;
+  if (groups.every((g) => g.state === 'succeeded')) return review ? 'reviewable: npx campaign accept <campaign> <step> lets its dependants start' : 'accepted';
+  if (groups.some((g) => FINAL_STATES.includes(g.state as never) && g.state !== 'succeeded')) return 'failed';
+  if (groups.some((g) => g.state !== 'unready')) return 'running';
+  return 'waiting';
+}
+
+/** `campaign accept <campaign> <step>`: the review gate of a step opens for its dependants. */
+export function accept(wsRoot: string, runArg: string, step: string, note?: string): string {
+  const name = runNameArg(runArg);
+  const steps = stepsOf(wsRoot, runArg);
+  const s = steps.find((x) => x.step === step);
+  if (!s) throw new CampaignError(`${name} has no step ${step}${steps.length ? `; its steps: ${steps.map((x) => x.step).join(', ')}` : ' (it is not a Rubin campaign)'}`);
+  const by = process.env.USER || userInfo().username;
+  return withRecord(wsRoot, (rec) => {
+    const done = reportRows(wsRoot, runArg).rows.filter((r) => s.groups.includes(r.stage) && r.state !== 'succeeded');
+    const a = rec.accept(name, step, by, note);
+    const warn = done.length ? `\nwarning: ${done.length} of its ${s.groups.length} groups did not succeed (${done.map((r) => `${r.stage}: ${r.state}`).join(', ')}): accepted as they are` : '';
+    return `accepted step ${step} of ${name} (${s.review ? 'review gate' : 'no review gate'}) as ${a.by} at ${a.at}${warn}\nits dependants start on the next run: npx nx run-many -t stage --projects=tag:run:${name}\n`;
+  });
+}
+
 export function report(wsRoot: string, runArg: string, o: { json?: boolean; diff?: boolean } = {}): string {
   const { run, version, rows } = reportRows(wsRoot, runArg);
-  if (o.json) return `${JSON.stringify({ run, version, stages: rows, totals: Object.fromEntries(COLUMNS.map(([s]) => [s, rows.filter((r) => r.state === s).length])), expected: rows.length }, null, 2)}\n`;
+  const steps = stepsOf(wsRoot, runArg).map((s) => {
+    const groups = rows.filter((r) => s.groups.includes(r.stage));
+    const accepted = s.review ? withRecord(wsRoot, (rec) => rec.accepted(run, s.step)) : undefined;
+    return { step: s.step, groups: s.groups.length, succeeded: groups.filter((g) => g.state === 'succeeded').length, review: s.review, state: stepState(groups, s.review, accepted) };
+  });
+  if (o.json) return `${JSON.stringify({ run, version, ...(steps.length ? { steps } : {}), stages: rows, totals: Object.fromEntries(COLUMNS.map(([s]) => [s, rows.filter((r) => r.state === s).length])), expected: rows.length }, null, 2)}\n`;
   const used = COLUMNS.filter(([s]) => s === 'succeeded' || s === 'failed' || rows.some((r) => r.state === s));
   const table = new Table({ head: ['stage', ...used.map(([, h]) => h), 'EXPECTED', 'attempts', 'job', 'time'], style: { head: [], border: [], compact: true } });
   for (const r of rows) table.push([r.stage, ...used.map(([s]) => (r.state === s ? 1 : 0)), 1, r.attempts, r.jobId ?? '', r.seconds === null ? '' : formatElapsed(r.seconds)]);
   table.push(['TOTAL', ...used.map(([s]) => rows.filter((r) => r.state === s).length), rows.length, rows.reduce((n, r) => n + r.attempts, 0), '', '']);
   const failed = rows.filter((r) => FINAL_STATES.includes(r.state as never) && r.state !== 'succeeded' && r.state !== 'pruned');
   const lines = [`run ${run}${version ? `, version ${version}` : ''}`, table.toString()];
+  if (steps.length) {
+    lines.push('steps:');
+    const w = Math.max(...steps.map((s) => s.step.length));
+    for (const s of steps) lines.push(`  ${s.step.padEnd(w)}  ${s.succeeded}/${s.groups} groups  ${s.state.replace('<campaign> <step>', `${run} ${s.step}`)}`);
+  }
   for (const f of failed) lines.push(`${f.stage}: ${f.state}${f.exitCode !== null ? ` (exit ${f.exitCode})` : ''}: ${f.message ?? ''}${f.log ? `\n  log: ${f.log}  (campaign logs ${run} ${f.stage})` : ''}`);
   if (o.diff) lines.push(versionDiff(wsRoot, run));
   return `${lines.join('\n')}\n`;

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { loadRun } from '../config/run';
 import { fixture } from '../testing/fixture';
 import type { Attempt, Backend, Ended, Report } from './backend';
-import { execute, prepare, type Finished } from './engine';
+import { execute, prepare, type EngineOptions, type Finished } from './engine';
+import type { Stage } from '../model/stage';
 
 /**
  * The engine against a backend that runs nothing: each attempt of a stage ends as `script`
@@ -55,11 +56,12 @@ function scripted(opts: { submitsAhead: boolean; cores?: number; script?: Record
 
 const stage = (name: string, depends: string[], cores = 1, runtime = '1m') => `  ${name}:\n    executable: "true"\n    depends: [${depends.join(', ')}]\n    resources: {threads: ${cores}, memory: 100M, runtime: ${runtime}}\n`;
 
-async function run(files: Record<string, string>, backend: Backend, signal?: AbortSignal): Promise<Record<string, Finished['result']>> {
+async function run(files: Record<string, string>, backend: Backend, signal?: AbortSignal, more: { checks?: Record<string, Stage['checks']>; accepted?: EngineOptions['accepted'] } = {}): Promise<Record<string, Finished['result']>> {
   const ws = fixture(files);
   const r = loadRun(ws, 'runs/r.yaml');
+  for (const [name, checks] of Object.entries(more.checks ?? {})) r.dag.stages.get(name)!.checks = checks;
   const out: Record<string, Finished['result']> = {};
-  for await (const f of execute(prepare(ws, [{ run: r, stages: r.stages, fingerprints: new Map(), reuseComplete: false }], backend), { wsRoot: ws, dataDir: join(ws, '.nx'), print: () => {}, signal })) out[f.stage] = f.result;
+  for await (const f of execute(prepare(ws, [{ run: r, stages: r.stages, fingerprints: new Map(), reuseComplete: false }], backend), { wsRoot: ws, dataDir: join(ws, '.nx'), print: () => {}, signal, accepted: more.accepted })) out[f.stage] = f.result;
   return out;
 }
 
@@ -100,5 +102,31 @@ describe('engine', () => {
     expect(b.log.at(-1)).toBe('cancel a,b');
     expect(r.a).toMatchObject({ status: 'failure', state: 'cancelled', message: 'interrupted: job a#1 cancelled' });
     expect(r.b.status).toBe('failure');
+  });
+
+  it('submits a stage with checks before submission only after its parents ended, even ahead; a failed check submits nothing', async () => {
+    const files = { 'pipelines/p/pipeline.yaml': `stages:\n${stage('a', [])}${stage('b', ['a'])}${stage('c', ['b'])}`, 'runs/r.yaml': 'pipelines: p\n' };
+    const pass = { before: [{ kind: 'command' as const, what: 'graph', argv: ['true'] }] };
+    const ok = scripted({ submitsAhead: true, ms: { a: 20 } });
+    const r = await run(files, ok.backend, undefined, { checks: { b: pass } });
+    expect(ok.log).toEqual(['submit a#1 100M', 'submit b#1 100M', 'submit c#1 100M after b#1']);
+    expect(Object.values(r).map((x) => x.status)).toEqual(['success', 'success', 'success']);
+
+    const bad = scripted({ submitsAhead: true });
+    const fail = { before: [{ kind: 'command' as const, what: 'quantum graph', argv: ['sh', '-c', 'echo "No datasets of type raw"; exit 1'] }] };
+    const r2 = await run(files, bad.backend, undefined, { checks: { b: fail } });
+    expect(bad.log).toEqual(['submit a#1 100M']);
+    expect(r2.b.status).toBe('failure');
+    expect(r2.b.message).toMatch(/^pre-flight quantum graph failed, nothing submitted: No datasets of type raw\n  reproduce: sh -c 'echo "No datasets of type raw"; exit 1'\n  log: .*b\.quantum-graph\.log$/);
+    expect(r2.c).toMatchObject({ status: 'skipped', message: 'skipped: upstream stage b failed' });
+  });
+
+  it('a review gate holds a stage until its step is accepted', async () => {
+    const files = { 'pipelines/p/pipeline.yaml': `stages:\n${stage('a', [])}${stage('b', ['a'])}`, 'runs/r.yaml': 'pipelines: p\n' };
+    const gate = { b: { before: [{ kind: 'accepted' as const, step: 'stepA' }] } };
+    const held = await run(files, scripted({ submitsAhead: false }).backend, undefined, { checks: gate, accepted: () => undefined });
+    expect(held.b).toMatchObject({ status: 'skipped', message: 'waiting for review: step stepA is not accepted yet; when its results are good: npx campaign accept r stepA' });
+    const open = await run(files, scripted({ submitsAhead: false }).backend, undefined, { checks: gate, accepted: (run, step) => (run === 'r' && step === 'stepA' ? { by: 'me', at: 'now' } : undefined) });
+    expect(open.b.status).toBe('success');
   });
 });

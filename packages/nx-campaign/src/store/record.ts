@@ -105,6 +105,15 @@ const MIGRATIONS: string[] = [
   // memory_mb (per node) and walltime_s are what an attempt held (plan, history, escalation); these what the stage's files ask for.
   `ALTER TABLE attempts ADD COLUMN declared_memory_mb REAL;
    ALTER TABLE attempts ADD COLUMN declared_runtime_s REAL;`,
+  // A Rubin campaign's review gates: a step accepted lets its dependants start (cm-service's "accepted").
+  `CREATE TABLE reviews (
+     run_id INTEGER NOT NULL REFERENCES runs(id),
+     step TEXT NOT NULL,
+     accepted_by TEXT NOT NULL,
+     accepted_at TEXT NOT NULL,
+     note TEXT,
+     PRIMARY KEY (run_id, step)
+   );`,
 ];
 
 export interface RunVersion {
@@ -392,6 +401,21 @@ export class CampaignRecord {
 
   attempts(runName: string): AttemptRow[] {
     return this.stmt(`${ATTEMPTS} WHERE r.name = ? ORDER BY a.id`).all(runName) as AttemptRow[];
+  }
+
+  /** Who accepted step `step` of `runName`, and when; undefined while it is not. */
+  accepted(runName: string, step: string): { by: string; at: string } | undefined {
+    const row = this.stmt('SELECT v.accepted_by AS by, v.accepted_at AS at FROM reviews v JOIN runs r ON r.id = v.run_id WHERE r.name = ? AND v.step = ?').get(runName, step) as { by: string; at: string } | undefined;
+    return row;
+  }
+
+  /** Accept a reviewed step (again: the latest acceptance stands). The run must have been recorded. */
+  accept(runName: string, step: string, by: string, note?: string): { by: string; at: string } {
+    const run = this.stmt('SELECT id FROM runs WHERE name = ?').get(runName) as { id: number } | undefined;
+    if (!run) throw new CampaignError(`${runName} has not run yet: there is nothing to accept\n  fix: run it first (npx nx run-many -t stage --projects=tag:run:${runName})`);
+    const at = now();
+    this.stmt('INSERT INTO reviews (run_id, step, accepted_by, accepted_at, note) VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_id, step) DO UPDATE SET accepted_by = excluded.accepted_by, accepted_at = excluded.accepted_at, note = excluded.note').run(run.id, step, by, at, note ?? null);
+    return { by, at };
   }
 
   /** Memory and walltime a stage's earlier failures escalated to, kept for its later runs. */

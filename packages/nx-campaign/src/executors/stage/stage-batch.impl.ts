@@ -99,7 +99,7 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
   const ticker = setInterval(() => progress.tick(), 1000).unref();
   const record = tracked(recorder, progress);
   try {
-    const results = merge(...prepared.map((p) => execute(p, { wsRoot: context.root, dataDir, print, signal: abort.signal, record, leaveRunning: option('leaveRunning') === true })));
+    const results = merge(...prepared.map((p) => execute(p, { wsRoot: context.root, dataDir, print, signal: abort.signal, record, leaveRunning: option('leaveRunning') === true, accepted: (run, step) => recorder!.record.accepted(run, step) })));
     for await (const { run, stage, result } of results) {
       recorder.finished(runOf.get(run)!, stage, result, backendOf.get(run)!);
       progress.ended(`${run}/${stage}`, result.status);
