@@ -1,17 +1,9 @@
-/**
- * sbatch scripts from Handlebars templates, with every value shell-quoted unless the template
- * asks for it raw (`{{raw x}}`).
- *
- * Handlebars only knows HTML escaping, and its escape function is shared by the whole process,
- * so values are quoted before rendering instead: every string or number in the context
- * becomes a SafeString holding its quoted form, which Handlebars prints as is, through
- * `{{x}}`, `{{{x}}}`, `#each` and partials alike. `raw` maps one back to the original text.
- */
+/** sbatch scripts from Handlebars templates, every value shell-quoted unless the template asks for it raw (`{{raw x}}`). */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Handlebars from 'handlebars';
 import { shellQuote } from '../../model/command';
 import { CampaignError } from '../../format/errors';
+import { quotedTemplates } from '../quoted-template';
 
 /** Where a workspace overrides the default template: a stage's own, else its site's. */
 export const TEMPLATE_DIR = 'sbatch';
@@ -80,34 +72,17 @@ printf '%s %s %s %s\\n' "$nxc_code" "$nxc_start" "$(date +%s)" "$nxc_peak" > {{s
 exit $nxc_job
 `;
 
-const hb = Handlebars.create();
-const originals = new WeakMap<object, string>();
-hb.registerPartial('run-stage', RUN_STAGE);
-const rawText = (value: unknown) => (value !== null && typeof value === 'object' && originals.has(value) ? originals.get(value)! : String(value ?? ''));
-// Handlebars passes its options hash last: a helper given no value gets it alone.
-hb.registerHelper('raw', (...args: unknown[]) => {
-  if (args.length !== 2) throw new Error('raw takes one value, e.g. {{raw job.name}}');
-  return new hb.SafeString(rawText(args[0]));
+const templates = quotedTemplates(shellQuote, {
+  partials: { 'run-stage': RUN_STAGE },
+  helpers: ({ rawText, safe }) => ({
+    // An environment variable's name cannot be quoted: it must be one.
+    name: (value: unknown) => {
+      const text = rawText(value);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(text)) throw new CampaignError(`environment variable name ${JSON.stringify(text)} is not a shell name\n  fix: use letters, digits and _ only, not starting with a digit`);
+      return safe(text);
+    },
+  }),
 });
-// An environment variable's name cannot be quoted: it must be one.
-hb.registerHelper('name', (value: unknown) => {
-  const text = rawText(value);
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(text)) throw new CampaignError(`environment variable name ${JSON.stringify(text)} is not a shell name\n  fix: use letters, digits and _ only, not starting with a digit`);
-  return new hb.SafeString(text);
-});
-
-/** The context with every string and number replaced by its shell-quoted SafeString. */
-function quoted(value: unknown): unknown {
-  if (typeof value === 'string' || typeof value === 'number') {
-    const text = String(value);
-    const safe = new hb.SafeString(shellQuote(text));
-    originals.set(safe, text);
-    return safe;
-  }
-  if (Array.isArray(value)) return value.map(quoted);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, quoted(v)]));
-  return value;
-}
 
 export interface SbatchContext {
   job: {
@@ -138,8 +113,6 @@ export interface SbatchContext {
   };
 }
 
-const compiled = new Map<string, HandlebarsTemplateDelegate>();
-
 /** `{{> run-stage}}`, the wrapper every template must keep. */
 const RUN_STAGE_PARTIAL = /\{\{~?>\s*run-stage\s*~?\}\}/;
 
@@ -148,26 +121,7 @@ const RUN_STAGE_PARTIAL = /\{\{~?>\s*run-stage\s*~?\}\}/;
  * template's line where Handlebars says one).
  */
 export function renderSbatch(source: string, file: string, context: SbatchContext): string {
-  const refuse = (message: string, line?: number) => new CampaignError(`${file}${line ? `:${line}` : ''}: ${message}\n  fix: use the fields of the default template (npx campaign sbatch-template prints it)`);
-  let template = compiled.get(source);
-  if (!template) {
-    template = hb.compile(source, { strict: true, noEscape: false });
-  }
-  let text: string;
-  try {
-    text = template(quoted(context));
-  } catch (e) {
-    const message = (e as Error).message;
-    // "Parse error on line 3:\n<excerpt>\n---^\nExpecting ..."; "\"x\" not defined in [object Object] - 2:22"; "Missing helper: \"x\""
-    const parse = /^Parse error on line (\d+):[\s\S]*\n(Expecting [^\n]*)$/.exec(message);
-    if (parse) throw refuse(`not a Handlebars template: ${parse[2]}`, Number(parse[1]));
-    const field = /^"([^"]+)" not defined in .* - (\d+):\d+$/.exec(message);
-    if (field) throw refuse(`"${field[1]}" is not a field of the template's context`, Number(field[2]));
-    const at = /(?:line |- )(\d+)(?::\d+)?$/m.exec(message);
-    throw refuse(message.split('\n')[0].replace(/ - \d+:\d+$/, ''), at ? Number(at[1]) : undefined);
-  }
-  compiled.set(source, template);
-  return text;
+  return templates.render(source, file, context, 'use the fields of the default template (npx campaign sbatch-template prints it)');
 }
 
 /** The template for a stage: `sbatch/stages/<stage>.hbs`, else `sbatch/sites/<site>.hbs`, else the default. */
