@@ -15,21 +15,22 @@ export class ButlerError extends Error {
 }
 
 /**
- * The tables `butler query-data-ids` and `query-datasets` print (astropy's): a header line, a
- * line of dashes, rows; several tables are separated by blank lines.
+ * The tables the stack prints (astropy's `pformat`: `butler query-data-ids`, `query-datasets`,
+ * `bps report`): a header line, a line of dashes, rows; several tables are separated by blank
+ * lines. Columns are where the runs of dashes are (a header or a cell may be blank: BPS's flag
+ * column `X`).
  */
 export function parseTables(text: string): Record<string, string>[][] {
   const lines = text.split('\n');
   const tables: Record<string, string>[][] = [];
   for (let i = 1; i < lines.length; i++) {
     if (!/^\s*-+(\s+-+)*\s*$/.test(lines[i])) continue;
-    const header = lines[i - 1].trim().split(/\s+/);
+    const spans = [...lines[i].matchAll(/-+/g)].map((m) => [m.index!, m.index! + m[0].length] as const);
+    // A cell may overflow its dashes by nothing (astropy sizes columns to fit): cut between columns.
+    const cut = (line: string) => spans.map(([from], j) => line.slice(j ? from - 1 : 0, j + 1 < spans.length ? spans[j + 1][0] - 1 : undefined).trim());
+    const header = cut(lines[i - 1]);
     const rows: Record<string, string>[] = [];
-    for (i++; i < lines.length && lines[i].trim(); i++) {
-      const cells = lines[i].trim().split(/\s+/);
-      if (cells.length !== header.length) break;
-      rows.push(Object.fromEntries(header.map((h, j) => [h, cells[j]])));
-    }
+    for (i++; i < lines.length && lines[i].trim(); i++) rows.push(Object.fromEntries(header.map((h, j) => [h, cut(lines[i])[j]])));
     tables.push(rows);
   }
   return tables;

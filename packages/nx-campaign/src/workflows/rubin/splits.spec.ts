@@ -36,3 +36,29 @@ describe('Rubin splits', () => {
     expect(andQuery('', undefined)).toBe('');
   });
 });
+
+describe('the stack\'s tables', () => {
+  it('reads columns by their dashes, blank headers and cells included (bps report, butler query-data-ids)', async () => {
+    const { parseTables } = await import('./butler');
+    const bps = [
+      'X   STATE %S  ID OPERATOR PROJECT CAMPAIGN         PAYLOAD                    RUN',
+      '- ------- -- --- -------- ------- -------- --------------- ----------------------',
+      '  RUNNING 50 101     jane     dev    quick pipelines_check u_jane_pipelines_check',
+      'F  FAILED 10 102     jane     dev    quick pipelines_check               u_jane_x',
+      '',
+      '',
+      '      UNKNOWN MISFIT SUCCEEDED FAILED EXPECTED',
+      '----- ------- ------ --------- ------ --------',
+      'TOTAL       0      0         3      1        4',
+      '  isr       0      0         2      0        2',
+    ].join('\n');
+    const [summary, detail] = parseTables(bps);
+    expect(summary).toEqual([
+      { X: '', STATE: 'RUNNING', '%S': '50', ID: '101', OPERATOR: 'jane', PROJECT: 'dev', CAMPAIGN: 'quick', PAYLOAD: 'pipelines_check', RUN: 'u_jane_pipelines_check' },
+      { X: 'F', STATE: 'FAILED', '%S': '10', ID: '102', OPERATOR: 'jane', PROJECT: 'dev', CAMPAIGN: 'quick', PAYLOAD: 'pipelines_check', RUN: 'u_jane_x' },
+    ]);
+    expect(detail[0]).toEqual({ '': 'TOTAL', UNKNOWN: '0', MISFIT: '0', SUCCEEDED: '3', FAILED: '1', EXPECTED: '4' });
+    const ids = parseTables('band instrument visit\n---- ---------- -----\n   g      DECam   903\n   r      DECam  1000\n');
+    expect(ids[0]).toEqual([{ band: 'g', instrument: 'DECam', visit: '903' }, { band: 'r', instrument: 'DECam', visit: '1000' }]);
+  });
+});
