@@ -4,6 +4,7 @@ import { findWorkspaceRoot } from '../commands/workspace';
 import { dryRun } from '../commands/dry-run';
 import { planCommand, type PlanOptions } from '../commands/plan';
 import { pipelineCommand } from '../commands/pipeline';
+import { render } from '../commands/render';
 import { quickTest, type QuickTestOptions } from '../commands/quick-test';
 import { accept, cancel, clean, logs, report, retry, status, type StatusOptions } from '../commands/record-commands';
 import { parseRuntimeSeconds } from '../format/quantities';
@@ -21,6 +22,9 @@ commands:
                             an LSST pipeline as pipe_base expands it (imports, parameters, the label
                             expression: #step1, #isr,calibrateImage, #isr..calibrateImage): tasks,
                             classes, config overrides, subsets, steps
+  render <campaign> [--step S]
+                            write the BPS submit files of a Rubin campaign (of step S) without
+                            submitting; edit one before it is submitted, the record keeps the diff
   quick-test <runs/RUN.yaml> [--nodes N] [--time 30m] [--qos Q] [--partition P] [--account A] [--print]
                             ask SLURM for a small allocation of whole nodes (salloc; default 1 node, 30 min,
                             the site's shortest QoS) and run the run inside it as srun steps
@@ -126,6 +130,16 @@ export async function main(argv: string[]): Promise<number> {
         const out = pipelineCommand(process.cwd(), positional[0], { json: on.has('--json') });
         process.stderr.write(out.stderr);
         process.stdout.write(out.stdout);
+        return 0;
+      }
+      case 'render': {
+        let step: string | undefined;
+        const positional = parseArgs('render', args, [1, 1], (flag, value) => {
+          if (flag !== '--step') return false;
+          step = value();
+          return true;
+        });
+        process.stdout.write(render(process.cwd(), positional[0], { step }));
         return 0;
       }
       case 'quick-test': {

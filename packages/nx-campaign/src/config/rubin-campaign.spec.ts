@@ -102,7 +102,7 @@ describe('Rubin campaigns', () => {
     const q2 = s2.checks.before[0];
     expect(q2.kind === 'command' && q2.argv).toEqual(expect.arrayContaining(['-d', "instrument = 'DECam' AND detector != 3", '--dataset-query-constraint', 'visit_quality', '-p', 'pipelines/p.yaml#step2']));
     // the step's tasks and their config are part of its identity (a change in an import outside the workspace counts)
-    expect(run.dag.stages.get('step2')!.config.pipeline).toEqual({ jointcal: { class: 'lsst.jointcal.JointcalTask', config: {} } });
+    expect(run.dag.stages.get('step2')!.config.tasks).toEqual({ jointcal: { class: 'lsst.jointcal.JointcalTask', config: {} } });
   });
 
   it('a split by query asks the butler for the values and cuts them in groups of at most max_size', () => {

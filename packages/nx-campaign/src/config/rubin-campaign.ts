@@ -32,6 +32,13 @@ const OVERRIDE = /^([A-Za-z_][A-Za-z0-9_]*):([A-Za-z_][A-Za-z0-9_.]*)=(.*)$/s;
 const CONFIG_FILE = /^([A-Za-z_][A-Za-z0-9_]*):(.+)$/s;
 
 const count = z.number().int().positive();
+/** How a group runs: `pipetask run` as a stage of the run's backend, or one BPS workflow (`bps submit`). */
+export const MODES = ['pipetask', 'bps'] as const;
+/** What the submit template writes from the campaign itself; the rest of a BPS setting goes into the file as given. */
+const TEMPLATE_KEYS = ['pipelineYaml', 'qgraphFile', 'payload', 'project', 'campaign', 'operator', 'computeSite', 'submitPath', 'requestCpus', 'requestMemory', 'numberOfRetries'];
+const bpsSettings = z.record(z.string(), z.unknown()).superRefine((v, ctx) => {
+  for (const k of Object.keys(v)) if (TEMPLATE_KEYS.includes(k)) ctx.addIssue({ code: 'custom', path: [k], message: `the campaign sets ${k} (from its butler, inputs, query, output, resources, retries and site): set it there, or write a submit template (bps/campaigns/<campaign>.hbs)` });
+});
 const resources = z.strictObject({ cores: count.max(10_000).optional(), nodes: count.max(100_000).optional(), memory: memorySchema.optional(), runtime: runtimeSchema.optional() });
 type RubinResources = z.output<typeof resources>;
 const value = z.union([z.string(), z.number()]);
@@ -59,7 +66,8 @@ const step = z.strictObject({
   constraint: z.string().optional(),
   produces: z.array(z.string()).default([]),
   review: z.boolean().default(false),
-  mode: z.enum(['pipetask']).optional(),
+  mode: z.enum(MODES).optional(),
+  bps: bpsSettings.optional(),
   ...settings,
 });
 const campaignSchema = z.strictObject({
@@ -69,7 +77,8 @@ const campaignSchema = z.strictObject({
   inputs: collections,
   query: z.string().default(''),
   output: z.string(),
-  mode: z.enum(['pipetask']).default('pipetask'),
+  mode: z.enum(MODES).default('pipetask'),
+  bps: bpsSettings.optional(),
   resources: resources.optional(),
   steps: z.array(step).min(1),
   output_dir: z.string().default('results/{run}/outputs'),
@@ -230,11 +239,14 @@ export function loadRubinCampaign(wsRoot: string, y: YamlFile): Run {
       const qgraph = posix.join(outputDir, `${group.name}.qgraph`);
       const pipelineUri = `${c.pipeline}#${g.expression}`;
       const common = ['-b', c.butler, '-i', inputs.join(','), '-o', output];
+      const mode = g.step.mode ?? c.mode;
+      const submitFile = posix.join(outputDir, 'bps', `${group.name}.yaml`);
+      const bps = { ...(c.bps ?? {}), ...(g.step.bps ?? {}) };
       const qgraphArgv: string[] = ['pipetask', '--long-log', '--log-level=VERBOSE', 'qgraph', ...common, '-p', pipelineUri, ...(query ? ['-d', query] : []), ...config.flatMap((o) => ['-c', o]), ...files.flatMap((f) => ['-C', f.arg]), ...(g.step.constraint ? ['--dataset-query-constraint', g.step.constraint] : []), '--save-qgraph', qgraph];
       stages.push({
         name: group.name,
         pipeline: name,
-        argv: ['pipetask', '--long-log', '--log-level=VERBOSE', 'run', ...common, '-g', qgraph, '-j', String(r.threads), '--register-dataset-types'],
+        argv: mode === 'bps' ? ['bps', 'submit', submitFile] : ['pipetask', '--long-log', '--log-level=VERBOSE', 'run', ...common, '-g', qgraph, '-j', String(r.threads), '--register-dataset-types'],
         env: {},
         inputs: [],
         outputs: [],
@@ -243,8 +255,10 @@ export function loadRubinCampaign(wsRoot: string, y: YamlFile): Run {
         config: {
           step: g.step.name,
           group: group.name,
-          mode: g.step.mode ?? c.mode,
-          tasks: `#${g.expression}`,
+          mode,
+          butler: c.butler,
+          pipeline: pipelineUri,
+          qgraph,
           query,
           inputs,
           output,
@@ -253,7 +267,8 @@ export function loadRubinCampaign(wsRoot: string, y: YamlFile): Run {
           ...(g.step.constraint ? { constraint: g.step.constraint } : {}),
           ...(g.step.produces.length ? { produces: g.step.produces } : {}),
           ...(g.step.review ? { review: true } : {}),
-          pipeline: Object.fromEntries([...g.pipeline.tasks.values()].map((t) => [t.label, { class: t.class, config: flatConfig(t) }])),
+          ...(mode === 'bps' ? { submitFile, bps } : {}),
+          tasks: Object.fromEntries([...g.pipeline.tasks.values()].map((t) => [t.label, { class: t.class, config: flatConfig(t) }])),
         },
         definitionFiles: [...new Set([file, ...g.pipeline.files.filter((f) => !isAbsolute(f)), ...files.map((f) => f.file)])],
         cwd: '.',

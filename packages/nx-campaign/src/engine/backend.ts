@@ -2,7 +2,7 @@
  * What a backend does for the engine (engine/engine.ts), in the spirit of Snakemake's executor
  * plugins: submit an attempt with the attempts it waits on, poll the active ones in one call,
  * cancel a set. Ordering, the plan, retries, hooks, outputs, receipts and the record are the
- * engine's; a backend (local, allocation, SLURM; BPS next) is this interface and nothing else.
+ * engine's; a backend (local, allocation, SLURM, BPS) is this interface and nothing else.
  */
 import type { StageInvocation } from '../model/command';
 import type { Run } from '../model/run';
@@ -41,6 +41,10 @@ export interface Submitted {
   jobId?: string;
   /** The submit file, for the record. */
   script?: string;
+  /** The backend that took it, when not the one named (BPS inside a run's backend). */
+  backend?: string;
+  /** How the user's edit of the submit file differs from its rendering (BPS), for the record. */
+  scriptDiff?: string;
   /** Hosts it runs on, when known at submission. */
   nodes?: string[];
   /** The walltime the backend enforces, for the record. */
@@ -95,6 +99,8 @@ export interface Backend {
   /** What changed for `active` since the last poll; `wait`: first wait a little (until something ends, or the backend's tick). */
   poll(active: Attempt[], wait: boolean): Promise<Report[]>;
   cancel(attempts: Attempt[]): Promise<void>;
+  /** True when it retried inside the attempt already (BPS retries its jobs): the engine does not submit it again. */
+  retriesItself?(a: Attempt): boolean;
   /** A waiting attempt now waits on `waitsOn` (a parent was submitted again). */
   repoint?(a: Attempt, waitsOn: Attempt[]): Promise<void>;
   /** Earlier invocations' live attempts of these stages (job ids from the record). */

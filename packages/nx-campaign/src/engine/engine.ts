@@ -230,13 +230,13 @@ export async function* execute(p: Prepared, opts: EngineOptions): AsyncGenerator
     active.set(u.key, u);
     const st = u.run.dag.stages.get(u.stage)!;
     const declared = st.declared ?? st.resources;
-    record?.started(u.run, u.stage, { backend: backend.name, jobId: s.jobId, script: s.script, cores: a.size.cores, memoryMB: a.size.memoryMBPerNode, walltimeSeconds: s.walltimeSeconds, declared: { memoryMBPerNode: declared.memoryMBPerNode, runtimeSeconds: declared.runtimeSeconds }, nodes: s.nodes, logPath: u.inv.logFile, state: s.state });
+    record?.started(u.run, u.stage, { backend: s.backend ?? backend.name, jobId: s.jobId, script: s.script, scriptDiff: s.scriptDiff, cores: a.size.cores, memoryMB: a.size.memoryMBPerNode, walltimeSeconds: s.walltimeSeconds, declared: { memoryMBPerNode: declared.memoryMBPerNode, runtimeSeconds: declared.runtimeSeconds }, nodes: s.nodes, logPath: u.inv.logFile, state: s.state });
     return true;
   };
 
   /** A failed attempt: tried again, bigger if the policy says so, or final. */
   const failed = async (u: Unit, result: StageResult) => {
-    const next = aborted() ? { retry: false as const, why: '' } : nextAttempt(u.policy, u.retries, result, u.size, backend.largestNodeMB(u.attempt!));
+    const next = aborted() || backend.retriesItself?.(u.attempt!) ? { retry: false as const, why: '' } : nextAttempt(u.policy, u.retries, result, u.size, backend.largestNodeMB(u.attempt!));
     if (!next.retry) {
       finish(u, next.why ? { ...result, message: `${result.message}; ${next.why}` } : result);
       await skipBelow(u);
