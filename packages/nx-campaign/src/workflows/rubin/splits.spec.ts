@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseTables } from './butler';
 import { andQuery, groupsOf, partition } from './splits';
 
 describe('Rubin splits', () => {
@@ -38,8 +39,7 @@ describe('Rubin splits', () => {
 });
 
 describe('the stack\'s tables', () => {
-  it('reads columns by their dashes, blank headers and cells included (bps report, butler query-data-ids)', async () => {
-    const { parseTables } = await import('./butler');
+  it('reads columns by their dashes, blank headers and cells included (bps report, butler query-data-ids)', () => {
     const bps = [
       'X   STATE %S  ID OPERATOR PROJECT CAMPAIGN         PAYLOAD                    RUN',
       '- ------- -- --- -------- ------- -------- --------------- ----------------------',
