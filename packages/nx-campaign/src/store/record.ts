@@ -117,6 +117,9 @@ const MIGRATIONS: string[] = [
   // A submit file's hash, and how the user's edit differs from its rendering (BPS).
   `ALTER TABLE attempts ADD COLUMN script_sha256 TEXT;
    ALTER TABLE attempts ADD COLUMN script_diff TEXT;`,
+  // A Rubin group's input query and output collection, per submission.
+  `ALTER TABLE attempts ADD COLUMN data_query TEXT;
+   ALTER TABLE attempts ADD COLUMN output_collection TEXT;`,
 ];
 
 export interface RunVersion {
@@ -137,6 +140,9 @@ export interface AttemptStart {
   script?: string;
   /** The user's edit of the submit file against its rendering, as a diff. */
   scriptDiff?: string;
+  /** A Rubin group's data query and output collection. */
+  dataQuery?: string;
+  outputCollection?: string;
   cores?: number;
   /** Per node, as this attempt holds it. */
   memoryMB?: number;
@@ -376,10 +382,10 @@ export class CampaignRecord {
       const n = (this.stmt('SELECT COALESCE(MAX(attempt), 0) AS n FROM attempts WHERE run_id = ? AND stage = ?').get(v.runId, a.stage) as { n: number }).n + 1;
       return Number(
         this.stmt(
-            `INSERT INTO attempts (run_id, version_id, invocation_id, stage, pipeline, attempt, backend, job_id, script, script_sha256, script_diff, cores, memory_mb, walltime_s, declared_memory_mb, declared_runtime_s, nodes, submitted_at, state, log_path, config_hash)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            `INSERT INTO attempts (run_id, version_id, invocation_id, stage, pipeline, attempt, backend, job_id, script, script_sha256, script_diff, data_query, output_collection, cores, memory_mb, walltime_s, declared_memory_mb, declared_runtime_s, nodes, submitted_at, state, log_path, config_hash)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
-          .run(v.runId, v.versionId, v.invocationId, a.stage, a.pipeline, n, a.backend, a.jobId ?? null, a.script ?? null, a.script === undefined ? null : createHash('sha256').update(a.script).digest('hex'), a.scriptDiff ?? null, a.cores ?? null, a.memoryMB ?? null, a.walltimeSeconds ?? null, a.declared?.memoryMBPerNode ?? null, a.declared?.runtimeSeconds ?? null, a.nodes?.join(',') ?? null, now(), a.state, a.logPath ?? null, a.configHash).lastInsertRowid,
+          .run(v.runId, v.versionId, v.invocationId, a.stage, a.pipeline, n, a.backend, a.jobId ?? null, a.script ?? null, a.script === undefined ? null : createHash('sha256').update(a.script).digest('hex'), a.scriptDiff ?? null, a.dataQuery ?? null, a.outputCollection ?? null, a.cores ?? null, a.memoryMB ?? null, a.walltimeSeconds ?? null, a.declared?.memoryMBPerNode ?? null, a.declared?.runtimeSeconds ?? null, a.nodes?.join(',') ?? null, now(), a.state, a.logPath ?? null, a.configHash).lastInsertRowid,
       );
     }).immediate();
   }

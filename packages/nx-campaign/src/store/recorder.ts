@@ -18,6 +18,9 @@ export interface AttemptLog {
   tune(run: Run, stage: string, t: { memoryMB?: number; walltimeSeconds?: number }): void;
 }
 
+/** Backends whose attempts live on when nx ends (SLURM jobs, BPS workflows): re-attached, not ended. */
+const OUTLIVE_NX = ['slurm', 'bps'];
+
 const STATE_OF: Record<StageResult['status'], AttemptState> = { success: 'succeeded', failure: 'failed', skipped: 'pruned' };
 
 /** One nx invocation's view of the record: the runs it holds, and each stage's current attempt. */
@@ -36,14 +39,17 @@ export class Recorder implements AttemptLog {
     this.runs.set(run.name, v);
     // No process follows them any more: this one holds the run. SLURM jobs may still be alive.
     for (const a of this.record.liveAttempts(run.name)) {
-      if (a.backend !== 'slurm' || !a.job_id) this.record.endAttempt(a.id, { state: 'interrupted', message: 'its nx process ended before it did' });
+      if (!OUTLIVE_NX.includes(a.backend) || !a.job_id) this.record.endAttempt(a.id, { state: 'interrupted', message: 'its nx process ended before it did' });
     }
     return v;
   }
 
   started(run: Run, stage: string, info: Omit<AttemptStart, 'stage' | 'pipeline' | 'configHash'>): void {
     const v = this.runs.get(run.name)!;
-    const id = this.record.startAttempt(v, { ...info, stage, pipeline: run.dag.stages.get(stage)!.pipeline, configHash: configHash(run, stage) });
+    const st = run.dag.stages.get(stage)!;
+    // A Rubin group's data query and output collection, per submission (RTN-023).
+    const rubin = typeof st.config.query === 'string' ? { dataQuery: st.config.query, outputCollection: String(st.config.output) } : {};
+    const id = this.record.startAttempt(v, { ...info, ...rubin, stage, pipeline: st.pipeline, configHash: configHash(run, stage) });
     this.current.set(`${run.name}/${stage}`, id);
   }
 
@@ -53,7 +59,7 @@ export class Recorder implements AttemptLog {
   }
 
   live(run: Run): { stage: string; jobId: string; attemptId: number }[] {
-    return this.record.liveAttempts(run.name).flatMap((a) => (a.backend === 'slurm' && a.job_id ? [{ stage: a.stage, jobId: a.job_id, attemptId: a.id }] : []));
+    return this.record.liveAttempts(run.name).flatMap((a) => (OUTLIVE_NX.includes(a.backend) && a.job_id ? [{ stage: a.stage, jobId: a.job_id, attemptId: a.id }] : []));
   }
 
   adopt(run: Run, stage: string, attemptId: number): void {
