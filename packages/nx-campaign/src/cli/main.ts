@@ -107,30 +107,28 @@ const switches = (command: string, args: string[], count: [number, number], name
   return { positional, on };
 };
 
+/** A command's text: warnings to stderr, the answer to stdout. */
+function printed(out: { stdout: string; stderr: string }): number {
+  process.stderr.write(out.stderr);
+  process.stdout.write(out.stdout);
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   try {
     switch (command) {
       case 'dry-run': {
         const { positional, on } = switches('dry-run', args, [1, 1], ['--json']);
-        const out = dryRun(process.cwd(), positional[0], { json: on.has('--json') });
-        process.stderr.write(out.stderr);
-        process.stdout.write(out.stdout);
-        return 0;
+        return printed(dryRun(process.cwd(), positional[0], { json: on.has('--json') }));
       }
       case 'plan': {
         const { file, options } = parsePlanArgs(args);
-        const out = planCommand(process.cwd(), file, options);
-        process.stderr.write(out.stderr);
-        process.stdout.write(out.stdout);
-        return 0;
+        return printed(planCommand(process.cwd(), file, options));
       }
       case 'pipeline': {
         const { positional, on } = switches('pipeline', args, [1, 1], ['--json']);
-        const out = pipelineCommand(process.cwd(), positional[0], { json: on.has('--json') });
-        process.stderr.write(out.stderr);
-        process.stdout.write(out.stdout);
-        return 0;
+        return printed(pipelineCommand(process.cwd(), positional[0], { json: on.has('--json') }));
       }
       case 'render': {
         let step: string | undefined;

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError } from '../format/errors';
+import { messageOf } from '../testing/fixture';
 import { flatConfig, loadLsstPipeline, pipelineJson } from './lsst-pipeline';
 
 let dir: string;
@@ -12,15 +12,7 @@ const write = (rel: string, text: string) => {
   writeFileSync(join(dir, rel), text);
 };
 const load = (uri: string, absentImports?: 'warn') => loadLsstPipeline(uri, { cwd: dir, env: env(), absentImports });
-const problem = (uri: string): string => {
-  try {
-    load(uri);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.message;
-    throw e;
-  }
-  throw new Error(`${uri} loaded`);
-};
+const problem = (uri: string): string => messageOf(() => load(uri));
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'lsst-pipeline-'));
@@ -139,7 +131,7 @@ imports:
   });
 
   it('located errors: an unset variable, a missing import, a label twice, a repeated key, a subset of unknown labels', () => {
-    expect(loadErr(() => loadLsstPipeline('pipelines/LV.yaml', { cwd: dir, env: {} }))).toMatch(/^pipelines\/LV\.yaml:4 \(imports\[0\]\.location\): \$OBS_PKG_DIR\/pipelines\/base\.yaml: the variable OBS_PKG_DIR is not set\n  fix: set OBS_PKG_DIR/);
+    expect(messageOf(() => loadLsstPipeline('pipelines/LV.yaml', { cwd: dir, env: {} }))).toMatch(/^pipelines\/LV\.yaml:4 \(imports\[0\]\.location\): \$OBS_PKG_DIR\/pipelines\/base\.yaml: the variable OBS_PKG_DIR is not set\n  fix: set OBS_PKG_DIR/);
     write('pipelines/missing.yaml', 'description: m\nimports:\n  - $TOOLS_DIR/pipelines/none.yaml\n');
     expect(problem('pipelines/missing.yaml')).toMatch(/^pipelines\/missing\.yaml:3 \(imports\[0\]\): imported pipeline \$TOOLS_DIR\/pipelines\/none\.yaml not found/);
     write('tools/pipelines/t.yaml', 'description: t\ntasks:\n  isr: lsst.ip.isr.IsrTask\n');
@@ -178,12 +170,3 @@ imports:
   });
 });
 
-function loadErr(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ConfigError) return e.message;
-    throw e;
-  }
-  throw new Error('loaded');
-}

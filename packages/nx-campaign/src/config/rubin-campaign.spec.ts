@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError } from '../format/errors';
+import { messageOf } from '../testing/fixture';
 import { stageInvocation } from '../model/command';
 import { loadRun } from './run';
 
@@ -34,15 +34,7 @@ const load = (text: string) => {
   write('runs/c.yaml', text);
   return loadRun(dir, 'runs/c.yaml');
 };
-const problem = (text: string): string => {
-  try {
-    load(text);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.message;
-    throw e;
-  }
-  throw new Error('loaded');
-};
+const problem = (text: string): string => messageOf(() => load(text));
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'rubin-campaign-'));

@@ -31,3 +31,8 @@ export function problemsOf(fn: () => unknown): Problem[] {
   }
   throw new Error('expected a ConfigError');
 }
+
+/** The message of the ConfigError `fn` throws, as printed; fails when it throws none. */
+export function messageOf(fn: () => unknown): string {
+  return new ConfigError(problemsOf(fn)).message;
+}
