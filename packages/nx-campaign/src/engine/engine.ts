@@ -366,7 +366,8 @@ export async function* execute(p: Prepared, opts: EngineOptions): AsyncGenerator
         ready.sort((a, b) => b.urgency - a.urgency);
         for (let i = 0; i < ready.length; ) {
           const u = ready[i];
-          if (u.done) ready.splice(i, 1);
+          // Listed twice (ready when a re-attached parent ended, and again at the start): started once.
+          if (u.done || u.attempt) ready.splice(i, 1);
           else {
             const a = attemptOf(u);
             if (backend.claim && !backend.claim(a)) {
