@@ -14,7 +14,8 @@ const nx = join(root, 'node_modules', '.bin', 'nx');
 const args = ['run-many', '-t', 'stage', `--projects=${runs.map((r) => `tag:run:${r}`).join(',')}`, '--outputStyle=static', ...process.argv.slice(2)];
 console.log(`$ nx ${args.join(' ')}`);
 const PATH = `${join(root, 'pipelines', 'so', 'bin')}:${join(root, 'pipelines', 'rubin', 'bin')}:${process.env.PATH}`;
-const r = spawnSync(nx, args, { cwd: root, stdio: 'inherit', env: { NX_NO_CLOUD: 'true', NX_TUI: 'false', ...process.env, PATH } });
+// The stand-in bps numbers its workflows here, not in ~/.lsst-standin.
+const r = spawnSync(nx, args, { cwd: root, stdio: 'inherit', env: { NX_NO_CLOUD: 'true', NX_TUI: 'false', BPS_STANDIN_HOME: join(root, 'results', '.bps-standin'), ...process.env, PATH } });
 if (r.status !== 0) process.exit(r.status ?? 1);
 
 console.log('\nDemo campaign complete.');
