@@ -60,7 +60,9 @@ describe.sequential('inspecting runs without running them', () => {
     const { graph } = JSON.parse(readFile(ws, 'graph.json')) as {
       graph: { nodes: Record<string, { data: { tags?: string[] } }>; dependencies: Record<string, { source: string; target: string }[]> };
     };
-    const stageNodes = Object.keys(graph.nodes).filter((n) => n.includes('.') && !n.startsWith('so-nulltests.') && !n.startsWith('wlgc.')).sort();
+    const stageNodes = Object.keys(graph.nodes).filter((n) => n.includes('.') && !n.startsWith('so-nulltests.') && !n.startsWith('wlgc.') && !n.startsWith('lovoccs-a85.')).sort();
+    // The Rubin campaign: 9 steps, one group per band (test/rubin.e2e.spec.ts).
+    expect(Object.keys(graph.nodes).filter((n) => n.startsWith('lovoccs-a85.'))).toHaveLength(27);
     // The ceci pipeline of Python classes: nine stages (test/ceci.e2e.spec.ts).
     expect(Object.keys(graph.nodes).filter((n) => n.startsWith('wlgc.'))).toHaveLength(9);
     // The socm campaign: its ml-mapmaking stage and 24 null-test splits (test/campaign.e2e.spec.ts).

@@ -20,6 +20,6 @@ describe('runs sharing a folder', () => {
     expect(projects.filter((p) => p.startsWith('photoz-observed.'))).toHaveLength(5);
     const run = runStages(ws, 'twin');
     expect(run.status).not.toBe(0);
-    expect(run.out).toContain('the two runs would overwrite and clean each other');
+    expect(run.out).toContain('the runs would overwrite and clean each other');
   });
 });

@@ -32,7 +32,7 @@ export function folderProblem(y: YamlFile, key: 'output_dir' | 'log_dir', folder
 /**
  * Runs whose output or log folders are the same or one inside another (they would overwrite,
  * damage and clean each other's files): for each such run file, a problem at each folder key
- * naming the other run.
+ * naming the runs it collides with.
  */
 export function sharedFolderProblems(wsRoot: string, runs: RunFolders[]): Map<string, Problem[]> {
   const folders = runs.flatMap((run) => (['output_dir', 'log_dir'] as const).map((key) => ({ run, key, dir: resolve(wsRoot, key === 'output_dir' ? run.outputDir : run.logDir) })));
@@ -42,11 +42,15 @@ export function sharedFolderProblems(wsRoot: string, runs: RunFolders[]): Map<st
   };
   const out = new Map<string, Problem[]>();
   for (const a of folders) {
-    const other = folders.find((b) => b.run !== a.run && (within(a.dir, b.dir) || within(b.dir, a.dir)));
-    if (!other) continue;
+    const others = folders.filter((b) => b.run !== a.run && (within(a.dir, b.dir) || within(b.dir, a.dir)));
+    if (!others.length) continue;
+    const keys = new Map<string, string[]>();
+    for (const b of others) keys.set(b.run.file, [...(keys.get(b.run.file) ?? []), b.key]);
+    const listed = [...keys].slice(0, 4).map(([file, ks]) => `${ks.join(' and ')} of ${file}`);
+    const named = listed.join(', ') + (keys.size > 4 ? ` and folders of ${keys.size - 4} more runs` : '');
     const lineOf = readSourceFile(join(wsRoot, a.run.file), a.run.file).lineOf;
     const problems = out.get(a.run.file) ?? [];
-    problems.push({ file: a.run.file, line: lineOf(a.run.file.endsWith('.toml') ? ['campaign', a.key] : [a.key]), key: a.key, message: `${a.key} ${relative(wsRoot, a.dir) || '.'} is also ${other.key} of ${other.run.file}, or holds it, or is in it: the two runs would overwrite and clean each other's files`, fix: `give each run folders of its own (the default is results/{run}/outputs and results/{run}/logs)` });
+    problems.push({ file: a.run.file, line: lineOf(a.run.file.endsWith('.toml') ? ['campaign', a.key] : [a.key]), key: a.key, message: `${a.key} ${relative(wsRoot, a.dir) || '.'} is also ${named}, or holds it, or is in it: the runs would overwrite and clean each other's files`, fix: `give each run folders of its own (the default is results/{run}/outputs and results/{run}/logs)` });
     out.set(a.run.file, problems);
   }
   return out;

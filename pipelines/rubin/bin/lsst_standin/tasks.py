@@ -5,7 +5,8 @@ A config key `connections.<name>: <datasetType>` renames a connection's dataset 
 
 Simplified: no tract/patch (per-band aggregation stands for per-tract and per-patch); visit ==
 exposure. What each task does when run is in executor.py (every task writes a small JSON file
-per output; LoVoCCS's CheckVisitTask writes visit_quality only for visits with good seeing)."""
+per output; LoVoCCS's CheckVisitTask writes visit_quality only for visits with good seeing, and its
+ConsolidateQualityVisitSummaryTask reads it, so step 2a has no quantum for a rejected visit)."""
 
 EXPOSURE = ("instrument", "exposure", "detector")
 DETECTOR = ("instrument", "visit", "detector")
@@ -35,6 +36,10 @@ TASKS = {
     ),
     "lovoccs_pipe.check_visit.CheckVisitTask": task(VISIT, [c("calexps", "calexp", DETECTOR, True, "ExposureF")], [c("visitQuality", "visit_quality", VISIT)]),
     "lsst.pipe.tasks.postprocess.ConsolidateVisitSummaryTask": task(VISIT, [c("calexp", "calexp", DETECTOR, True, "ExposureF")], [c("visitSummary", "visitSummary", VISIT, storage="ExposureCatalog")]),
+    # LoVoCCS's step 2a: only the visits check_visit kept (those with a visit_quality).
+    "lovoccs_pipe.consolidate_visit.ConsolidateQualityVisitSummaryTask": task(
+        VISIT, [c("calexp", "calexp", DETECTOR, True, "ExposureF"), c("visitQuality", "visit_quality", VISIT)], [c("visitSummary", "visitSummary", VISIT, storage="ExposureCatalog")],
+    ),
     "lsst.jointcal.JointcalTask": task(
         BAND, [c("inputVisitSummary", "visitSummary", VISIT, True, "ExposureCatalog")],
         [c("outputPhotoCalibCatalog", "jointcalPhotoCalibCatalog", BAND, storage="ExposureCatalog"), c("outputWcs", "jointcalSkyWcsCatalog", BAND, storage="ExposureCatalog")],

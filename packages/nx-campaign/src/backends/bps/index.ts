@@ -2,8 +2,9 @@
  * BPS: each group of a Rubin campaign in `bps` mode is one workflow. Submitted when its parents
  * succeeded (its quantum graph, built by the pre-flight, is the submit file's `qgraphFile`),
  * followed with one `bps report` per poll interval for all of them (a workflow missing from the
- * list is asked for alone, `bps report --id`), cancelled with `bps cancel --id`. Memory and
- * retries inside a workflow are BPS's own (numberOfRetries, memoryMultiplier).
+ * list is asked for alone, `bps report --id`), its end read from `bps status --id`'s exit code,
+ * cancelled with `bps cancel --id`. Memory and retries inside a workflow are BPS's own
+ * (numberOfRetries, memoryMultiplier).
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -34,6 +35,9 @@ async function capture(argv: string[], cwd: string, signal?: AbortSignal): Promi
   const end = await runProcess(argv, { cwd, env: {}, onLine: (l) => lines.push(l), signal });
   return { code: end.code, out: lines.join('\n'), missing: end.error?.code === 'ENOENT' };
 }
+
+/** `bps status --id` exits with the run's WmsStates value. */
+const STATE_OF_EXIT = new Map<number, string>([[0, 'SUCCEEDED'], [10, 'UNKNOWN'], [11, 'MISFIT'], [12, 'UNREADY'], [13, 'READY'], [14, 'PENDING'], [15, 'RUNNING'], [16, 'DELETED'], [17, 'HELD'], [19, 'FAILED'], [20, 'PRUNED']]);
 
 /** BPS's run state (WmsStates) as an attempt's. */
 function reportOf(a: Attempt, state: string, row: Record<string, string>): Report | undefined {
@@ -112,9 +116,17 @@ export function bpsBackend(opts: BpsOptions): Backend {
       const out: Report[] = [];
       for (const a of active) {
         const row = rows.get(a.jobId!);
-        const r = row ? reportOf(a, row.STATE, row) : undefined;
+        let r = row ? reportOf(a, row.STATE, row) : undefined;
         if (!r) continue;
         if ('ended' in r) {
+          // bps status exits with the workflow's state (WmsStates' value, SUCCEEDED = 0): the verdict.
+          const said = await capture(['bps', 'status', '--id', a.jobId!], opts.wsRoot);
+          const state = said.code === null ? undefined : STATE_OF_EXIT.get(said.code);
+          if (state && state !== row!.STATE) r = reportOf(a, state, row!);
+          if (!r || !('ended' in r)) {
+            if (r) out.push(r);
+            continue;
+          }
           const detail = await capture(['bps', 'report', '--id', a.jobId!], opts.wsRoot);
           log(a, detail.out);
           r.ended.output = lastLines(detail.out, 20);
