@@ -9,7 +9,8 @@
  * - Elsewhere they are skipped (test/workspace.ts: describeSlurm, itSlurm), and the summary
  *   reporter says so in one line with the command that enables them; under CI they fail instead.
  *
- * The answer reaches the tests as `inject('slurm')`.
+ * The answer reaches the tests as `inject('slurm')`. Likewise Debian's chromium for the browser
+ * tests (tools/chromium/install.sh when root with apt-get): `inject('chromium')`.
  */
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
@@ -24,13 +25,29 @@ export interface SlurmStatus {
 declare module 'vitest' {
   export interface ProvidedContext {
     slurm: SlurmStatus;
+    chromium: BrowserStatus;
   }
+}
+
+export interface BrowserStatus {
+  /** The chromium executable, when there is one. */
+  path?: string;
+  why: string;
+}
+
+/** Debian's chromium on PATH, for the browser tests (playwright-core). */
+export function probeChromium(): BrowserStatus {
+  const r = spawnSync('sh', ['-c', 'command -v chromium']);
+  const path = r.status === 0 ? r.stdout.toString().trim() : undefined;
+  return path ? { path, why: '' } : { why: 'no chromium on PATH' };
 }
 
 const repoRoot = resolve(__dirname, '..');
 
 /** Ends the name of a test skipped for want of SLURM (test/workspace.ts); test/summary-reporter.ts names their files. */
 export const NEEDS_SLURM = ' [needs SLURM]';
+/** Ends the name of a browser suite skipped for want of chromium. */
+export const NEEDS_BROWSER = ' [needs chromium]';
 
 /** Whether `sinfo` answers here. */
 export function probeSlurm(): SlurmStatus {
@@ -56,4 +73,11 @@ export default function setup(project: TestProject): void {
     }
   }
   project.provide('slurm', slurm);
+  let chromium = probeChromium();
+  if (!chromium.path && process.getuid?.() === 0 && onPath('apt-get')) {
+    process.stdout.write('No chromium here: installing Debian\'s with tools/chromium/install.sh (root, apt-get present)\n');
+    spawnSync(join(repoRoot, 'tools/chromium/install.sh'), [], { stdio: ['ignore', 'inherit', 'inherit'] });
+    chromium = probeChromium();
+  }
+  project.provide('chromium', chromium);
 }

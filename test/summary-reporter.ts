@@ -1,6 +1,6 @@
 import { relative } from 'node:path';
 import type { Reporter, TestModule, Vitest } from 'vitest/node';
-import { NEEDS_SLURM } from './global-setup';
+import { NEEDS_BROWSER, NEEDS_SLURM } from './global-setup';
 
 /**
  * Ends the run with one plain line, "N passed, N failed, N skipped", that any CI can read; before
@@ -17,12 +17,14 @@ export default class SummaryReporter implements Reporter {
   onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
     const counts = { passed: 0, failed: 0, skipped: 0 };
     const noSlurm = new Map<string, { skipped: number; of: number }>();
+    const noBrowser = new Set<string>();
     for (const m of modules) {
       for (const t of m.children.allTests()) {
         const s = t.result().state;
         if (s === 'passed') counts.passed++;
         else if (s === 'failed') counts.failed++;
         else counts.skipped++;
+        if (s === 'skipped' && t.fullName.includes(NEEDS_BROWSER)) noBrowser.add(relative(this.vitest?.config.root ?? process.cwd(), m.moduleId));
         if (s === 'skipped' && t.fullName.includes(NEEDS_SLURM)) {
           const file = relative(this.vitest?.config.root ?? process.cwd(), m.moduleId);
           const entry = noSlurm.get(file) ?? { skipped: 0, of: [...m.children.allTests()].length };
@@ -36,6 +38,7 @@ export default class SummaryReporter implements Reporter {
       const files = [...noSlurm].sort(([a], [b]) => a.localeCompare(b)).map(([file, n]) => (n.skipped === n.of ? file : `${file} (${n.skipped} of ${n.of} tests)`)).join(', ');
       process.stdout.write(`\n*** SLURM TESTS SKIPPED (${why}): ${files}. Run them: sudo tools/slurm/start.sh, then npm test ***\n`);
     }
+    if (noBrowser.size) process.stdout.write(`\n*** BROWSER TESTS SKIPPED (${this.vitest?.getProvidedContext().chromium?.why ?? 'no chromium'}): ${[...noBrowser].sort().join(', ')}. Run them: sudo tools/chromium/install.sh, then npm test ***\n`);
     process.stdout.write(`\n${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`);
   }
 }

@@ -3,7 +3,7 @@ import { cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, r
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { describe, inject, it, type TestFunction } from 'vitest';
-import { NEEDS_SLURM, probeSlurm, type SlurmStatus } from './global-setup';
+import { NEEDS_BROWSER, NEEDS_SLURM, probeChromium, probeSlurm, type BrowserStatus, type SlurmStatus } from './global-setup';
 
 export const repoRoot = resolve(__dirname, '..');
 
@@ -26,6 +26,18 @@ export function itSlurm(name: string, fn: TestFunction, timeout?: number): void 
   if (slurm.available) it(name, fn, timeout);
   else if (ci) it(name, needsSlurm);
   else it.skip(`${name}${NEEDS_SLURM}`, fn, timeout);
+}
+
+/** Debian's chromium for the browser tests, as test/global-setup.ts found (or installed) it. */
+export const chromiumStatus: BrowserStatus = inject('chromium') ?? probeChromium();
+
+/** A suite in a real browser: run where chromium is, a failure under CI, else skipped. */
+export function describeBrowser(name: string, fn: () => void): void {
+  if (chromiumStatus.path) describe.sequential(name, fn);
+  else if (ci) describe(name, () => it('has a chromium to run in', () => {
+    throw new Error(`no chromium here (${chromiumStatus.why}), and CI needs the browser tests: tools/chromium/install.sh as root (.ci/run does)`);
+  }));
+  else describe.skip(`${name}${NEEDS_BROWSER}`, fn);
 }
 
 /**

@@ -8,6 +8,8 @@ import { render } from '../commands/render';
 import { quickTest, type QuickTestOptions } from '../commands/quick-test';
 import { accept, cancel, clean, logs, report, retry, status, type StatusOptions } from '../commands/record-commands';
 import { parseRuntimeSeconds } from '../format/quantities';
+import { watch } from '../commands/watch';
+import { DEFAULT_PORT, serveDashboard } from '../dashboard/serve';
 
 const USAGE = `usage: campaign <command> [args]
 
@@ -45,6 +47,13 @@ the record (.campaign/record.sqlite, or NX_CAMPAIGN_RECORD); <run> is runs/RUN.y
   retry <run>               run again what did not succeed (refused while running or when complete)
   clean <run> [--yes]       remove intermediate outputs the final ones no longer need and archive the
                             logs into <log_dir>/logs-<time>.tar.gz; a dry run without --yes
+
+  serve [--port 4300] [--host 127.0.0.1] [--token T]
+                            a read-only web dashboard over the record, live; any host but 127.0.0.1
+                            needs a token (generated and printed when not given)
+  watch [<run>] [--site S] [--interval 2]
+                            the overview in the terminal, redrawn until the run ends (lines appended
+                            when the output is not a terminal)
 
   sbatch-template           print the default sbatch template, to copy to sbatch/sites/<site>.hbs or
                             sbatch/stages/<stage>.hbs and extend (module load, conda, #SBATCH lines)
@@ -200,6 +209,43 @@ export async function main(argv: string[]): Promise<number> {
       case 'clean': {
         const { positional, on } = switches('clean', args, [1, 1], ['--yes']);
         process.stdout.write(clean(findWorkspaceRoot(process.cwd()), positional[0], { yes: on.has('--yes') }));
+        return 0;
+      }
+      case 'serve': {
+        const o = { host: '127.0.0.1', port: DEFAULT_PORT, token: undefined as string | undefined };
+        parseArgs('serve', args, [0, 0], (flag, value) => {
+          if (flag === '--host') o.host = value();
+          else if (flag === '--token') o.token = value();
+          else if (flag === '--port') {
+            const v = value();
+            o.port = Number(v);
+            if (!/^\d+$/.test(v) || o.port > 65535) throw new CampaignError(`serve --port ${v}: not a port number\n  fix: a number from 1 to 65535 (0: any free port)`);
+          } else return false;
+          return true;
+        });
+        await serveDashboard({ wsRoot: findWorkspaceRoot(process.cwd()), ...o, print: (l) => process.stdout.write(`${l}\n`) });
+        return 0;
+      }
+      case 'watch': {
+        let site: string | undefined;
+        let interval: number | undefined;
+        const positional = parseArgs('watch', args, [0, 1], (flag, value) => {
+          if (flag === '--site') site = value();
+          else if (flag === '--interval') {
+            const v = value();
+            interval = Number(v);
+            if (!(interval >= 0.5 && interval <= 3600)) throw new CampaignError(`watch --interval ${v}: not a number of seconds from 0.5 to 3600\n  fix: --interval 2`);
+          } else return false;
+          return true;
+        });
+        const abort = new AbortController();
+        const stop = () => abort.abort();
+        process.once('SIGINT', stop);
+        try {
+          await watch(findWorkspaceRoot(process.cwd()), { run: positional[0], site, intervalSeconds: interval, tty: process.stdout.isTTY === true, write: (t) => process.stdout.write(t), signal: abort.signal });
+        } finally {
+          process.off('SIGINT', stop);
+        }
         return 0;
       }
       case 'sbatch-template':

@@ -16,6 +16,7 @@ import { runNameOf, type Run } from '../model/run';
 import { scancel } from '../backends/slurm/commands';
 import { CampaignRecord, FINAL_STATES, invocationLive, processAlive, type AttemptRow, type AttemptState, type Invocation } from '../store/record';
 import { fileStamp, receiptStamps, workspaceDataDir } from '../store/stage-state';
+import { STATE_COLUMNS } from '../store/overview';
 
 const TAIL_LINES = 30;
 const DAY = 86400;
@@ -113,21 +114,6 @@ export function status(wsRoot: string, o: StatusOptions = {}): string {
   });
 }
 
-const COLUMNS: [AttemptState | 'unready', string][] = [
-  ['unready', 'UNREADY'],
-  ['submitted', 'SUBMITTED'],
-  ['pending', 'PENDING'],
-  ['running', 'RUNNING'],
-  ['held', 'HELD'],
-  ['succeeded', 'SUCCEEDED'],
-  ['failed', 'FAILED'],
-  ['timeout', 'TIMEOUT'],
-  ['out-of-memory', 'OOM'],
-  ['node-failure', 'NODE_FAIL'],
-  ['cancelled', 'CANCELLED'],
-  ['interrupted', 'INTERRUPTED'],
-  ['pruned', 'PRUNED'],
-];
 
 export interface ReportRow {
   stage: string;
@@ -216,8 +202,8 @@ export function report(wsRoot: string, runArg: string, o: { json?: boolean; diff
     const accepted = s.review ? withRecord(wsRoot, (rec) => rec.accepted(run, s.step)) : undefined;
     return { step: s.step, groups: s.groups.length, succeeded: groups.filter((g) => g.state === 'succeeded').length, review: s.review, state: stepState(groups, s.review, accepted) };
   });
-  if (o.json) return `${JSON.stringify({ run, version, ...(steps.length ? { steps } : {}), stages: rows, totals: Object.fromEntries(COLUMNS.map(([s]) => [s, rows.filter((r) => r.state === s).length])), expected: rows.length }, null, 2)}\n`;
-  const used = COLUMNS.filter(([s]) => s === 'succeeded' || s === 'failed' || rows.some((r) => r.state === s));
+  if (o.json) return `${JSON.stringify({ run, version, ...(steps.length ? { steps } : {}), stages: rows, totals: Object.fromEntries(STATE_COLUMNS.map(([s]) => [s, rows.filter((r) => r.state === s).length])), expected: rows.length }, null, 2)}\n`;
+  const used = STATE_COLUMNS.filter(([s]) => s === 'succeeded' || s === 'failed' || rows.some((r) => r.state === s));
   const table = new Table({ head: ['stage', ...used.map(([, h]) => h), 'EXPECTED', 'attempts', 'job', 'time'], style: { head: [], border: [], compact: true } });
   for (const r of rows) table.push([r.stage, ...used.map(([s]) => (r.state === s ? 1 : 0)), 1, r.attempts, r.jobId ?? '', r.seconds === null ? '' : formatElapsed(r.seconds)]);
   table.push(['TOTAL', ...used.map(([s]) => rows.filter((r) => r.state === s).length), rows.length, rows.reduce((n, r) => n + r.attempts, 0), '', '']);

@@ -83,18 +83,26 @@ export interface Prepared {
   backend: Backend;
   jobs: EngineJob[];
   units: Unit[];
+  /** Per run, the plan its stages were sized by; for a backend that does not plan, HEFT's over the run's site (for the record's planned bars). */
+  plans: Map<string, Map<string, StagePlan>>;
 }
+
+/** Runs larger than this are not planned only to be recorded (a backend that does not plan runs them). */
+const RECORD_PLAN_LIMIT = 2000;
 
 /** Plan and size every stage of `jobs` for `backend`, and let it refuse what it cannot run. Writes nothing. */
 export function prepare(wsRoot: string, jobs: EngineJob[], backend: Backend): Prepared {
   const units: Unit[] = [];
   const byKey = new Map<string, Unit>();
+  const plans = new Map<string, Map<string, StagePlan>>();
   for (const job of jobs) {
     const { run } = job;
     const own = backend.planSite;
     const settings: PlanSettings | undefined = own ? { site: own.site, fullSite: own.site, siteFrom: own.siteFrom } : job.settings;
     if (backend.plans && !settings) throw new CampaignError(`${run.name}: the ${backend.name} backend needs the run's site`);
     const plan = backend.plans ? new Map(planRun(wsRoot, run, settings!).stages.map((sp) => [sp.name, sp])) : undefined;
+    const recorded = plan ?? (settings && run.stages.length <= RECORD_PLAN_LIMIT ? planQuietly(wsRoot, run, settings) : undefined);
+    if (recorded) plans.set(run.name, recorded);
     const remaining = plan ? undefined : remainingPathSeconds(run.dag);
     const wanted = new Set(job.stages);
     for (const stage of run.dag.order) {
@@ -127,7 +135,16 @@ export function prepare(wsRoot: string, jobs: EngineJob[], backend: Backend): Pr
     for (const p of u.parents) p.children.push(u);
   }
   backend.check?.(units.map(attemptOf));
-  return { backend, jobs, units };
+  return { backend, jobs, units, plans };
+}
+
+/** A plan only to compare against: a stage the site cannot hold leaves the run unplanned, not failed. */
+function planQuietly(wsRoot: string, run: Run, settings: PlanSettings): Map<string, StagePlan> | undefined {
+  try {
+    return new Map(planRun(wsRoot, run, settings).stages.map((sp) => [sp.name, sp]));
+  } catch {
+    return undefined;
+  }
 }
 
 function attemptOf(u: Unit): Attempt {

@@ -1,3 +1,4 @@
+import { distinguishingLabels } from '../format/names';
 import { formatDuration } from '../format/quantities';
 import { compressHostlist } from '../sites/hostlist';
 import type { RunPlan, StagePlan } from './plan-run';
@@ -66,8 +67,23 @@ export function ganttSvg(plan: RunPlan): string {
   const pipelines = [...new Set(plan.stages.map((s) => s.pipeline))];
   const colourOf = (s: StagePlan) => (s.critical ? CRITICAL : PALETTE[pipelines.indexOf(s.pipeline) % PALETTE.length]);
 
+  // Legend: critical path, then one swatch per pipeline.
+  const legendItems = [{ colour: CRITICAL, text: 'critical path' }, ...pipelines.map((p, i) => ({ colour: PALETTE[i % PALETTE.length], text: pipelines.length > 1 ? `pipeline ${p}` : 'other stages' }))];
+  // Wrapped onto more lines before the right edge; the chart moves down by what they take.
+  let lx = left, ly = 32;
+  const legend = legendItems.map((item) => {
+    const w = 28 + item.text.length * CHAR_W;
+    if (lx + w > WIDTH - right && lx > left) {
+      lx = left;
+      ly += 16;
+    }
+    const g = `<rect x="${lx}" y="${ly}" width="12" height="12" fill="${item.colour}"/><text x="${lx + 16}" y="${ly + 10}">${escapeXml(item.text)}</text>`;
+    lx += w;
+    return g;
+  });
+
   const parts: string[] = [];
-  const top = 76;
+  const top = 76 + (ly - 32);
   let y = top;
   const rowY = new Map<string, number>();
   nodes.forEach((n, i) => {
@@ -92,6 +108,7 @@ export function ganttSvg(plan: RunPlan): string {
   axis.push(`<text x="${left + plotW / 2}" y="${plotBottom + 36}" text-anchor="middle" fill="#4b5563">time from the campaign start</text>`);
 
   const bars: string[] = [];
+  const labels = distinguishingLabels(plan.stages.map((s) => s.name));
   for (const s of plan.stages) {
     // A 1px gap at the end keeps back-to-back stages of one colour apart.
     const x0 = x(s.start), full = x(s.end) - x0, w = Math.max(1, full > 4 ? full - 1 : full);
@@ -102,7 +119,7 @@ export function ganttSvg(plan: RunPlan): string {
       return `<rect x="${x0.toFixed(1)}" y="${ry}" width="${w.toFixed(1)}" height="${Math.max(1, laneH - (laneH >= 6 ? 1 : 0))}" fill="${fill}"${s.critical ? ' stroke="#7f1d1d" stroke-width="1"' : ''}/>`;
     });
     const first = s.nodes.slice().sort(naturalCompare)[0];
-    const text = fitLabel(s.name, w - 6);
+    const text = fitLabel(labels.get(s.name)!, w - 6);
     const label = text && laneH >= 12
       ? `<text x="${(x0 + 3).toFixed(1)}" y="${rowY.get(first)! + laneOf.get(first)!.get(s.name)! * laneH + laneH / 2 + 4}" fill="#fff">${escapeXml(text)}</text>`
       : '';
@@ -114,14 +131,6 @@ export function ganttSvg(plan: RunPlan): string {
       `<text x="${x(deadline!.seconds).toFixed(1)}" y="${top - 11}" text-anchor="${x(deadline!.seconds) > left + plotW - 60 ? 'end' : 'middle'}">deadline ${formatDuration(deadline!.seconds)}</text>`
     : '';
 
-  // Legend: critical path, then one swatch per pipeline.
-  const legendItems = [{ colour: CRITICAL, text: 'critical path' }, ...pipelines.map((p, i) => ({ colour: PALETTE[i % PALETTE.length], text: pipelines.length > 1 ? `pipeline ${p}` : 'other stages' }))];
-  let lx = left;
-  const legend = legendItems.map((item) => {
-    const g = `<rect x="${lx}" y="32" width="12" height="12" fill="${item.colour}"/><text x="${lx + 16}" y="42">${escapeXml(item.text)}</text>`;
-    lx += 28 + item.text.length * CHAR_W;
-    return g;
-  });
 
   const verdict = deadline ? `, deadline ${formatDuration(deadline.seconds)} ${deadline.met ? 'met' : 'missed'}` : '';
   const used = nodes.length, held = plan.settings.site.nodeClasses.reduce((n, c) => n + c.count, 0);

@@ -109,6 +109,15 @@ describe('createNodes', () => {
   afterEach(() => rmSync(ws, { recursive: true, force: true }));
   afterAll(() => warn.mockRestore());
 
+  it("makes nx.json the workspace's `campaign` project: serve (continuous), status and watch over the whole record", async () => {
+    const [[file, r]] = await create(['nx.json']);
+    expect(file).toBe('nx.json');
+    const p = r.projects!['.'];
+    expect(p.name).toBe('campaign');
+    expect(Object.fromEntries(Object.entries(p.targets!).map(([k, t]) => [k, [t.executor, t.options.command, t.continuous]]))).toEqual({ serve: ['nx-campaign:workspace', 'serve', true], status: ['nx-campaign:workspace', 'status', false], watch: ['nx-campaign:workspace', 'watch', false] });
+    expect(await projectNames(['nx.json', 'runs/r.yaml'])).toEqual(['campaign', 'r', 'r.a', 'r.b', 'r.c']);
+  });
+
   it('makes a run whose file has a mistake its run project alone, whose targets report it; the others load; each mistake is logged once', async () => {
     const results = await create(['runs/r.yaml', 'runs/s.yaml']);
     expect(Object.values(results[0][1].projects!).map((p) => p.name).sort()).toEqual(['r', 'r.a', 'r.b', 'r.c']);

@@ -19,9 +19,30 @@ export const RUN_FILES = '{runs,configs/runs}/*.{yaml,yml,toml}';
  * configuration mistake becomes its run project alone, whose targets fail with the
  * mistake, so the other runs still list, graph and run; the mistake is printed once.
  */
+/** nx.json too: it makes the workspace's `campaign` project, whose targets read the whole record. */
+export const PLUGIN_FILES = `{nx.json,${RUN_FILES}}`;
+
+/** The workspace's own project: the record's commands that are about every run. */
+function workspaceProject(): Record<string, StageProject> {
+  const target = (command: 'serve' | 'status' | 'watch', description: string): TargetConfiguration => ({ executor: 'nx-campaign:workspace', options: { command }, inputs: [], cache: false, continuous: command === 'serve', metadata: { description, technologies: ['nx-campaign'] } });
+  return {
+    '.': {
+      name: 'campaign',
+      tags: ['nx-campaign'],
+      targets: {
+        serve: target('serve', 'The web dashboard over the record, live (campaign serve; --port, --host, --token)'),
+        status: target('status', 'Running and recent runs (campaign status; --all, --site)'),
+        watch: target('watch', 'The overview in the terminal until the runs end (campaign watch; --run, --site)'),
+      },
+    },
+  };
+}
+
 export const createNodes: CreateNodes = [
-  RUN_FILES,
-  async (files, _options, context): Promise<CreateNodesResultArray> => {
+  PLUGIN_FILES,
+  async (allFiles, _options, context): Promise<CreateNodesResultArray> => {
+    const files = allFiles.filter((f) => f !== 'nx.json');
+    const root: CreateNodesResultArray = allFiles.includes('nx.json') ? [['nx.json', { projects: workspaceProject() }]] : [];
     // What createNodesFromFiles does, without loading @nx/devkit (0.4 s) into the worker.
     const errors: [string, Error][] = [];
     const mistakes = new Map<string, string>(); // run file -> its mistake
@@ -52,8 +73,8 @@ export const createNodes: CreateNodes = [
       const what = stopped.length === 1 ? `${stopped[0]} is not loaded (its run's targets fail until this is fixed)` : `${stopped.join(', ')} are not loaded (their runs' targets fail until this is fixed)`;
       pluginLog(`nx-campaign: ${what}:\n${message}`);
     }
-    if (errors.length) throw new AggregateCreateNodesError(errors, results);
-    return results;
+    if (errors.length) throw new AggregateCreateNodesError(errors, [...root, ...results]);
+    return [...root, ...results];
   },
 ];
 

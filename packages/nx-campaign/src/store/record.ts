@@ -120,7 +120,22 @@ const MIGRATIONS: string[] = [
   // A Rubin group's input query and output collection, per submission.
   `ALTER TABLE attempts ADD COLUMN data_query TEXT;
    ALTER TABLE attempts ADD COLUMN output_collection TEXT;`,
+  // Per version, every stage the run expects (name, group, parents, command, plan): the dashboard's
+  // EXPECTED, DAG and planned bars without loading the run's files.
+  `ALTER TABLE run_versions ADD COLUMN stages TEXT;`,
 ];
+
+/** One stage of a run version as the record keeps it (run_versions.stages, JSON). */
+export interface StageSummary {
+  name: string;
+  pipeline: string;
+  /** What the overview counts it under: a Rubin campaign's step, else its pipeline. */
+  group: string;
+  parents: string[];
+  command: string;
+  /** Seconds from the run's start, and nodes, when a plan placed it. */
+  planned?: { start: number; end: number; nodes: string[] };
+}
 
 export interface RunVersion {
   runId: number;
@@ -335,7 +350,7 @@ export class CampaignRecord {
    * the last one. Refuses while another live process has the same run active; an active
    * invocation whose process is gone is marked lost (its attempts are recovered by the caller).
    */
-  beginInvocation(run: Run, files: Record<string, string>, meta: { site?: string; backend: string }): RunVersion & { invocationId: number; lost: number[] } {
+  beginInvocation(run: Run, files: Record<string, string>, meta: { site?: string; backend: string; stages?: StageSummary[] }): RunVersion & { invocationId: number; lost: number[] } {
     return this.db.transaction(() => {
       let runRow = this.stmt('SELECT id FROM runs WHERE name = ?').get(run.name) as { id: number } | undefined;
       if (!runRow) runRow = { id: Number(this.stmt('INSERT INTO runs (uid, name, created_at) VALUES (?, ?, ?)').run(uid(), run.name, now()).lastInsertRowid) };
@@ -354,14 +369,17 @@ export class CampaignRecord {
       let versionId: number;
       let version: number;
       let previous: RunVersion['previous'];
+      const stages = meta.stages ? JSON.stringify(meta.stages) : null;
       if (last && last.hash === hash) {
         versionId = last.id;
         version = last.version;
+        // The same files, planned again (another site or backend): the latest summary stands.
+        if (stages) this.stmt('UPDATE run_versions SET stages = ? WHERE id = ?').run(stages, versionId);
       } else {
         version = (last?.version ?? 0) + 1;
         versionId = Number(
-          this.stmt('INSERT INTO run_versions (run_id, version, hash, files, inputs, site, backend, user, host, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-            .run(runId, version, hash, JSON.stringify(files), JSON.stringify(run.inputs), meta.site ?? null, meta.backend, userInfo().username, host, now()).lastInsertRowid,
+          this.stmt('INSERT INTO run_versions (run_id, version, hash, files, inputs, site, backend, user, host, created_at, stages) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+            .run(runId, version, hash, JSON.stringify(files), JSON.stringify(run.inputs), meta.site ?? null, meta.backend, userInfo().username, host, now(), stages).lastInsertRowid,
         );
         if (last) previous = { version: last.version, files: JSON.parse(last.files) as Record<string, string> };
       }

@@ -1,6 +1,25 @@
 import type { StageResult } from './result';
+import { renderArgv, shellLine } from '../model/command';
 import type { Run } from '../model/run';
-import { CampaignRecord, configHash, LIVE_STATES, runFiles, type AttemptStart, type AttemptState, type RunVersion } from './record';
+import type { StagePlan } from '../planning/plan-run';
+import { CampaignRecord, configHash, LIVE_STATES, runFiles, type AttemptStart, type AttemptState, type RunVersion, type StageSummary } from './record';
+
+/** Every stage the run executes, as the record keeps it; commands with paths as `{workspaceRoot}/...`. */
+export function stageSummaries(wsRoot: string, run: Run, plan?: Map<string, StagePlan>): StageSummary[] {
+  const kept = new Set(run.stages);
+  return run.stages.map((name) => {
+    const st = run.dag.stages.get(name)!;
+    const sp = plan?.get(name);
+    return {
+      name,
+      pipeline: st.pipeline,
+      group: typeof st.config.step === 'string' ? st.config.step : st.pipeline,
+      parents: run.dag.parents.get(name)!.filter((p) => kept.has(p)),
+      command: shellLine(renderArgv(run, name, (p) => (p.startsWith('/') ? p : `{workspaceRoot}/${p}`))),
+      ...(sp ? { planned: { start: sp.start, end: sp.end, nodes: sp.nodes } } : {}),
+    };
+  });
+}
 
 /** What a backend tells the record about an attempt it starts; the end comes with its result. */
 export interface AttemptLog {
@@ -33,9 +52,10 @@ export class Recorder implements AttemptLog {
     private readonly wsRoot: string,
   ) {}
 
-  /** Take the run (refusing if another process has it) and record its files as a version. */
-  begin(run: Run, meta: { site?: string; backend: string }): RunVersion & { invocationId: number; lost: number[] } {
-    const v = this.record.beginInvocation(run, runFiles(this.wsRoot, run), meta);
+  /** Take the run (refusing if another process has it) and record its files, stages and plan as a version. */
+  begin(run: Run, meta: { site?: string; backend: string; plan?: Map<string, StagePlan> }): RunVersion & { invocationId: number; lost: number[] } {
+    const stages = stageSummaries(this.wsRoot, run, meta.plan);
+    const v = this.record.beginInvocation(run, runFiles(this.wsRoot, run), { site: meta.site, backend: meta.backend, stages });
     this.runs.set(run.name, v);
     // No process follows them any more: this one holds the run. SLURM jobs may still be alive.
     for (const a of this.record.liveAttempts(run.name)) {

@@ -75,7 +75,7 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
     for (const p of prepared) {
       for (const job of p.jobs) {
         const site = p.backend.name === 'local' ? (job.run.site ?? 'local') : p.backend.name === 'allocation' ? `allocation in ${job.settings!.site.name}` : job.settings!.site.name;
-        const v = recorder.begin(job.run, { site, backend: p.backend.name });
+        const v = recorder.begin(job.run, { site, backend: p.backend.name, plan: p.plans.get(job.run.name) });
         if (v.previous) process.stdout.write(`${job.run.name}: run files changed since version ${v.previous.version}; recorded as version ${v.version} (campaign report ${job.run.file} --diff)\n`);
       }
     }
