@@ -140,11 +140,13 @@ def query_dataset_types(a, log):
         out(table(["name"], [[n] for n, _, _ in types], align="<"))
 
 
-def sort_rows(columns, rows, first=0):
+def sort_rows(columns, rows, first=0, ignore=()):
     """The stack's default order (sortAstropyTable): the given first columns, then spatial and
-    temporal dimensions with what they require, then the rest."""
-    early = [r for c in columns[first:] if c in dims.EARLY for r in dims.group([c])[0]]
-    keys = list(dict.fromkeys(columns[:first] + [c for c in early if c in columns] + columns[first:]))
+    temporal dimensions with what they require, then the other dimensions; the columns in
+    `ignore` (query-datasets' id and URI) are not sort keys, as the stack ignores them."""
+    rest = [c for c in columns[first:] if c not in ignore]
+    early = [r for c in rest if c in dims.EARLY for r in dims.group([c])[0]]
+    keys = list(dict.fromkeys(columns[:first] + [c for c in early if c in columns] + rest))
     idx = [columns.index(k) for k in keys]
     rows.sort(key=lambda r: [(0, r[i], "") if isinstance(r[i], int) else (1, 0, str(r[i])) for i in idx])
 
@@ -242,7 +244,7 @@ def query_datasets(a, log):
         rows = [[t, ds["run"], ds["id"]] + [dims.complete(ds["dataId"]).get(c, "") for c in columns[3:]] + ([f"file://{ds['path']}"] if a.show_uri else []) for ds in found]
         if a.show_uri:
             columns = columns + ["URI"]
-        order_rows(columns, rows, a.order_by) if a.order_by else sort_rows(columns, rows, first=2)
+        order_rows(columns, rows, a.order_by) if a.order_by else sort_rows(columns, rows, first=2, ignore=("id", "URI"))
         if cap is not None and total + len(rows) > cap:
             rows = rows[: cap - total]
             if a.limit < 0:
