@@ -150,6 +150,7 @@ describeBrowser('the dashboard, in a browser', () => {
     await page.goto(`${server.url}/runs/broken/stages/fit`);
     const row = page.locator('#attempts tr[data-attempt="1"]');
     expect(await row.getAttribute('data-state')).toBe('failed');
+    expect(await page.locator('#attempts tr.why').first().textContent()).toBe('why it ran: first run');
     expect(await page.locator('pre.command').textContent()).toContain("sys.exit(3)");
     expect(await page.locator('#log').textContent()).toContain('fit did not converge');
     await page.screenshot({ path: join(SHOTS, 'stage.png'), fullPage: true });

@@ -9,6 +9,7 @@ import { quickTest, type QuickTestOptions } from '../commands/quick-test';
 import { accept, cancel, clean, logs, report, retry, status, type StatusOptions } from '../commands/record-commands';
 import { parseRuntimeSeconds } from '../format/quantities';
 import { watch } from '../commands/watch';
+import { why } from '../commands/why';
 import { DEFAULT_PORT, serveDashboard } from '../dashboard/serve';
 
 const USAGE = `usage: campaign <command> [args]
@@ -38,6 +39,9 @@ the record (.campaign/record.sqlite, or NX_CAMPAIGN_RECORD); <run> is runs/RUN.y
   report <run> [--json] [--diff]
                             per stage: state of its latest attempt (BPS columns), EXPECTED, TOTAL,
                             attempts, job; failures with their log; --diff: the run files' last edit
+  why <run> [<stage>] [--json]
+                            per stage: whether it runs now or is cached, and why (the file, config
+                            key, input or parent that changed, an output gone missing); why it last ran
   logs <run> <stage> [--attempt N]
                             the log of the latest (or N-th) attempt; for a failure its path and tail
   accept <campaign> <step> [--note TEXT]
@@ -175,6 +179,11 @@ export async function main(argv: string[]): Promise<number> {
       case 'report': {
         const { positional, on } = switches('report', args, [1, 1], ['--json', '--diff']);
         process.stdout.write(report(findWorkspaceRoot(process.cwd()), positional[0], { json: on.has('--json'), diff: on.has('--diff') }));
+        return 0;
+      }
+      case 'why': {
+        const { positional, on } = switches('why', args, [1, 2], ['--json']);
+        process.stdout.write(why(findWorkspaceRoot(process.cwd()), positional[0], positional[1], { json: on.has('--json') }));
         return 0;
       }
       case 'logs': {

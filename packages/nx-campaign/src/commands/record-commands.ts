@@ -50,7 +50,7 @@ function runNameArg(arg: string): string {
   return RUN_FILE.test(arg) ? runNameOf(arg) : arg;
 }
 
-function loadRunArg(wsRoot: string, arg: string): Run {
+export function loadRunArg(wsRoot: string, arg: string): Run {
   const file = RUN_FILE.test(arg) ? posix.normalize(arg) : (['runs', 'configs/runs'].flatMap((d) => ['yaml', 'yml', 'toml'].map((e) => `${d}/${arg}.${e}`)).find((f) => existsSync(join(wsRoot, f))) ?? `runs/${arg}.yaml`);
   return loadRun(wsRoot, file);
 }

@@ -16,6 +16,32 @@ export function sha256(text: string | Buffer): string {
  * not what it produces.
  */
 export function stageFingerprints(wsRoot: string, run: Run): Map<string, string> {
+  return new Map([...stageFingerprintParts(wsRoot, run)].map(([name, f]) => [name, f.fingerprint]));
+}
+
+/** What a stage's fingerprint is made of, as hashed; plus, not hashed, the size and mtime of each declared file (for `campaign why`). */
+export interface FingerprintParts {
+  argv: unknown;
+  cwd?: string;
+  mpi?: unknown;
+  env: Record<string, string>;
+  config: Record<string, unknown>;
+  outputs: unknown;
+  outputDir: string;
+  /** [key, `path@size:mtime` for a run input, `stage:path` for a parent's output]. */
+  sources: [string, string][];
+  /** [file, sha256 of its contents]. */
+  files: [string, string][];
+  written: unknown;
+  /** The parents' fingerprints, in order. */
+  parents: (string | undefined)[];
+  /** Not hashed: file -> `size:mtime`, to say how a changed file changed. */
+  stamps?: Record<string, string>;
+  /** Not hashed: the parents' names, beside their fingerprints. */
+  parentNames?: string[];
+}
+
+export function stageFingerprintParts(wsRoot: string, run: Run): Map<string, { fingerprint: string; parts: FingerprintParts }> {
   const fileHashes = new Map<string, string>();
   const contentHash = (file: string) => {
     noteFile(file);
@@ -39,29 +65,27 @@ export function stageFingerprints(wsRoot: string, run: Run): Map<string, string>
       return 'missing';
     }
   };
-  const out = new Map<string, string>();
+  const out = new Map<string, { fingerprint: string; parts: FingerprintParts }>();
   for (const name of run.dag.order) {
     const s = run.dag.stages.get(name)!;
-    const sources = [...run.dag.sources.get(name)!.entries()].map(([key, src]) => [key, src.kind === 'run-input' ? `${src.path}@${identity(src.path)}` : `${src.stage}:${src.path}`]);
-    out.set(
-      name,
-      sha256(
-        JSON.stringify({
-          argv: s.argv,
-          cwd: s.cwd,
-          mpi: s.mpiLauncher,
-          env: s.env,
-          // ceci stages read their options from the stages config, not the command line.
-          config: s.config,
-          outputs: s.outputs,
-          outputDir: run.outputDir,
-          sources,
-          files: s.definitionFiles.map((f) => [f, contentHash(f)]),
-          written: s.files,
-          parents: run.dag.parents.get(name)!.map((p) => out.get(p)),
-        }),
-      ).slice(0, 16),
-    );
+    const sources = [...run.dag.sources.get(name)!.entries()].map(([key, src]): [string, string] => [key, src.kind === 'run-input' ? `${src.path}@${identity(src.path)}` : `${src.stage}:${src.path}`]);
+    const parentNames = run.dag.parents.get(name)!;
+    const hashed: FingerprintParts = {
+      argv: s.argv,
+      cwd: s.cwd,
+      mpi: s.mpiLauncher,
+      env: s.env,
+      // ceci stages read their options from the stages config, not the command line.
+      config: s.config,
+      outputs: s.outputs,
+      outputDir: run.outputDir,
+      sources,
+      files: s.definitionFiles.map((f): [string, string] => [f, contentHash(f)]),
+      written: s.files,
+      parents: parentNames.map((p) => out.get(p)?.fingerprint),
+    };
+    const fingerprint = sha256(JSON.stringify(hashed)).slice(0, 16);
+    out.set(name, { fingerprint, parts: { ...hashed, stamps: Object.fromEntries(s.definitionFiles.map((f) => [f, identity(f)])), parentNames } });
   }
   return out;
 }

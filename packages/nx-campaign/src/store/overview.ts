@@ -182,6 +182,8 @@ export function stagePage(db: Database.Database, o: RunOverview, page: { offset:
 }
 
 export interface AttemptDetail extends AttemptRow {
+  /** Why the attempt ran (campaign why). */
+  reason: string | null;
   script: string | null;
   script_diff: string | null;
   data_query: string | null;
@@ -190,7 +192,7 @@ export interface AttemptDetail extends AttemptRow {
 
 /** Every attempt of one stage, first to last. */
 export function stageAttempts(db: Database.Database, run: string, stage: string): AttemptDetail[] {
-  return db.prepare(`SELECT ${ATTEMPT_COLUMNS}, a.script, a.script_diff, a.data_query, a.output_collection FROM attempts a JOIN runs r ON r.id = a.run_id JOIN run_versions v ON v.id = a.version_id WHERE r.name = ? AND a.stage = ? ORDER BY a.attempt`).all(run, stage) as AttemptDetail[];
+  return db.prepare(`SELECT ${ATTEMPT_COLUMNS}, a.reason, a.script, a.script_diff, a.data_query, a.output_collection FROM attempts a JOIN runs r ON r.id = a.run_id JOIN run_versions v ON v.id = a.version_id WHERE r.name = ? AND a.stage = ? ORDER BY a.attempt`).all(run, stage) as AttemptDetail[];
 }
 
 /** The log path the record holds for attempt `n` of a stage: the only paths the dashboard reads. */

@@ -123,6 +123,10 @@ const MIGRATIONS: string[] = [
   // Per version, every stage the run expects (name, group, parents, command, plan): the dashboard's
   // EXPECTED, DAG and planned bars without loading the run's files.
   `ALTER TABLE run_versions ADD COLUMN stages TEXT;`,
+  // Per attempt, the stage's fingerprint, what it was made of, and why the attempt ran (campaign why).
+  `ALTER TABLE attempts ADD COLUMN fingerprint TEXT;
+   ALTER TABLE attempts ADD COLUMN fingerprint_parts TEXT;
+   ALTER TABLE attempts ADD COLUMN reason TEXT;`,
 ];
 
 /** One stage of a run version as the record keeps it (run_versions.stages, JSON). */
@@ -158,6 +162,10 @@ export interface AttemptStart {
   /** A Rubin group's data query and output collection. */
   dataQuery?: string;
   outputCollection?: string;
+  /** The stage's fingerprint and its parts (JSON), and why this attempt runs. */
+  fingerprint?: string;
+  fingerprintParts?: string;
+  reason?: string;
   cores?: number;
   /** Per node, as this attempt holds it. */
   memoryMB?: number;
@@ -167,6 +175,17 @@ export interface AttemptStart {
   nodes?: string[];
   logPath?: string;
   state: AttemptState;
+}
+
+export interface FingerprintRow {
+  attempt: number;
+  state: AttemptState;
+  exit_code: number | null;
+  invocation_id: number;
+  ended_at: string | null;
+  fingerprint: string | null;
+  fingerprint_parts: string | null;
+  reason: string | null;
 }
 
 export interface AttemptEnd {
@@ -400,10 +419,10 @@ export class CampaignRecord {
       const n = (this.stmt('SELECT COALESCE(MAX(attempt), 0) AS n FROM attempts WHERE run_id = ? AND stage = ?').get(v.runId, a.stage) as { n: number }).n + 1;
       return Number(
         this.stmt(
-            `INSERT INTO attempts (run_id, version_id, invocation_id, stage, pipeline, attempt, backend, job_id, script, script_sha256, script_diff, data_query, output_collection, cores, memory_mb, walltime_s, declared_memory_mb, declared_runtime_s, nodes, submitted_at, state, log_path, config_hash)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            `INSERT INTO attempts (run_id, version_id, invocation_id, stage, pipeline, attempt, backend, job_id, script, script_sha256, script_diff, data_query, output_collection, cores, memory_mb, walltime_s, declared_memory_mb, declared_runtime_s, nodes, submitted_at, state, log_path, config_hash, fingerprint, fingerprint_parts, reason)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
-          .run(v.runId, v.versionId, v.invocationId, a.stage, a.pipeline, n, a.backend, a.jobId ?? null, a.script ?? null, a.script === undefined ? null : createHash('sha256').update(a.script).digest('hex'), a.scriptDiff ?? null, a.dataQuery ?? null, a.outputCollection ?? null, a.cores ?? null, a.memoryMB ?? null, a.walltimeSeconds ?? null, a.declared?.memoryMBPerNode ?? null, a.declared?.runtimeSeconds ?? null, a.nodes?.join(',') ?? null, now(), a.state, a.logPath ?? null, a.configHash).lastInsertRowid,
+          .run(v.runId, v.versionId, v.invocationId, a.stage, a.pipeline, n, a.backend, a.jobId ?? null, a.script ?? null, a.script === undefined ? null : createHash('sha256').update(a.script).digest('hex'), a.scriptDiff ?? null, a.dataQuery ?? null, a.outputCollection ?? null, a.cores ?? null, a.memoryMB ?? null, a.walltimeSeconds ?? null, a.declared?.memoryMBPerNode ?? null, a.declared?.runtimeSeconds ?? null, a.nodes?.join(',') ?? null, now(), a.state, a.logPath ?? null, a.configHash, a.fingerprint ?? null, a.fingerprintParts ?? null, a.reason ?? null).lastInsertRowid,
       );
     }).immediate();
   }
@@ -430,6 +449,12 @@ export class CampaignRecord {
 
   attempts(runName: string): AttemptRow[] {
     return this.stmt(`${ATTEMPTS} WHERE r.name = ? ORDER BY a.id`).all(runName) as AttemptRow[];
+  }
+
+  /** The stage's latest attempt, and its latest succeeded one, with what their fingerprints were made of. */
+  fingerprintHistory(runName: string, stage: string): { last?: FingerprintRow; succeeded?: FingerprintRow } {
+    const q = (extra: string) => this.stmt(`SELECT a.attempt, a.state, a.exit_code, a.invocation_id, a.ended_at, a.fingerprint, a.fingerprint_parts, a.reason FROM attempts a JOIN runs r ON r.id = a.run_id WHERE r.name = ? AND a.stage = ? ${extra} ORDER BY a.attempt DESC LIMIT 1`).get(runName, stage) as FingerprintRow | undefined;
+    return { last: q(''), succeeded: q("AND a.state = 'succeeded'") };
   }
 
   /** Who accepted step `step` of `runName`, and when; undefined while it is not. */

@@ -1,8 +1,24 @@
 import type { StageResult } from './result';
-import { renderArgv, shellLine } from '../model/command';
+import { existsSync } from 'node:fs';
+import { relative } from 'node:path';
+import { stageFingerprintParts, type FingerprintParts } from '../graph/fingerprint';
+import { fingerprintDiff } from '../graph/why';
+import { renderArgv, shellLine, stageInvocation } from '../model/command';
 import type { Run } from '../model/run';
 import type { StagePlan } from '../planning/plan-run';
 import { CampaignRecord, configHash, LIVE_STATES, runFiles, type AttemptStart, type AttemptState, type RunVersion, type StageSummary } from './record';
+
+/**
+ * What makes a stage's outputs out of date against the fingerprint parts they were made from:
+ * a difference of parts, else an output missing; undefined when neither.
+ */
+export function stageChange(wsRoot: string, run: Run, stage: string, old: FingerprintParts, now: FingerprintParts): string | undefined {
+  const diff = fingerprintDiff(old, now);
+  if (diff.length) return diff.length > 3 ? `${diff.slice(0, 3).join('; ')} (and ${diff.length - 3} more)` : diff.join('; ');
+  const missing = stageInvocation(wsRoot, run, stage).outputs.filter((o) => !existsSync(o.final)).map((o) => relative(wsRoot, o.final));
+  if (missing.length) return `output ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''} missing`;
+  return undefined;
+}
 
 /** Every stage the run executes, as the record keeps it; commands with paths as `{workspaceRoot}/...`. */
 export function stageSummaries(wsRoot: string, run: Run, plan?: Map<string, StagePlan>): StageSummary[] {
@@ -46,6 +62,7 @@ const STATE_OF: Record<StageResult['status'], AttemptState> = { success: 'succee
 export class Recorder implements AttemptLog {
   private readonly runs = new Map<string, RunVersion & { invocationId: number; lost: number[] }>();
   private readonly current = new Map<string, number>();
+  private readonly parts = new Map<string, Map<string, { fingerprint: string; parts: FingerprintParts }>>();
 
   constructor(
     readonly record: CampaignRecord,
@@ -55,6 +72,7 @@ export class Recorder implements AttemptLog {
   /** Take the run (refusing if another process has it) and record its files, stages and plan as a version. */
   begin(run: Run, meta: { site?: string; backend: string; plan?: Map<string, StagePlan> }): RunVersion & { invocationId: number; lost: number[] } {
     const stages = stageSummaries(this.wsRoot, run, meta.plan);
+    this.parts.set(run.name, stageFingerprintParts(this.wsRoot, run));
     const v = this.record.beginInvocation(run, runFiles(this.wsRoot, run), { site: meta.site, backend: meta.backend, stages });
     this.runs.set(run.name, v);
     // No process follows them any more: this one holds the run. SLURM jobs may still be alive.
@@ -69,8 +87,22 @@ export class Recorder implements AttemptLog {
     const st = run.dag.stages.get(stage)!;
     // A Rubin group's data query and output collection, per submission (RTN-023).
     const rubin = typeof st.config.query === 'string' ? { dataQuery: st.config.query, outputCollection: String(st.config.output) } : {};
-    const id = this.record.startAttempt(v, { ...info, ...rubin, stage, pipeline: st.pipeline, configHash: configHash(run, stage) });
+    const f = this.parts.get(run.name)?.get(stage);
+    const why = f ? { fingerprint: f.fingerprint, fingerprintParts: JSON.stringify(f.parts), reason: this.reason(run, stage, f.parts, v.invocationId) } : {};
+    const id = this.record.startAttempt(v, { ...info, ...rubin, ...why, stage, pipeline: st.pipeline, configHash: configHash(run, stage) });
     this.current.set(`${run.name}/${stage}`, id);
+  }
+
+  /** Why the stage runs now, against its last attempt and the parts of its last success. */
+  private reason(run: Run, stage: string, now: FingerprintParts, invocationId: number): string {
+    const { last, succeeded } = this.record.fingerprintHistory(run.name, stage);
+    if (last && last.invocation_id === invocationId && last.state !== 'succeeded') return `retry after attempt ${last.attempt} (${last.state}${last.exit_code !== null ? `, exit ${last.exit_code}` : ''})`;
+    if (!succeeded) return last ? `attempt ${last.attempt} did not succeed (${last.state}${last.exit_code !== null ? `, exit ${last.exit_code}` : ''})` : 'first run';
+    if (!succeeded.fingerprint_parts) return `attempt ${succeeded.attempt} succeeded before nx-campaign recorded fingerprints: no comparison`;
+    const change = stageChange(this.wsRoot, run, stage, JSON.parse(succeeded.fingerprint_parts) as FingerprintParts, now);
+    if (change) return change;
+    if (process.env.NX_SKIP_NX_CACHE === 'true') return '--skip-nx-cache';
+    return `nothing changed since attempt ${succeeded.attempt}: Nx had no cache entry for it (nx reset, or another clone)`;
   }
 
   state(run: Run, stage: string, state: AttemptState, nodes?: string): void {
