@@ -110,7 +110,7 @@ describe('Rubin campaigns', () => {
     expect(run.stages).toEqual(['step1_group_000', 'step1_group_001', 'step1_group_002', 'step2', 'step3']);
     expect(run.dag.stages.get('step1_group_000')!.config.query).toBe("instrument = 'DECam' AND band = 'g' AND 1 <= visit AND visit < 3");
     expect(run.dag.stages.get('step1_group_002')!.config.query).toBe("instrument = 'DECam' AND band = 'g' AND 5 <= visit");
-    expect(readFileSync(join(dir, 'butler-calls'), 'utf8')).toBe("query-data-ids repo visit --collections DECam/defaults --datasets raw --where instrument = 'DECam' AND band = 'g'\n");
+    expect(readFileSync(join(dir, 'butler-calls'), 'utf8')).toBe("query-data-ids repo visit --limit 0 --collections DECam/defaults --datasets raw --where instrument = 'DECam' AND band = 'g'\n");
     // the step after a reviewed one waits for its acceptance
     expect(run.dag.stages.get('step3')!.checks!.before![0]).toEqual({ kind: 'accepted', step: 'step2' });
     expect(run.dag.stages.get('step2')!.checks!.before).toHaveLength(1);

@@ -107,6 +107,8 @@ export interface Backend {
   reattach?(earlier: { attempt: Attempt; jobId: string }[]): Promise<Map<string, Reattached>>;
   /** After the first round of submissions, interrupted or not. */
   submittedAll?(attempts: Attempt[]): void;
+  /** The record now holds the attempt's job id (what was in flight until then may be forgotten). */
+  recorded?(a: Attempt): void;
   /** After the last attempt ended (or was left running): release what it holds. */
   close?(): Promise<void>;
 }

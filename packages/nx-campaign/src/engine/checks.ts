@@ -47,7 +47,7 @@ async function runCheck(inv: StageInvocation, c: ResolvedCheck, ctx: CheckContex
       const end = await runProcess(c.argv, { cwd: inv.cwd, env: inv.env, signal: ctx.signal, onLine: (l) => (out.write(`${l}\n`), lines.push(l), lines.length > 200 && lines.shift()) });
       await new Promise<void>((resolve) => out.end(() => resolve()));
       if (end.code === 0) return undefined;
-      const why = end.error ? (end.error.code === 'ENOENT' ? `${c.argv[0]} is not on PATH` : end.error.message) : lastLines(lines.join('\n')) || `exited with code ${end.code ?? end.signal}`;
+      const why = end.error ? (end.error.code === 'ENOENT' ? `${c.argv[0]} is not on PATH` : end.error.message) : toolMessage(lines) || `exited with code ${end.code ?? end.signal}`;
       return { state: 'failed', message: `pre-flight ${c.what} failed, nothing submitted: ${why}\n  reproduce: ${shellLine(c.argv)}\n  log: ${log}`, output: lines.join('\n') };
     }
     case 'datasets': {
@@ -61,4 +61,10 @@ async function runCheck(inv: StageInvocation, c: ResolvedCheck, ctx: CheckContex
       }
     }
   }
+}
+
+/** What a tool said went wrong: its last `SomeError: message` line (a Python traceback's end), else its last lines. */
+function toolMessage(lines: string[]): string {
+  for (let i = lines.length - 1; i >= 0; i--) if (/^[A-Za-z_][\w.]*(?:Error|Exception|Exit)\b:? /.test(lines[i])) return lines[i];
+  return lastLines(lines.join('\n'));
 }

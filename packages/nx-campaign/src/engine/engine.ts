@@ -248,6 +248,7 @@ export async function* execute(p: Prepared, opts: EngineOptions): AsyncGenerator
     const st = u.run.dag.stages.get(u.stage)!;
     const declared = st.declared ?? st.resources;
     record?.started(u.run, u.stage, { backend: s.backend ?? backend.name, jobId: s.jobId, script: s.script, scriptDiff: s.scriptDiff, cores: a.size.cores, memoryMB: a.size.memoryMBPerNode, walltimeSeconds: s.walltimeSeconds, declared: { memoryMBPerNode: declared.memoryMBPerNode, runtimeSeconds: declared.runtimeSeconds }, nodes: s.nodes, logPath: u.inv.logFile, state: s.state });
+    backend.recorded?.(a);
     return true;
   };
 

@@ -83,6 +83,8 @@ def submit(a, log):
                        (name, submit_dir, str(cfg.search("operator")), str(cfg.search("project")), str(cfg.search("campaign")), str(cfg.search("payloadName")), time.time(), summary)).lastrowid
     insert_jobs(c, run_id, jobs)
     wms.start_runner(run_id, submit_dir, name)
+    # The WMS's own delay before it answers (condor_submit's); tests use it to stop nx in between.
+    time.sleep(float(os.environ.get("BPS_STANDIN_SUBMIT_PAUSE", "0")))
     log.info(DRIVERS, f"Run '{name}' submitted for execution with id '{run_id}'")
     print(f"Run Id: {run_id}")
     print(f"Run Name: {name}")

@@ -6,12 +6,12 @@
  * cancelled with `bps cancel --id`. Memory and retries inside a workflow are BPS's own
  * (numberOfRetries, memoryMultiplier).
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Attempt, Backend, Ended, Reattached, Report } from '../../engine/backend';
 import { runProcess } from '../../engine/process';
 import { CampaignError } from '../../format/errors';
-import { shellLine } from '../../model/command';
+import { absolutePath, shellLine } from '../../model/command';
 import { lastLines, parseTables } from '../../workflows/rubin/butler';
 import { writeSubmitFile } from './submit-file';
 
@@ -62,6 +62,11 @@ function reportOf(a: Attempt, state: string, row: Record<string, string>): Repor
   }
 }
 
+/** Written before `bps submit`, removed once the record holds the run id. */
+function inFlightMarker(wsRoot: string, a: Attempt): string {
+  return join(absolutePath(wsRoot, a.run.outputDir), 'bps', '.submitting', `${a.stage}.json`);
+}
+
 export function bpsBackend(opts: BpsOptions): Backend {
   let lastPoll = 0;
   const log = (a: Attempt, text: string) => {
@@ -96,11 +101,31 @@ export function bpsBackend(opts: BpsOptions): Backend {
       const site = a.run.site ?? 'local';
       const f = writeSubmitFile(opts.wsRoot, a.run, a.stage, { site, retries: a.run.retries?.count ?? BPS_RETRIES });
       if (f.note) opts.print(`[${a.stage}] ${f.note}`);
+      // A submission nx was killed during (bps submit made the workflow, the record never heard
+      // of it): its marker is still there; the workflow of this payload BPS did not list before
+      // it is that submission's, followed instead of submitted again.
+      const marker = inFlightMarker(opts.wsRoot, a);
+      const payload = `${a.run.name}_${a.stage}`;
+      const listed = async () => {
+        const all = await capture(['bps', 'report'], opts.wsRoot, opts.signal);
+        return all.code === 0 ? (parseTables(all.out)[0] ?? []).filter((row) => row.PAYLOAD === payload).map((row) => row.ID) : [];
+      };
+      if (existsSync(marker)) {
+        const before = (JSON.parse(readFileSync(marker, 'utf8')) as { before: string[] }).before;
+        const orphan = (await listed()).find((id) => !before.includes(id));
+        if (orphan) {
+          log(a, `bps run ${orphan} was submitted by an nx that stopped before recording it: followed, not submitted again`);
+          return { state: 'pending', jobId: orphan, backend: 'bps', script: f.text, scriptDiff: f.diff || undefined };
+        }
+      }
+      mkdirSync(dirname(marker), { recursive: true });
+      writeFileSync(marker, JSON.stringify({ before: await listed(), at: new Date().toISOString() }));
       const argv = a.inv.argv;
       const r = await capture(argv, opts.wsRoot, opts.signal);
       log(a, `$ ${shellLine(argv)}\n${r.out}`);
       if (r.missing) throw new CampaignError(`bps is not on PATH\n  fix: set up the LSST stack (setup lsst_distrib); to try without it, put the stand-ins first: export PATH=$PWD/pipelines/rubin/bin:$PATH`);
       const id = /^Run Id:\s*(\S+)/m.exec(r.out)?.[1];
+      if (r.code !== 0 || !id) rmSync(marker, { force: true });
       if (r.code !== 0 || !id) throw new CampaignError(`bps submit ${r.code !== 0 ? `exited with code ${r.code}` : 'printed no Run Id'}: ${lastLines(r.out)}\n  reproduce: ${shellLine(argv)}`);
       return { state: 'pending', jobId: id, backend: 'bps', script: f.text, scriptDiff: f.diff || undefined };
     },
@@ -134,6 +159,9 @@ export function bpsBackend(opts: BpsOptions): Backend {
         out.push(r);
       }
       return out;
+    },
+    recorded(a) {
+      rmSync(inFlightMarker(opts.wsRoot, a), { force: true });
     },
     async cancel(attempts) {
       for (const a of attempts) {

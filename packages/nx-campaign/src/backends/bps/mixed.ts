@@ -45,6 +45,7 @@ export function withBps(primary: Backend, bps: Backend): Backend {
       return out;
     },
     submittedAll: (attempts) => primary.submittedAll?.(split(attempts)[0]),
+    recorded: (a) => of(a).recorded?.(a),
     async close() {
       await primary.close?.();
       await bps.close?.();

@@ -52,7 +52,8 @@ export function lastLines(text: string, n = 3): string {
 }
 
 export function queryDataIdsArgv(repo: string, dimension: string, o: { collections: string[]; dataset?: string; where?: string }): string[] {
-  return [BUTLER, 'query-data-ids', repo, dimension, ...(o.collections.length ? ['--collections', o.collections.join(',')] : []), ...(o.dataset ? ['--datasets', o.dataset] : []), ...(o.where ? ['--where', o.where] : [])];
+  // --limit 0: every row (query-data-ids stops at 20,000 by default, with only a warning).
+  return [BUTLER, 'query-data-ids', repo, dimension, '--limit', '0', ...(o.collections.length ? ['--collections', o.collections.join(',')] : []), ...(o.dataset ? ['--datasets', o.dataset] : []), ...(o.where ? ['--where', o.where] : [])];
 }
 
 /** The sorted distinct values of `dimension` the query finds (what a split by query cuts). */
