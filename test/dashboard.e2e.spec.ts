@@ -210,6 +210,30 @@ describeBrowser('the dashboard, in a browser', () => {
     expect(campaign(ws, ['status']).status).toBe(0);
   });
 
+  it("campaign graph prints the address of Nx's graph showing the run's stages flat, focused on the run", async () => {
+    const port = String(4300 + Math.floor(Math.random() * 600));
+    const child = spawn(join(repoRoot, 'node_modules', '.bin', 'campaign'), ['graph', 'photoz-sim', '--port', port], { cwd: ws, env: nxEnv });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        const t = setTimeout(() => reject(new Error(`no address in 60 s: ${out}`)), 60_000);
+        child.stdout.on('data', (d) => {
+          out += d;
+          const m = /: (http:\/\/\S+rawGraph=\S+)/.exec(out);
+          if (m) (clearTimeout(t), resolve(m[1]));
+        });
+        child.stderr.on('data', (d) => (out += d));
+      });
+      expect(JSON.parse(decodeURIComponent(new URL(url).searchParams.get('rawGraph')!))).toEqual({ config: { mode: 'individual' }, state: { type: 'focused', nodeId: 'project-photoz-sim' } });
+      await page.goto(url);
+      await page.getByText('Remove focus').waitFor({ timeout: 30_000 });
+      await page.waitForTimeout(1500); // the layout settles
+      await page.screenshot({ path: join(SHOTS, 'nx-graph-run.png') });
+    } finally {
+      child.kill('SIGTERM');
+    }
+  }, 90_000);
+
   it('on any host but the loopback one, refuses a request without its token', async () => {
     const open = await serve(ws, ['--host', '0.0.0.0']);
     try {

@@ -82,6 +82,8 @@ describe.sequential('inspecting runs without running them', () => {
     expect(deps('photoz-sim.estimate_target')).toEqual(['photoz-sim.train_photoz']);
     expect(deps('photoz-sim.evaluate')).toEqual(['photoz-sim.estimate_test']);
     expect(deps('pspipe-demo.spectra')).toEqual(['pspipe-demo.map_split0', 'pspipe-demo.map_split1']);
+    // The run's project depends on its stages: nx graph focused on it shows them all (campaign graph).
+    expect(deps('photoz-sim')).toEqual(PHOTOZ_STAGES.map((s) => `photoz-sim.${s}`).sort());
     expect(deps('pspipe-demo.map_split1')).toEqual(['pspipe-demo.simulate_tod']);
     // Runs do not leak into each other.
     expect(deps('photoz-observed.evaluate')).toEqual(['photoz-observed.estimate_test']);

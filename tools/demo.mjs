@@ -30,4 +30,5 @@ for (const run of ['photoz-sim', 'photoz-observed']) {
 }
 console.log('  so-nulltests: maps in results/so-nulltests/maps (full/ and null/<test>_split_<k>/)');
 console.log('  lovoccs-a85: datasets in the butler repository data/rubin/repo (u/demo/a85/<step>/<group>); npx campaign report lovoccs-a85');
+console.log('Watch and inspect: npx campaign serve (the dashboard, http://127.0.0.1:4300/), npx campaign watch, npx campaign why photoz-sim');
 console.log('Run it again: every stage comes from the cache. See README.md for more.');

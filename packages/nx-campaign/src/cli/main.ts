@@ -10,6 +10,7 @@ import { accept, cancel, clean, logs, report, retry, status, type StatusOptions 
 import { parseRuntimeSeconds } from '../format/quantities';
 import { watch } from '../commands/watch';
 import { why } from '../commands/why';
+import { graph, GRAPH_PORT } from '../commands/graph';
 import { DEFAULT_PORT, serveDashboard } from '../dashboard/serve';
 
 const USAGE = `usage: campaign <command> [args]
@@ -28,6 +29,8 @@ commands:
   render <campaign> [--step S]
                             write the BPS submit files of a Rubin campaign (of step S) without
                             submitting; edit one before it is submitted, the record keeps the diff
+  graph <run> [--port 4211]  Nx's graph of the run's stages and their edges, at first sight (nx graph,
+                            its flat view focused on the run): prints the address to open
   quick-test <runs/RUN.yaml> [--nodes N] [--time 30m] [--qos Q] [--partition P] [--account A] [--print]
                             ask SLURM for a small allocation of whole nodes (salloc; default 1 node, 30 min,
                             the site's shortest QoS) and run the run inside it as srun steps
@@ -219,6 +222,15 @@ export async function main(argv: string[]): Promise<number> {
         const { positional, on } = switches('clean', args, [1, 1], ['--yes']);
         process.stdout.write(clean(findWorkspaceRoot(process.cwd()), positional[0], { yes: on.has('--yes') }));
         return 0;
+      }
+      case 'graph': {
+        let port = GRAPH_PORT;
+        const positional = parseArgs('graph', args, [1, 1], (flag, value) => {
+          if (flag !== '--port') return false;
+          port = Number(value());
+          return true;
+        });
+        return await graph(findWorkspaceRoot(process.cwd()), positional[0], { port, print: (l) => process.stdout.write(`${l}\n`) });
       }
       case 'serve': {
         const o = { host: '127.0.0.1', port: DEFAULT_PORT, token: undefined as string | undefined };

@@ -157,7 +157,7 @@ function projectsOf(wsRoot: string, run: Run, fingerprints: Map<string, string>)
 }
 
 function runProject(run: Run): StageProject {
-  return runFileProject(run.name, run.file, ['campaign-run'], {
+  const project = runFileProject(run.name, run.file, ['campaign-run'], {
     // The run's project folder does not exist: hash nothing from it.
     run: {
       executor: 'nx:noop',
@@ -166,6 +166,8 @@ function runProject(run: Run): StageProject {
       metadata: { description: `Run every stage of ${run.file}`, technologies: ['nx-campaign'] },
     },
   });
+  // Edges to its stages: `nx graph` focused on the run shows all of them (campaign graph <run>).
+  return { ...project, implicitDependencies: run.stages.map((s) => projectNameOf(run.name, s)) };
 }
 
 /**
