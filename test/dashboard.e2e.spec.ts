@@ -10,48 +10,20 @@ import { get } from 'node:http';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { campaign, chromiumStatus, copyWorkspace, describeBrowser, itSlurm, nxEnv, readFile, removeWorkspace, repoRoot, runStages, slurm, slurmWorkspace, startNx, writeFile } from './workspace';
+import { addRun, campaign, chromiumStatus, copyWorkspace, describeBrowser, itSlurm, nxEnv, readFile, removeWorkspace, repoRoot, runStages, slurm, pythonStage, slurmWorkspace, startNx, writeFile } from './workspace';
 
 const SHOTS = join(repoRoot, 'test-results', 'dashboard');
 
-const BROKEN = `stages:
-  prepare:
-    executable: python3
-    script-args: ["-c", "open('a.txt', 'w').write('a')"]
-    depends: null
-    outputs: [a.txt]
-    resources: {memory: 100M, runtime: 1m}
-  fit:
-    executable: python3
-    script-args: ["-c", "import sys; print('reading a.txt'); print('fit did not converge after 50 iterations', file=sys.stderr); sys.exit(3)"]
-    depends: [prepare]
-    inputs: [a.txt]
-    outputs: [b.txt]
-    resources: {memory: 100M, runtime: 1m}
-  plot:
-    executable: python3
-    script-args: ["-c", "open('c.txt', 'w').write('c')"]
-    depends: [fit]
-    inputs: [b.txt]
-    outputs: [c.txt]
-    resources: {memory: 100M, runtime: 1m}
-`;
+const BROKEN = [
+  pythonStage('prepare', "open('a.txt', 'w').write('a')", { outputs: ['a.txt'] }),
+  pythonStage('fit', "import sys; print('reading a.txt'); print('fit did not converge after 50 iterations', file=sys.stderr); sys.exit(3)", { depends: ['prepare'], inputs: ['a.txt'], outputs: ['b.txt'] }),
+  pythonStage('plot', "open('c.txt', 'w').write('c')", { depends: ['fit'], inputs: ['b.txt'], outputs: ['c.txt'] }),
+];
 
-const SLOW = `stages:
-  first:
-    executable: python3
-    script-args: ["-c", "import time; time.sleep(2); open('a.txt', 'w').write('a')"]
-    depends: null
-    outputs: [a.txt]
-    resources: {memory: 100M, runtime: 1m}
-  second:
-    executable: python3
-    script-args: ["-c", "import time; time.sleep(2); open('b.txt', 'w').write('b')"]
-    depends: [first]
-    inputs: [a.txt]
-    outputs: [b.txt]
-    resources: {memory: 100M, runtime: 1m}
-`;
+const SLOW = [
+  pythonStage('first', "import time; time.sleep(2); open('a.txt', 'w').write('a')", { outputs: ['a.txt'] }),
+  pythonStage('second', "import time; time.sleep(2); open('b.txt', 'w').write('b')", { depends: ['first'], inputs: ['a.txt'], outputs: ['b.txt'] }),
+];
 
 interface Server {
   url: string;
@@ -94,10 +66,8 @@ describeBrowser('the dashboard, in a browser', () => {
   beforeAll(async () => {
     ws = slurm.available ? slurmWorkspace() : copyWorkspace();
     mkdirSync(SHOTS, { recursive: true });
-    writeFile(ws, 'pipelines/broken/pipeline.yaml', BROKEN);
-    writeFile(ws, 'runs/broken.yaml', 'pipelines: broken\noutput_dir: results/broken/outputs\nlog_dir: results/broken/logs\n');
-    writeFile(ws, 'pipelines/slow/pipeline.yaml', SLOW);
-    writeFile(ws, 'runs/slow.yaml', 'pipelines: slow\noutput_dir: results/slow/outputs\nlog_dir: results/slow/logs\n');
+    addRun(ws, 'broken', BROKEN);
+    addRun(ws, 'slow', SLOW);
     expect(runStages(ws, 'photoz-sim').status).toBe(0);
     expect(runStages(ws, 'broken').status).not.toBe(0);
     if (slurm.available) {

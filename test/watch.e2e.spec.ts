@@ -1,31 +1,19 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { campaign, copyWorkspace, nx, nxEnv, removeWorkspace, repoRoot, runStages, startNx, stripAnsi, writeFile } from './workspace';
+import { addRun, campaign, copyWorkspace, nx, nxEnv, pythonStage, removeWorkspace, repoRoot, runStages, startNx, stripAnsi } from './workspace';
 
-const SLOW = `stages:
-  first:
-    executable: python3
-    script-args: ["-c", "import time; time.sleep(3); open('a.txt', 'w').write('a')"]
-    depends: null
-    outputs: [a.txt]
-    resources: {memory: 100M, runtime: 1m}
-  second:
-    executable: python3
-    script-args: ["-c", "import sys; print('no data', file=sys.stderr); sys.exit(5)"]
-    depends: [first]
-    inputs: [a.txt]
-    outputs: [b.txt]
-    resources: {memory: 100M, runtime: 1m}
-`;
+const SLOW = [
+  pythonStage('first', "import time; time.sleep(3); open('a.txt', 'w').write('a')", { outputs: ['a.txt'] }),
+  pythonStage('second', "import sys; print('no data', file=sys.stderr); sys.exit(5)", { depends: ['first'], inputs: ['a.txt'], outputs: ['b.txt'] }),
+];
 
 /** `campaign watch` in the terminal view, and the workspace project's targets. */
 describe('campaign watch', () => {
   let ws: string;
   beforeAll(() => {
     ws = copyWorkspace();
-    writeFile(ws, 'pipelines/slow/pipeline.yaml', SLOW);
-    writeFile(ws, 'runs/slow.yaml', 'pipelines: slow\noutput_dir: results/slow/outputs\nlog_dir: results/slow/logs\n');
+    addRun(ws, 'slow', SLOW);
   });
   afterAll(() => removeWorkspace(ws));
 

@@ -195,3 +195,23 @@ export async function notCancelled(ids: string[]): Promise<string[][]> {
   }
   return jobs.filter(([, state]) => state !== 'CANCELLED');
 }
+
+/** A socm-DAG stage running `python3 -c code` in the run's output folder (100M, 1m). */
+export function pythonStage(name: string, code: string, o: { depends?: string[]; inputs?: string[]; outputs?: string[] } = {}): string {
+  return [
+    `  ${name}:`,
+    '    executable: python3',
+    `    script-args: ["-c", ${JSON.stringify(code)}]`,
+    `    depends: ${o.depends ? `[${o.depends.join(', ')}]` : 'null'}`,
+    ...(o.inputs ? [`    inputs: [${o.inputs.join(', ')}]`] : []),
+    ...(o.outputs ? [`    outputs: [${o.outputs.join(', ')}]`] : []),
+    '    resources: {memory: 100M, runtime: 1m}',
+    '',
+  ].join('\n');
+}
+
+/** Pipeline `name` of these stages and run `name` of it (its own folders under results/). */
+export function addRun(dir: string, name: string, stages: string[]): void {
+  writeFile(dir, `pipelines/${name}/pipeline.yaml`, `stages:\n${stages.join('')}`);
+  writeFile(dir, `runs/${name}.yaml`, `pipelines: ${name}\noutput_dir: results/${name}/outputs\nlog_dir: results/${name}/logs\n`);
+}

@@ -112,7 +112,7 @@ describe('createNodes', () => {
   it("makes nx.json the workspace's `campaign` project: serve (continuous), status and watch over the whole record", async () => {
     const [[file, r]] = await create(['nx.json']);
     expect(file).toBe('nx.json');
-    const p = r.projects!['.'];
+    const p = r.projects!['.campaign'];
     expect(p.name).toBe('campaign');
     expect(Object.fromEntries(Object.entries(p.targets!).map(([k, t]) => [k, [t.executor, t.options.command, t.continuous]]))).toEqual({ serve: ['nx-campaign:workspace', 'serve', true], status: ['nx-campaign:workspace', 'status', false], watch: ['nx-campaign:workspace', 'watch', false] });
     expect(await projectNames(['nx.json', 'runs/r.yaml'])).toEqual(['campaign', 'r', 'r.a', 'r.b', 'r.c']);

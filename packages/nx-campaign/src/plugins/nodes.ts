@@ -22,11 +22,15 @@ export const RUN_FILES = '{runs,configs/runs}/*.{yaml,yml,toml}';
 /** nx.json too: it makes the workspace's `campaign` project, whose targets read the whole record. */
 export const PLUGIN_FILES = `{nx.json,${RUN_FILES}}`;
 
-/** The workspace's own project: the record's commands that are about every run. */
+/**
+ * The workspace's own project: the record's commands that are about every run. Its root is the
+ * record's folder, not `.`: a root project would hold node_modules, and Nx would then load this
+ * plugin's generators from their TypeScript sources as a local plugin's.
+ */
 function workspaceProject(): Record<string, StageProject> {
   const target = (command: 'serve' | 'status' | 'watch', description: string): TargetConfiguration => ({ executor: 'nx-campaign:workspace', options: { command }, inputs: [], cache: false, continuous: command === 'serve', metadata: { description, technologies: ['nx-campaign'] } });
   return {
-    '.': {
+    '.campaign': {
       name: 'campaign',
       tags: ['nx-campaign'],
       targets: {
