@@ -75,8 +75,15 @@ export function ganttPlannedActual(stages: StageSummary[], actual: ActualBar[], 
     { swatch: `<rect width="12" height="10" fill="none" stroke="#37474f" stroke-dasharray="3 2"/>`, text: 'planned' },
     ...[...new Set(rows.flatMap((n) => act(n)?.state ?? []))].map((s) => ({ swatch: `<rect width="12" height="10" fill="${STATE_COLOURS[s] ?? '#999'}"/>`, text: `actual: ${s}` })),
   ], left, 14, WIDTH - 10);
-  const more = names.length > rows.length ? `<text x="${left}" y="${bottom + 30}">${names.length - rows.length} more stages not drawn (the first ${rows.length} by start)</text>` : '';
-  const height = bottom + (more ? 40 : 24) + legend.extra;
+  const actualSpan = Math.max(0, ...rows.map((n) => act(n)?.end ?? 0));
+  const plannedSpan = Math.max(0, ...rows.map((n) => planned.get(n)?.end ?? 0));
+  const notes = [
+    ...(names.length > rows.length ? [`${names.length - rows.length} more stages not drawn (the first ${rows.length} by start)`] : []),
+    // Declared runtimes are often far above what a small run takes: say so, or the bars look empty.
+    ...(actualSpan > 0 && plannedSpan > 20 * actualSpan ? [`the run took ${fmt(actualSpan)} against ${fmt(plannedSpan)} planned from the declared runtimes: its actual bars are thin`] : []),
+  ];
+  const more = notes.map((t, i) => `<text x="${left}" y="${bottom + 30 + 14 * i}">${escapeXml(t)}</text>`).join('');
+  const height = bottom + 24 + 14 * notes.length + (notes.length ? 6 : 0) + legend.extra;
   return `<svg xmlns="http://www.w3.org/2000/svg" class="gantt" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="11" role="img" aria-label="planned against actual">${legend.svg}<g transform="translate(0 ${legend.extra})">${parts.join('')}${ticks.join('')}${more}</g></svg>`;
 }
 
