@@ -121,6 +121,7 @@ describeBrowser('the dashboard, in a browser', () => {
     const row = page.locator('#attempts tr[data-attempt="1"]');
     expect(await row.getAttribute('data-state')).toBe('failed');
     expect(await page.locator('#attempts tr.why').first().textContent()).toBe('why it ran: first run');
+    expect(await page.locator('#why-now').textContent()).toBe('now: runs on the next nx run-many: its last attempt (1) did not succeed: failed, exit 3');
     expect(await page.locator('pre.command').textContent()).toContain("sys.exit(3)");
     expect(await page.locator('#log').textContent()).toContain('fit did not converge');
     await page.screenshot({ path: join(SHOTS, 'stage.png'), fullPage: true });

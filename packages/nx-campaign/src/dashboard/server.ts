@@ -17,6 +17,7 @@ import { streamSSE } from 'hono/streaming';
 import { CampaignRecord, recordPath, type AttemptRow } from '../store/record';
 import { attemptLogPath, listRuns, runOverview, stageAttempts, stagePage, STATE_COLUMNS, type Counts, type GroupRow } from '../store/overview';
 import { formatElapsed } from '../format/quantities';
+import { whyRows } from '../commands/why';
 import { dagNodes, dagSvg, ganttPlannedActual, STATE_COLOURS } from './charts';
 
 /** The package's web/ folder: templates and the page's own stylesheet and script. */
@@ -205,6 +206,7 @@ export function dashboard(o: ServeOptions): { app: Hono; token?: string; close: 
       children,
       attempts: [...attempts].reverse().map((a) => ({ ...a, logExists: !!a.log_path && existsSync(a.log_path) })),
       latest,
+      now: verdictNow(o.wsRoot, name, stage),
       log: latest?.log_path && existsSync(latest.log_path) ? readLog(latest.log_path, { lines: LOG_TAIL }) : undefined,
     };
   };
@@ -288,6 +290,16 @@ export function dashboard(o: ServeOptions): { app: Hono; token?: string; close: 
       db.close();
     },
   };
+}
+
+/** What `campaign why` says of the stage today; undefined when its run's files no longer load. */
+function verdictNow(wsRoot: string, run: string, stage: string): { verdict: string; why: string } | undefined {
+  try {
+    const row = whyRows(wsRoot, run, stage).rows[0];
+    return row && { verdict: row.verdict === 'runs' ? 'runs on the next nx run-many' : 'cached', why: row.why };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Widths (percent) of a progress bar's segments by state. */
