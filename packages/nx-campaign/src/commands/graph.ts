@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { CampaignError } from '../format/errors';
-import { runNameOf } from '../model/run';
+import { runNameArg } from './record-commands';
 
 export const GRAPH_PORT = 4211;
 
@@ -18,7 +18,7 @@ export function graphAddress(base: string, run: string): string {
 
 /** Starts `nx graph` (until Ctrl-C or `signal`) and prints the address of the run's DAG. */
 export async function graph(wsRoot: string, runArg: string, o: { port?: number; print: (line: string) => void; signal?: AbortSignal }): Promise<number> {
-  const run = /\.(ya?ml|toml)$/.test(runArg) ? runNameOf(runArg) : runArg;
+  const run = runNameArg(runArg);
   const nx = require.resolve('nx/bin/nx.js', { paths: [wsRoot] });
   const port = o.port ?? GRAPH_PORT;
   const child = spawn(process.execPath, [nx, 'graph', `--port=${port}`, '--open=false', `--focus=${run}`], { cwd: wsRoot, stdio: ['ignore', 'pipe', 'pipe'] });

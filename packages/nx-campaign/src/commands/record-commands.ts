@@ -46,7 +46,7 @@ function latest(attempts: AttemptRow[]): Map<string, AttemptRow> {
 const RUN_FILE = /\.(ya?ml|toml)$/;
 
 /** A run file argument: `runs/x.yaml` (or a campaign's `runs/x.toml`), or just the run's name. */
-function runNameArg(arg: string): string {
+export function runNameArg(arg: string): string {
   return RUN_FILE.test(arg) ? runNameOf(arg) : arg;
 }
 

@@ -3,14 +3,12 @@
  * seconds until the run ends (or, for all runs, until none is running) or the user quits. When
  * stdout is not a terminal, a line is appended each time something changed instead.
  */
-import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import { basename } from 'node:path';
 import { CampaignError } from '../format/errors';
 import { formatElapsed } from '../format/quantities';
-import { runNameOf } from '../model/run';
 import { listRuns, runOverview, STATE_COLUMNS, type Counts, type RunOverview } from '../store/overview';
-import { CampaignRecord, recordPath } from '../store/record';
+import { readOnlyRecord, recordPath } from '../store/record';
+import { runNameArg } from './record-commands';
 
 export interface WatchOptions {
   run?: string;
@@ -51,9 +49,8 @@ export function runScreen(o: RunOverview, now = Date.now()): string {
 export async function watch(wsRoot: string, o: WatchOptions): Promise<void> {
   const path = recordPath(wsRoot, o.env ?? process.env);
   if (!existsSync(path)) throw new CampaignError('nothing recorded yet in this workspace (no .campaign/record.sqlite, or none at NX_CAMPAIGN_RECORD)\n  fix: start a run first: npx nx run-many -t stage --projects=tag:run:<run>');
-  CampaignRecord.open(wsRoot, o.env ?? process.env).close(); // brought to this schema
-  const db = new Database(path, { readonly: true, fileMustExist: true, timeout: 5000 });
-  const name = o.run && (/\.(ya?ml|toml)$/.test(o.run) ? runNameOf(o.run) : basename(o.run));
+  const db = readOnlyRecord(wsRoot, o.env ?? process.env);
+  const name = o.run && runNameArg(o.run);
   const interval = (o.intervalSeconds ?? 2) * 1000;
   let last = '';
   try {

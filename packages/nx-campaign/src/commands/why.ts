@@ -6,7 +6,7 @@
 import { CampaignError } from '../format/errors';
 import { stageFingerprintParts, type FingerprintParts } from '../graph/fingerprint';
 import { CampaignRecord } from '../store/record';
-import { stageChange } from '../store/recorder';
+import { endOf, stageChange } from '../store/recorder';
 import { loadRunArg } from './record-commands';
 
 export interface WhyRow {
@@ -33,7 +33,7 @@ export function whyRows(wsRoot: string, runArg: string, stage?: string): { run: 
         return { stage: name, verdict: runsNow ? 'runs' : 'cached', why, ...(last ? { last } : {}) };
       };
       const parentRuns = run.dag.parents.get(name)!.filter((p) => runs.has(p));
-      if (!h.succeeded) return verdict(h.last ? `its last attempt (${h.last.attempt}) did not succeed: ${h.last.state}${h.last.exit_code !== null ? `, exit ${h.last.exit_code}` : ''}` : 'it has never run', true);
+      if (!h.succeeded) return verdict(h.last ? `its last attempt (${h.last.attempt}) did not succeed: ${endOf(h.last)}` : 'it has never run', true);
       if (!h.succeeded.fingerprint_parts) return verdict(`attempt ${h.succeeded.attempt} succeeded before fingerprints were recorded: its parts cannot be compared`, parentRuns.length > 0);
       const change = stageChange(wsRoot, run, name, JSON.parse(h.succeeded.fingerprint_parts) as FingerprintParts, now.get(name)!.parts);
       if (change) return verdict(change, true);

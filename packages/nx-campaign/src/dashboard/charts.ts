@@ -2,7 +2,7 @@
  * The run page's pictures as SVG (drawn on the server; no script): the Gantt chart of planned
  * against actual bars per stage, and the DAG, by stage or, at scale, by group.
  */
-import { escapeXml, fitLabel } from '../planning/gantt-svg';
+import { escapeXml, fitLabel, legendRow } from '../planning/gantt-svg';
 import type { AttemptState, StageSummary } from '../store/record';
 import { distinguishingLabels } from '../format/names';
 
@@ -50,7 +50,8 @@ export function ganttPlannedActual(stages: StageSummary[], actual: ActualBar[], 
   const planned = new Map(stages.flatMap((s) => (s.planned ? [[s.name, s.planned] as const] : [])));
   const key = (n: string) => act(n)?.start ?? planned.get(n)?.start ?? Number.POSITIVE_INFINITY;
   const rows = [...names].sort((a, b) => key(a) - key(b)).slice(0, maxRows);
-  const labels = distinguishingLabels(rows);
+  const groupOf = new Map(stages.map((s) => [s.name, s.group]));
+  const labels = distinguishingLabels(rows, (n) => groupOf.get(n) ?? '');
   const span = Math.max(1, ...rows.flatMap((n) => [act(n)?.end ?? 0, planned.get(n)?.end ?? 0]));
   const labelW = Math.min(260, 16 + CHAR_W * Math.max(4, ...rows.map((n) => labels.get(n)!.length)));
   const left = labelW, plotW = WIDTH - left - 20, rowH = rows.length > 60 ? 8 : 16, top = 26;
@@ -74,7 +75,7 @@ export function ganttPlannedActual(stages: StageSummary[], actual: ActualBar[], 
   const legend = legendRow([
     { swatch: `<rect width="12" height="10" fill="none" stroke="#37474f" stroke-dasharray="3 2"/>`, text: 'planned' },
     ...[...new Set(rows.flatMap((n) => act(n)?.state ?? []))].map((s) => ({ swatch: `<rect width="12" height="10" fill="${STATE_COLOURS[s] ?? '#999'}"/>`, text: `actual: ${s}` })),
-  ], left, 14, WIDTH - 10);
+  ], left, 5, WIDTH - 10);
   const actualSpan = Math.max(0, ...rows.map((n) => act(n)?.end ?? 0));
   const plannedSpan = Math.max(0, ...rows.map((n) => planned.get(n)?.end ?? 0));
   const notes = [
@@ -85,22 +86,6 @@ export function ganttPlannedActual(stages: StageSummary[], actual: ActualBar[], 
   const more = notes.map((t, i) => `<text x="${left}" y="${bottom + 30 + 14 * i}">${escapeXml(t)}</text>`).join('');
   const height = bottom + 24 + 14 * notes.length + (notes.length ? 6 : 0) + legend.extra;
   return `<svg xmlns="http://www.w3.org/2000/svg" class="gantt" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="11" role="img" aria-label="planned against actual">${legend.svg}<g transform="translate(0 ${legend.extra})">${parts.join('')}${ticks.join('')}${more}</g></svg>`;
-}
-
-/** Legend items left to right, wrapping to a new line before `maxX`: never off the edge. */
-export function legendRow(items: { swatch: string; text: string }[], x0: number, y0: number, maxX: number): { svg: string; extra: number } {
-  let x = x0, y = y0;
-  const out: string[] = [];
-  for (const it of items) {
-    const w = 20 + it.text.length * CHAR_W + 12;
-    if (x + w > maxX && x > x0) {
-      x = x0;
-      y += 16;
-    }
-    out.push(`<g transform="translate(${x.toFixed(1)} ${y - 9})">${it.swatch}<text x="16" y="9">${escapeXml(it.text)}</text></g>`);
-    x += w;
-  }
-  return { svg: out.join(''), extra: y - y0 };
 }
 
 function fmt(seconds: number): string {
@@ -120,7 +105,8 @@ export interface DagNode {
 /** Nodes of the run's DAG: each stage, or each group (a Rubin step, a pipeline) when there are more than `maxNodes`. */
 export function dagNodes(stages: StageSummary[], stateOf: (stage: string) => string, maxNodes = 150): { nodes: DagNode[]; collapsed: boolean } {
   if (stages.length <= maxNodes) {
-    const labels = distinguishingLabels(stages.map((s) => s.name));
+    const groupOf = new Map(stages.map((s) => [s.name, s.group]));
+    const labels = distinguishingLabels(stages.map((s) => s.name), (n) => groupOf.get(n)!);
     return { nodes: stages.map((s) => ({ id: s.name, label: labels.get(s.name)!, counts: { [stateOf(s.name)]: 1 }, parents: s.parents })), collapsed: false };
   }
   const groupOf = new Map(stages.map((s) => [s.name, s.group]));

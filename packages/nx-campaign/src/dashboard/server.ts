@@ -8,14 +8,13 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, openSync, readFileSync, readSync, closeSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import Handlebars from 'handlebars';
 import { Hono, type Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { secureHeaders } from 'hono/secure-headers';
 import { streamSSE } from 'hono/streaming';
-import { CampaignRecord, recordPath, type AttemptRow } from '../store/record';
-import { attemptLogPath, listRuns, runOverview, stageAttempts, stagePage, STATE_COLUMNS, type Counts, type GroupRow } from '../store/overview';
+import { readOnlyRecord, type AttemptRow } from '../store/record';
+import { attemptLogPath, listRuns, runOverview, stageAttempts, stagePage, stageRows, STATE_COLUMNS, type Counts, type GroupRow } from '../store/overview';
 import { formatElapsed } from '../format/quantities';
 import { whyRows } from '../commands/why';
 import { dagNodes, dagSvg, ganttPlannedActual, STATE_COLOURS } from './charts';
@@ -100,9 +99,7 @@ function tail(path: string | null, n: number): string[] | undefined {
 export function dashboard(o: ServeOptions): { app: Hono; token?: string; close: () => void } {
   const env = o.env ?? process.env;
   const token = LOOPBACK.has(o.host) ? o.token : (o.token ?? randomBytes(18).toString('base64url'));
-  // Made (and migrated) once if missing, then read through a read-only connection.
-  CampaignRecord.open(o.wsRoot, env).close();
-  const db = new Database(recordPath(o.wsRoot, env), { readonly: true, fileMustExist: true, timeout: 5000 });
+  const db = readOnlyRecord(o.wsRoot, env);
   const view = templates();
   const files = assets();
   const app = new Hono();
@@ -157,13 +154,14 @@ export function dashboard(o: ServeOptions): { app: Hono; token?: string; close: 
     const ov = runOverview(db, name);
     if (!ov) return undefined;
     const s = site(c);
-    const base = { ...common(c, `run ${name}`), name, enc: encodeURIComponent(name), fragment: `/fragments/runs/${encodeURIComponent(name)}?${new URLSearchParams(c.req.queries() ? Object.fromEntries(Object.entries(c.req.queries()).map(([k, v]) => [k, v[0]])) : {})}` };
+    const base = { ...common(c, `run ${name}`), name, enc: encodeURIComponent(name), fragment: `/fragments/runs/${encodeURIComponent(name)}${new URL(c.req.url).search}` };
     if (s && ov.run.site !== s) return { ...base, run: ov.run, otherSite: true };
     const cols = columnsOf([...ov.groups, ov.total]);
     const state = c.req.query('state') || undefined;
     const offset = Math.max(0, Number.parseInt(c.req.query('offset') ?? '0', 10) || 0);
-    const page = stagePage(db, ov, { offset, limit: PAGE_SIZE, state });
-    const stateOf = new Map(stagePage(db, ov, { offset: 0, limit: Number.MAX_SAFE_INTEGER }).rows.map((r) => [r.stage, r]));
+    const rows = stageRows(db, ov);
+    const page = stagePage(rows, { offset, limit: PAGE_SIZE, state });
+    const stateOf = new Map(rows.map((r) => [r.stage, r]));
     const { nodes, collapsed } = dagNodes(ov.stages, (st) => stateOf.get(st)?.state ?? 'unready');
     const actual = [...stateOf.values()].filter((r) => r.state !== 'unready').map((r) => ({ stage: r.stage, state: r.state as AttemptRow['state'], startedAt: r.startedAt, endedAt: r.endedAt }));
     const q = (extra: Record<string, string>) => `?${new URLSearchParams({ ...(s ? { site: s } : {}), ...(state ? { state } : {}), ...extra })}`;

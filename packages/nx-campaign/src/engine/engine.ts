@@ -100,7 +100,7 @@ export function prepare(wsRoot: string, jobs: EngineJob[], backend: Backend): Pr
     const own = backend.planSite;
     const settings: PlanSettings | undefined = own ? { site: own.site, fullSite: own.site, siteFrom: own.siteFrom } : job.settings;
     if (backend.plans && !settings) throw new CampaignError(`${run.name}: the ${backend.name} backend needs the run's site`);
-    const plan = backend.plans ? new Map(planRun(wsRoot, run, settings!).stages.map((sp) => [sp.name, sp])) : undefined;
+    const plan = backend.plans ? planByStage(wsRoot, run, settings!) : undefined;
     const recorded = plan ?? (settings && run.stages.length <= RECORD_PLAN_LIMIT ? planQuietly(wsRoot, run, settings) : undefined);
     if (recorded) plans.set(run.name, recorded);
     const remaining = plan ? undefined : remainingPathSeconds(run.dag);
@@ -138,10 +138,14 @@ export function prepare(wsRoot: string, jobs: EngineJob[], backend: Backend): Pr
   return { backend, jobs, units, plans };
 }
 
+function planByStage(wsRoot: string, run: Run, settings: PlanSettings): Map<string, StagePlan> {
+  return new Map(planRun(wsRoot, run, settings).stages.map((sp) => [sp.name, sp]));
+}
+
 /** A plan only to compare against: a stage the site cannot hold leaves the run unplanned, not failed. */
 function planQuietly(wsRoot: string, run: Run, settings: PlanSettings): Map<string, StagePlan> | undefined {
   try {
-    return new Map(planRun(wsRoot, run, settings).stages.map((sp) => [sp.name, sp]));
+    return planByStage(wsRoot, run, settings);
   } catch {
     return undefined;
   }

@@ -40,6 +40,25 @@ export function fitLabel(name: string, width: number): string {
   return chars >= 5 ? `${name.slice(0, chars - 1)}\u2026` : '';
 }
 
+/**
+ * Legend items (a 12 px swatch, then its text) left to right from (x0, y0), wrapping to a new
+ * line, 16 px down, before `maxX`: never off the edge. `extra`: the height the wrapping added.
+ */
+export function legendRow(items: { swatch: string; text: string }[], x0: number, y0: number, maxX: number): { svg: string; extra: number } {
+  let x = x0, y = y0;
+  const out: string[] = [];
+  for (const it of items) {
+    const w = 28 + it.text.length * CHAR_W;
+    if (x + w > maxX && x > x0) {
+      x = x0;
+      y += 16;
+    }
+    out.push(`<g transform="translate(${x.toFixed(1)} ${y})">${it.swatch}<text x="16" y="10">${escapeXml(it.text)}</text></g>`);
+    x += w;
+  }
+  return { svg: out.join(''), extra: y - y0 };
+}
+
 function tickStep(span: number): number {
   return TICK_STEPS.find((s) => span / s <= 10) ?? Math.ceil(span / 10 / 604800) * 604800;
 }
@@ -70,20 +89,10 @@ export function ganttSvg(plan: RunPlan): string {
   // Legend: critical path, then one swatch per pipeline.
   const legendItems = [{ colour: CRITICAL, text: 'critical path' }, ...pipelines.map((p, i) => ({ colour: PALETTE[i % PALETTE.length], text: pipelines.length > 1 ? `pipeline ${p}` : 'other stages' }))];
   // Wrapped onto more lines before the right edge; the chart moves down by what they take.
-  let lx = left, ly = 32;
-  const legend = legendItems.map((item) => {
-    const w = 28 + item.text.length * CHAR_W;
-    if (lx + w > WIDTH - right && lx > left) {
-      lx = left;
-      ly += 16;
-    }
-    const g = `<rect x="${lx}" y="${ly}" width="12" height="12" fill="${item.colour}"/><text x="${lx + 16}" y="${ly + 10}">${escapeXml(item.text)}</text>`;
-    lx += w;
-    return g;
-  });
+  const legend = legendRow(legendItems.map((item) => ({ swatch: `<rect width="12" height="12" fill="${item.colour}"/>`, text: item.text })), left, 32, WIDTH - right);
 
   const parts: string[] = [];
-  const top = 76 + (ly - 32);
+  const top = 76 + legend.extra;
   let y = top;
   const rowY = new Map<string, number>();
   nodes.forEach((n, i) => {
@@ -108,7 +117,8 @@ export function ganttSvg(plan: RunPlan): string {
   axis.push(`<text x="${left + plotW / 2}" y="${plotBottom + 36}" text-anchor="middle" fill="#4b5563">time from the campaign start</text>`);
 
   const bars: string[] = [];
-  const labels = distinguishingLabels(plan.stages.map((s) => s.name));
+  const pipelineOf = new Map(plan.stages.map((s) => [s.name, s.pipeline]));
+  const labels = distinguishingLabels(plan.stages.map((s) => s.name), (n) => pipelineOf.get(n)!);
   for (const s of plan.stages) {
     // A 1px gap at the end keeps back-to-back stages of one colour apart.
     const x0 = x(s.start), full = x(s.end) - x0, w = Math.max(1, full > 4 ? full - 1 : full);
@@ -141,7 +151,7 @@ export function ganttSvg(plan: RunPlan): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="${FONT}">`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
     `<text x="${left}" y="20" font-size="14" font-weight="bold">${escapeXml(title)}</text>`,
-    ...legend,
+    legend.svg,
     ...parts,
     ...axis,
     ...bars,

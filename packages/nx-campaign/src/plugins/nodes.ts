@@ -14,11 +14,6 @@ import { projectNameOf } from './names';
 /** This project's runs, and lbg-pipelines' (configs/runs). */
 export const RUN_FILES = '{runs,configs/runs}/*.{yaml,yml,toml}';
 
-/**
- * One project per stage instance of each run, plus one project per run. A run file with a
- * configuration mistake becomes its run project alone, whose targets fail with the
- * mistake, so the other runs still list, graph and run; the mistake is printed once.
- */
 /** nx.json too: it makes the workspace's `campaign` project, whose targets read the whole record. */
 export const PLUGIN_FILES = `{nx.json,${RUN_FILES}}`;
 
@@ -42,6 +37,11 @@ function workspaceProject(): Record<string, StageProject> {
   };
 }
 
+/**
+ * One project per stage instance of each run, plus one project per run. A run file with a
+ * configuration mistake becomes its run project alone, whose targets fail with the
+ * mistake, so the other runs still list, graph and run; the mistake is printed once.
+ */
 export const createNodes: CreateNodes = [
   PLUGIN_FILES,
   async (allFiles, _options, context): Promise<CreateNodesResultArray> => {

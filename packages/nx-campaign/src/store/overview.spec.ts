@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { loadRun } from '../config/run';
 import { fixture } from '../testing/fixture';
 import { distinguishingLabels } from '../format/names';
-import { failureCause, listRuns, runOverview, stagePage } from './overview';
+import { failureCause, listRuns, runOverview, stagePage, stageRows } from './overview';
 import { CampaignRecord, runFiles } from './record';
 import { stageSummaries } from './recorder';
 
@@ -36,8 +36,8 @@ describe('record overview', () => {
     expect(o.failures.map((f) => [f.cause, f.count, f.attempts.map((a) => a.stage)])).toEqual([['exit code 2', 1, ['s1']]]);
     expect(listRuns(rec.db).runs.map((r) => [r.name, r.state, r.expected, r.counts])).toEqual([['r', 'active', 4, { succeeded: 2, failed: 1, unready: 1 }]]);
     expect(listRuns(rec.db, { site: 'elsewhere' }).runs).toEqual([]);
-    expect(stagePage(rec.db, o, { offset: 0, limit: 10, state: 'unready' }).rows.map((r) => r.stage)).toEqual(['s2']);
-    expect(stagePage(rec.db, o, { offset: 1, limit: 2 }).rows.map((r) => [r.stage, r.state, r.attempts])).toEqual([['s0', 'succeeded', 2], ['s1', 'failed', 1]]);
+    expect(stagePage(stageRows(rec.db, o), { offset: 0, limit: 10, state: 'unready' }).rows.map((r) => r.stage)).toEqual(['s2']);
+    expect(stagePage(stageRows(rec.db, o), { offset: 1, limit: 2 }).rows.map((r) => [r.stage, r.state, r.attempts])).toEqual([['s0', 'succeeded', 2], ['s1', 'failed', 1]]);
     rec.close();
   });
 
@@ -65,5 +65,10 @@ describe('distinguishing labels', () => {
     expect([...distinguishingLabels(['prepare', 'fit']).values()]).toEqual(['prepare', 'fit']);
     expect([...distinguishingLabels(['only.one']).values()]).toEqual(['only.one']);
     expect([...distinguishingLabels(['a.b', 'a.b.c']).values()]).toEqual(['b', 'b.c']);
+    // Per pipeline, so that one stage of another pipeline does not keep the prefix on all the others.
+    const pipeline = (n: string) => n.split('.').slice(0, -1).join('.') || n;
+    expect([...distinguishingLabels(['ml-mapmaking', 'ml-null-tests.mission-tests.mission_split_1', 'ml-null-tests.mission-tests.mission_split_2', 'ml-null-tests.wafer-tests.wafer_split_1', 'ml-null-tests.wafer-tests.wafer_split_2'], pipeline).values()]).toEqual(['ml-mapmaking', 'mission_split_1', 'mission_split_2', 'wafer_split_1', 'wafer_split_2']);
+    // ... unless the labels would no longer be unique: then the prefix of all names.
+    expect([...distinguishingLabels(['step1_g', 'step1_r', 'step2a_g', 'step2a_r'], (n) => n.split('_')[0]).values()]).toEqual(['step1_g', 'step1_r', 'step2a_g', 'step2a_r']);
   });
 });

@@ -166,18 +166,22 @@ export interface StageRow {
   seconds: number | null;
 }
 
-/** A page of a run's stages with their latest attempt, in the run's order; `state` filters. */
-export function stagePage(db: Database.Database, o: RunOverview, page: { offset: number; limit: number; state?: string }): { rows: StageRow[]; total: number } {
+/** Every stage of a run with its latest attempt, in the run's order. */
+export function stageRows(db: Database.Database, o: RunOverview): StageRow[] {
   const { id } = db.prepare('SELECT id FROM runs WHERE name = ?').get(o.run.name) as { id: number };
   const latest = new Map(
     (db.prepare(`SELECT l.stage, l.state, l.attempt, l.job_id, l.started_at, l.ended_at, l.seconds FROM (${LATEST('WHERE run_id = ?')}) l`).all(id) as { stage: string; state: AttemptState; attempt: number; job_id: string | null; started_at: string | null; ended_at: string | null; seconds: number | null }[]).map((l) => [l.stage, l]),
   );
   const names = o.stages.length ? o.stages.map((s) => ({ name: s.name, group: s.group })) : [...latest.keys()].map((n) => ({ name: n, group: '' }));
-  const all = names.map(({ name, group }): StageRow => {
+  return names.map(({ name, group }): StageRow => {
     const l = latest.get(name);
     return { stage: name, group, state: l?.state ?? 'unready', attempts: l?.attempt ?? 0, jobId: l?.job_id ?? null, startedAt: l?.started_at ?? null, endedAt: l?.ended_at ?? null, seconds: l?.seconds ?? null };
   });
-  const kept = page.state ? all.filter((r) => r.state === page.state) : all;
+}
+
+/** A page of those rows; `state` filters; `total`: how many the filter keeps. */
+export function stagePage(rows: StageRow[], page: { offset: number; limit: number; state?: string }): { rows: StageRow[]; total: number } {
+  const kept = page.state ? rows.filter((r) => r.state === page.state) : rows;
   return { rows: kept.slice(page.offset, page.offset + page.limit), total: kept.length };
 }
 

@@ -499,6 +499,12 @@ export class CampaignRecord {
   }
 }
 
+/** The record read-only, brought to this schema first (and made, if there is none): what the views read. */
+export function readOnlyRecord(wsRoot: string, env: NodeJS.ProcessEnv = process.env): Database.Database {
+  CampaignRecord.open(wsRoot, env).close();
+  return new Database(recordPath(wsRoot, env), { readonly: true, fileMustExist: true, timeout: 5000 });
+}
+
 const ATTEMPTS = `SELECT a.id, r.name AS run, v.version, a.stage, a.pipeline, a.attempt, a.backend, a.job_id, a.cores, a.memory_mb, a.walltime_s, a.declared_memory_mb, a.declared_runtime_s, a.nodes,
   a.submitted_at, a.started_at, a.ended_at, a.state, a.exit_code, a.peak_memory_mb, a.seconds, a.log_path, a.message, a.invocation_id
   FROM attempts a JOIN runs r ON r.id = a.run_id JOIN run_versions v ON v.id = a.version_id`;

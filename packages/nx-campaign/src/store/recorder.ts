@@ -6,7 +6,12 @@ import { fingerprintDiff } from '../graph/why';
 import { renderArgv, shellLine, stageInvocation } from '../model/command';
 import type { Run } from '../model/run';
 import type { StagePlan } from '../planning/plan-run';
-import { CampaignRecord, configHash, LIVE_STATES, runFiles, type AttemptStart, type AttemptState, type RunVersion, type StageSummary } from './record';
+import { CampaignRecord, configHash, LIVE_STATES, runFiles, type AttemptStart, type AttemptState, type FingerprintRow, type RunVersion, type StageSummary } from './record';
+
+/** An attempt's end in a few words: its state, and its exit code when it had one. */
+export function endOf(a: Pick<FingerprintRow, 'state' | 'exit_code'>): string {
+  return `${a.state}${a.exit_code !== null ? `, exit ${a.exit_code}` : ''}`;
+}
 
 /**
  * What makes a stage's outputs out of date against the fingerprint parts they were made from:
@@ -96,8 +101,8 @@ export class Recorder implements AttemptLog {
   /** Why the stage runs now, against its last attempt and the parts of its last success. */
   private reason(run: Run, stage: string, now: FingerprintParts, invocationId: number): string {
     const { last, succeeded } = this.record.fingerprintHistory(run.name, stage);
-    if (last && last.invocation_id === invocationId && last.state !== 'succeeded') return `retry after attempt ${last.attempt} (${last.state}${last.exit_code !== null ? `, exit ${last.exit_code}` : ''})`;
-    if (!succeeded) return last ? `attempt ${last.attempt} did not succeed (${last.state}${last.exit_code !== null ? `, exit ${last.exit_code}` : ''})` : 'first run';
+    if (last && last.invocation_id === invocationId && last.state !== 'succeeded') return `retry after attempt ${last.attempt} (${endOf(last)})`;
+    if (!succeeded) return last ? `attempt ${last.attempt} did not succeed (${endOf(last)})` : 'first run';
     if (!succeeded.fingerprint_parts) return `attempt ${succeeded.attempt} succeeded before nx-campaign recorded fingerprints: no comparison`;
     const change = stageChange(this.wsRoot, run, stage, JSON.parse(succeeded.fingerprint_parts) as FingerprintParts, now);
     if (change) return change;

@@ -125,8 +125,10 @@ export function bpsBackend(opts: BpsOptions): Backend {
       log(a, `$ ${shellLine(argv)}\n${r.out}`);
       if (r.missing) throw new CampaignError(`bps is not on PATH\n  fix: set up the LSST stack (setup lsst_distrib); to try without it, put the stand-ins first: export PATH=$PWD/pipelines/rubin/bin:$PATH`);
       const id = /^Run Id:\s*(\S+)/m.exec(r.out)?.[1];
-      if (r.code !== 0 || !id) rmSync(marker, { force: true });
-      if (r.code !== 0 || !id) throw new CampaignError(`bps submit ${r.code !== 0 ? `exited with code ${r.code}` : 'printed no Run Id'}: ${lastLines(r.out)}\n  reproduce: ${shellLine(argv)}`);
+      if (r.code !== 0 || !id) {
+        rmSync(marker, { force: true });
+        throw new CampaignError(`bps submit ${r.code !== 0 ? `exited with code ${r.code}` : 'printed no Run Id'}: ${lastLines(r.out)}\n  reproduce: ${shellLine(argv)}`);
+      }
       return { state: 'pending', jobId: id, backend: 'bps', script: f.text, scriptDiff: f.diff || undefined };
     },
     async poll(active, wait) {
