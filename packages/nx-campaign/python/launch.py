@@ -9,7 +9,10 @@ Requests, one JSON object per line on stdin:
 Reports, one JSON object per line on fd 3:
   {"id": ..., "lines": [...]}                                  output, as it comes
   {"id": ..., "code": n|null, "signal": name|null, "error": code|null, "message": text|null,
-   "started": epoch ms, "ended": epoch ms}                      once, when its output closed and it exited
+   "started": epoch ms, "ended": epoch ms, "seconds": s}        once, when its output closed and it exited
+"seconds" is measured on the monotonic clock (a jump of the wall clock does not change it);
+"error" is "ELOG" (and "message" why) when its log could not be written (a full disk): the stage
+ran on, its lines still reported, and counts as failed.
 Each stage runs in its own session (its own process group), stdin from /dev/null, stdout and
 stderr to one pipe, copied line by line to its log. When stdin closes (the nx process ended),
 every stage still running is stopped.
@@ -40,10 +43,16 @@ class Stage:
     def __init__(self, req):
         self.id = req["id"]
         self.log = open(req["log"], "w", encoding="utf-8", buffering=1)
-        self.log.write(req["header"])
+        try:
+            self.log.write(req["header"])
+        except OSError:
+            self.close_log()
+            raise
+        self.log_error = None
         self.partial = b""
         self.eof = False
         self.started = time.time()
+        self.t0 = time.monotonic()
         env = dict(os.environ)
         env.update(req["env"])
         self.proc = subprocess.Popen(req["argv"], cwd=req["cwd"], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
@@ -63,18 +72,36 @@ class Stage:
             self.proc.stdout.close()
         if lines:
             text = [line.decode("utf-8", "replace") for line in lines]
-            self.log.write("".join(t + "\n" for t in text))
+            self.write_log("".join(t + "\n" for t in text))
             report({"id": self.id, "lines": text})
+
+    def write_log(self, text):
+        if self.log is None:
+            return
+        try:
+            self.log.write(text)
+        except OSError as e:
+            self.log_error = f"could not write its log {self.log.name}: {e.strerror}"
+            self.close_log()
+
+    def close_log(self):
+        try:
+            self.log.close()
+        except OSError as e:
+            self.log_error = getattr(self, "log_error", None) or f"could not write its log {self.log.name}: {e.strerror}"
+        self.log = None
 
     def done(self):
         if not self.eof or self.proc.poll() is None:
             return False
         rc = self.proc.returncode
         ended = time.time()
+        seconds = time.monotonic() - self.t0
         how = f"exit code {rc}" if rc >= 0 else f"killed by {signal.Signals(-rc).name}"
-        self.log.write(f"# ended: {time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(ended))}Z ({ended - self.started:.1f} s): {how}\n")
-        self.log.close()
-        report({"id": self.id, "code": rc if rc >= 0 else None, "signal": None if rc >= 0 else signal.Signals(-rc).name, "error": None, "message": None, "started": self.started * 1000, "ended": ended * 1000})
+        self.write_log(f"# ended: {time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(ended))}Z ({seconds:.1f} s): {how}\n")
+        if self.log is not None:
+            self.close_log()
+        report({"id": self.id, "code": rc if rc >= 0 else None, "signal": None if rc >= 0 else signal.Signals(-rc).name, "error": "ELOG" if self.log_error else None, "message": self.log_error, "started": self.started * 1000, "ended": ended * 1000, "seconds": seconds})
         return True
 
     def stop(self):
@@ -89,9 +116,9 @@ def start(req):
     try:
         running[req["id"]] = Stage(req)
     except OSError as e:
-        code = {2: "ENOENT", 13: "EACCES", 20: "ENOTDIR"}.get(e.errno, "E%d" % (e.errno or 0))
+        code = {2: "ENOENT", 13: "EACCES", 20: "ENOTDIR", 28: "ENOSPC", 122: "EDQUOT"}.get(e.errno, "E%d" % (e.errno or 0))
         now = time.time() * 1000
-        report({"id": req["id"], "code": None, "signal": None, "error": code, "message": e.strerror or str(e), "started": now, "ended": now})
+        report({"id": req["id"], "code": None, "signal": None, "error": code, "message": e.strerror or str(e), "started": now, "ended": now, "seconds": 0})
 
 
 buffer = b""

@@ -27,6 +27,7 @@ export const STATE_COLOURS: Record<string, string> = {
   timeout: '#ad1457',
   'out-of-memory': '#6a1b9a',
   'node-failure': '#4e342e',
+  preempted: '#ef6c00',
   cancelled: '#616161',
   interrupted: '#616161',
   pruned: '#bdbdbd',

@@ -9,6 +9,7 @@ import type { Run } from '../model/run';
 import type { StagePlan } from '../planning/plan-run';
 import type { Site } from '../sites/site';
 import type { AttemptState } from '../store/record';
+import type { FailureClass } from '../store/result';
 
 /** What one attempt holds. Declared sizes live on the stage; this is what the plan and retries made of them. */
 export interface AttemptSize {
@@ -68,6 +69,8 @@ export interface Ended {
   peakMemoryMB?: number;
   /** The last lines of its log. */
   output: string;
+  /** The class of its failure when the backend knows better than its state (controller unreachable: infrastructure). */
+  failureClass?: FailureClass;
 }
 
 export type Report = { attempt: Attempt; state: 'pending' | 'running' | 'held'; nodes?: string } | { attempt: Attempt; ended: Ended };

@@ -7,9 +7,10 @@
  * submits ahead (SLURM) gets every attempt at once, parents first, each waiting on its parents'
  * attempts; the others get an attempt when its parents succeeded and it fits, most urgent first.
  */
+import { dirname } from 'node:path';
 import { CampaignError } from '../format/errors';
 import { formatDuration, formatElapsed } from '../format/quantities';
-import { retryPolicy, type RetryPolicy, type RetrySettings } from '../format/retries';
+import { mayRetry, retryPolicy, type RetryPolicy, type RetrySettings } from '../format/retries';
 import { remainingPathSeconds } from '../graph/dag';
 import { stageInvocation, type StageInvocation } from '../model/command';
 import { coresOf } from '../model/stage';
@@ -18,12 +19,13 @@ import { planRun, type PlanSettings, type StagePlan } from '../planning/plan-run
 import type { Site } from '../sites/site';
 import type { AttemptLog } from '../store/recorder';
 import { UP_TO_DATE, type StageResult } from '../store/result';
+import { FILE_SYSTEM_FULL, fileSystemFull } from '../util/disk';
 import { isComplete, writeReceipt } from '../store/stage-state';
 import type { Attempt, AttemptSize, Backend, Ended, Report } from './backend';
 import { runChecks } from './checks';
 import { RunEnds, runHook } from './hooks';
 import { prepareOutputs, settleFailedOutputs, settleOutputs } from './outputs';
-import { nextAttempt, OOM_IN_LOG } from './retry';
+import { classOf, nextAttempt, OOM_IN_LOG } from './retry';
 
 export interface EngineJob {
   run: Run;
@@ -75,6 +77,8 @@ interface Unit {
   parents: Unit[];
   children: Unit[];
   retries: number;
+  /** Of `retries`, those of infrastructure failures on their own budget (not counted in retries.count). */
+  infrastructureRetries: number;
   attempt?: Attempt;
   done: boolean;
 }
@@ -124,6 +128,7 @@ export function prepare(wsRoot: string, jobs: EngineJob[], backend: Backend): Pr
         parents: [],
         children: [],
         retries: 0,
+        infrastructureRetries: 0,
         done: false,
       };
       units.push(u);
@@ -217,32 +222,38 @@ export async function* execute(p: Prepared, opts: EngineOptions): AsyncGenerator
   const submit = async (u: Unit, a = attemptOf(u)): Promise<boolean> => {
     const hook = await preScript(u.run);
     if (hook && hook.status !== 'success') {
-      finish(u, { ...hook, message: `pre_script failed: ${hook.message}` });
+      finish(u, { ...hook, message: `pre_script failed: ${hook.message}`, failureClass: 'pre-flight' });
       await skipBelow(u);
       return false;
     }
     if (u.inv.checks.before.length) {
       const f = await runChecks(u.inv, u.inv.checks.before, { wsRoot: opts.wsRoot, run: u.run.name, signal: opts.signal, accepted: opts.accepted });
       if (f) {
-        finish(u, f.state === 'blocked' ? { status: 'skipped', message: f.message, output: '' } : { status: 'failure', state: 'failed', message: f.message, output: f.output, logFile: u.inv.logFile });
+        finish(u, f.state === 'blocked' ? { status: 'skipped', message: f.message, output: '' } : { status: 'failure', state: 'failed', message: f.message, output: f.output, logFile: u.inv.logFile, failureClass: 'pre-flight' });
         await skipBelow(u);
         return false;
       }
     }
-    const refused = prepareOutputs(u.inv, u.run.resume === 'refuse' && u.retries === 0, producedLater);
+    let refused: StageResult | undefined;
+    try {
+      const why = prepareOutputs(u.inv, u.run.resume === 'refuse' && u.retries === 0, producedLater);
+      if (why) refused = { status: 'failure', message: why, output: '', logFile: u.inv.logFile, failureClass: 'pre-flight' };
+    } catch (e) {
+      refused = noSpace(u.inv, e);
+    }
     if (refused) {
-      finish(u, { status: 'failure', message: refused, output: '', logFile: u.inv.logFile });
+      finish(u, refused);
       await skipBelow(u);
       return false;
     }
     const waitsOn = backend.submitsAhead ? u.parents.flatMap((q) => (!q.done && q.attempt ? [q.attempt] : [])) : [];
     let s;
     try {
-      s = await backend.submit(a, waitsOn, u.retries === 0 && u.parents.every((q) => q.policy.count === 0));
+      s = await backend.submit(a, waitsOn, u.retries === 0 && u.parents.every((q) => !mayRetry(q.policy)));
     } catch (e) {
       if (aborted() || !(e instanceof CampaignError)) throw e;
       settleFailedOutputs(u.inv);
-      finish(u, { status: 'failure', message: `not submitted: ${e.message}`, output: '', logFile: u.inv.logFile });
+      finish(u, { status: 'failure', message: `not submitted: ${e.message}`, output: '', logFile: u.inv.logFile, failureClass: 'pre-flight' });
       await skipBelow(u);
       return false;
     }
@@ -258,7 +269,7 @@ export async function* execute(p: Prepared, opts: EngineOptions): AsyncGenerator
 
   /** A failed attempt: tried again, bigger if the policy says so, or final. */
   const failed = async (u: Unit, result: StageResult) => {
-    const next = aborted() || backend.retriesItself?.(u.attempt!) ? { retry: false as const, why: '' } : nextAttempt(u.policy, u.retries, result, u.size, backend.largestNodeMB(u.attempt!));
+    const next = aborted() || backend.retriesItself?.(u.attempt!) ? { retry: false as const, why: '' } : nextAttempt(u.policy, { all: u.retries, infrastructure: u.infrastructureRetries }, result, u.size, backend.largestNodeMB(u.attempt!));
     if (!next.retry) {
       finish(u, next.why ? { ...result, message: `${result.message}; ${next.why}` } : result);
       await skipBelow(u);
@@ -271,8 +282,10 @@ export async function* execute(p: Prepared, opts: EngineOptions): AsyncGenerator
     const before = u.attempt!.jobId;
     u.size = { ...u.size, memoryMBPerNode: next.memoryMBPerNode, walltimeSeconds: next.walltimeSeconds };
     u.retries++;
+    if (next.budget === 'infrastructure') u.infrastructureRetries++;
     u.attempt = undefined;
-    const line = (after: string) => opts.print(`[${u.label}] ${before ? `job ${before} ` : ''}${grew ? next.why : result.message}: retry ${u.retries} of ${u.policy.count}${after}`);
+    const of = next.budget === 'infrastructure' ? `infrastructure retry ${u.infrastructureRetries} of ${u.policy.infrastructure}` : `retry ${u.retries - u.infrastructureRetries} of ${u.policy.count}`;
+    const line = (after: string) => opts.print(`[${u.label}] ${before ? `job ${before} ` : ''}${grew ? next.why : result.message}: ${of}${after}`);
     if (!backend.submitsAhead) {
       line('');
       ready.push(u); // starts when there is room for its (new) size
@@ -305,7 +318,7 @@ export async function* execute(p: Prepared, opts: EngineOptions): AsyncGenerator
       let result = resultOf(u.inv, r.ended);
       if (result.status === 'success' && u.inv.checks.after.length) {
         const f = await runChecks(u.inv, u.inv.checks.after, { wsRoot: opts.wsRoot, run: u.run.name, signal: opts.signal });
-        if (f) result = { ...result, status: 'failure', state: 'failed', message: `${f.message} (${r.ended.where})` };
+        if (f) result = { ...result, status: 'failure', state: 'failed', message: `${f.message} (${r.ended.where})`, failureClass: 'science' };
       }
       if (result.status !== 'success') {
         await failed(u, result);
@@ -422,12 +435,33 @@ export async function* execute(p: Prepared, opts: EngineOptions): AsyncGenerator
   if (receiptError) throw new CampaignError(`could not record a finished stage: ${receiptError.message}`);
 }
 
-/** An attempt's end as a result: its outputs settled (engine/outputs.ts), out of memory told apart by its log. */
+/** The folders a stage writes: its log's, its working folder, its outputs'. */
+function foldersOf(inv: StageInvocation): string[] {
+  return [dirname(inv.logFile), inv.cwd, ...inv.outputs.map((o) => dirname(o.final))];
+}
+
+/** A failure as the result of a full file system when one of the stage's folders is on one: infrastructure, never retried. */
+function unlessFull(inv: StageInvocation, r: StageResult): StageResult {
+  const full = fileSystemFull(foldersOf(inv));
+  if (!full) return r;
+  const [what, fix] = full.split('\n');
+  return { ...r, message: `${what}; ${r.message}\n${fix}`, failureClass: 'infrastructure' };
+}
+
+/** Our own write into a stage's folders (its log, outputs) failed for want of space: the stage's failure, not a crash. */
+function noSpace(inv: StageInvocation, e: unknown): StageResult {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') throw e;
+  const message = fileSystemFull(foldersOf(inv)) ?? `${FILE_SYSTEM_FULL}${(e as Error).message}\n  fix: free space there and run again`;
+  return { status: 'failure', message, output: '', logFile: inv.logFile, failureClass: 'infrastructure' };
+}
+
+/** An attempt's end as a result: its outputs settled (engine/outputs.ts), out of memory told apart by its log, a full file system by its folders. */
 export function resultOf(inv: StageInvocation, e: Ended): StageResult {
   const recorded = { seconds: e.seconds, exitCode: e.exitCode, startedAt: e.startedAt, peakMemoryMB: e.peakMemoryMB, logFile: inv.logFile };
   if (e.exitCode === 0 && !e.state) {
     const absent = settleOutputs(inv);
-    if (absent.length) return { ...recorded, status: 'failure', state: 'failed', message: `exited 0 but did not write ${absent.join(', ')} (${e.where})`, output: e.output };
+    if (absent.length) return unlessFull(inv, { ...recorded, status: 'failure', state: 'failed', message: `exited 0 but did not write ${absent.join(', ')} (${e.where})`, output: e.output, failureClass: 'science' });
     // Whole seconds come from clocks that tell no finer (a SLURM job's exit file): no false tenths.
     const took = e.seconds === undefined ? '' : ` in ${Number.isInteger(e.seconds) ? formatDuration(e.seconds) : formatElapsed(e.seconds)}`;
     return { ...recorded, status: 'success', message: `done${took} (${e.where})`, output: '' };
@@ -436,5 +470,5 @@ export function resultOf(inv: StageInvocation, e: Ended): StageResult {
   let state = e.state === 'never-starts' ? 'failed' : (e.state ?? 'failed');
   if (state === 'failed' && OOM_IN_LOG.test(e.output)) state = 'out-of-memory';
   const why = e.why ?? `exited with code ${e.exitCode}`;
-  return { ...recorded, status: 'failure', state, message: `${state === 'out-of-memory' ? 'out of memory: ' : ''}${why} (${e.where})`, output: e.output };
+  return unlessFull(inv, { ...recorded, status: 'failure', state, message: `${state === 'out-of-memory' ? 'out of memory: ' : ''}${why} (${e.where})`, output: e.output, failureClass: e.failureClass ?? classOf(state, e.exitCode) });
 }

@@ -2,10 +2,14 @@
  * One retry policy for every backend (BPS's numberOfRetries, retryUnlessExit, memoryMultiplier
  * and requestMemoryMax): a failed attempt is tried again, bigger where it ran out of memory or
  * time, until the policy's count or a cap says no. Exit codes in `never` are science failures.
+ * Infrastructure failures have their own budget (`infrastructure`, unless it is `count`);
+ * pre-flight failures and a full file system are never retried.
  */
 import { formatDuration, formatMemory } from '../format/quantities';
-import { notRetried, type RetryPolicy } from '../format/retries';
-import type { StageResult } from '../store/result';
+import type { RetryPolicy } from '../format/retries';
+import type { AttemptState } from '../store/record';
+import type { FailureClass, StageResult } from '../store/result';
+import { FILE_SYSTEM_FULL } from '../util/disk';
 
 /** What an attempt holds: memory on each of its nodes and its walltime. */
 export interface AttemptSize {
@@ -13,18 +17,44 @@ export interface AttemptSize {
   walltimeSeconds: number;
 }
 
-export type NextAttempt = ({ retry: true; why: string } & AttemptSize) | { retry: false; why: string };
+/** A stage's retries so far: all of them, and those of infrastructure failures on their own budget. */
+export interface RetriesSoFar {
+  all: number;
+  infrastructure: number;
+}
+
+/** `budget`: which retries this one uses up. */
+export type NextAttempt = ({ retry: true; why: string; budget: 'count' | 'infrastructure' } & AttemptSize) | { retry: false; why: string };
 
 /**
- * After failed attempt number `retriesSoFar + 1` with `result`, at `size`: the next attempt's size,
- * or why there is none ('' when retries are off or the attempt was stopped). `largestNodeMB`
- * caps memory with `memory_max`: an attempt cannot grow beyond the machine it runs on.
+ * The class of a failure from how it ended: out of memory or time are resources; a node, a
+ * requeue, a cancel or an interrupt, or an end without an exit code (a job lost) infrastructure;
+ * an exit code science.
  */
-export function nextAttempt(p: RetryPolicy, retriesSoFar: number, result: StageResult, size: AttemptSize, largestNodeMB: number): NextAttempt {
+export function classOf(state: AttemptState | undefined, exitCode: number | undefined): FailureClass {
+  if (state === 'out-of-memory' || state === 'timeout') return 'resources';
+  if (state === 'node-failure' || state === 'preempted' || state === 'cancelled' || state === 'interrupted') return 'infrastructure';
+  return exitCode === undefined ? 'infrastructure' : 'science';
+}
+
+/**
+ * After a failed attempt with `result` at `size`: the next attempt's size and the budget it uses,
+ * or why there is none ('' when retries are off, the attempt was stopped, or the message says
+ * it all). `largestNodeMB` caps memory with `memory_max`: an attempt cannot grow beyond the
+ * machine it runs on.
+ */
+export function nextAttempt(p: RetryPolicy, soFar: RetriesSoFar, result: StageResult, size: AttemptSize, largestNodeMB: number): NextAttempt {
   if (result.state === 'cancelled' || result.state === 'interrupted') return { retry: false, why: '' };
-  const not = notRetried(p, retriesSoFar, result.exitCode);
-  if (not !== undefined) return { retry: false, why: not };
+  const cls = result.failureClass ?? classOf(result.state, result.exitCode);
+  if (cls === 'pre-flight' || result.message.startsWith(FILE_SYSTEM_FULL)) return { retry: false, why: '' };
+  if (cls === 'science' && result.exitCode !== undefined && p.never.includes(result.exitCode)) return { retry: false, why: `not retried: exit code ${result.exitCode} is in retries.never` };
   let { memoryMBPerNode, walltimeSeconds } = size;
+  if (cls === 'infrastructure' && p.infrastructure !== 'count') {
+    if (soFar.infrastructure >= p.infrastructure) return { retry: false, why: p.infrastructure ? `not retried: ${p.infrastructure} infrastructure retries used` : '' };
+    return { retry: true, budget: 'infrastructure', memoryMBPerNode, walltimeSeconds, why: result.state ?? 'failed' };
+  }
+  const counted = soFar.all - soFar.infrastructure;
+  if (counted >= p.count) return { retry: false, why: p.count ? `not retried: ${p.count} retries used` : '' };
   let why: string = result.state ?? 'failed';
   if (result.state === 'out-of-memory') {
     const cap = Math.min(p.memoryMaxMB ?? Infinity, largestNodeMB);
@@ -37,7 +67,7 @@ export function nextAttempt(p: RetryPolicy, retriesSoFar: number, result: StageR
     walltimeSeconds = Math.min(Math.ceil((walltimeSeconds * p.walltimeMultiplier) / 60) * 60, cap);
     why = `timed out after ${formatDuration(size.walltimeSeconds)}; now ${formatDuration(walltimeSeconds)}`;
   }
-  return { retry: true, memoryMBPerNode, walltimeSeconds, why };
+  return { retry: true, budget: 'count', memoryMBPerNode, walltimeSeconds, why };
 }
 
 /**

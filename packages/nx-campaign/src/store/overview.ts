@@ -20,6 +20,7 @@ export const STATE_COLUMNS: [AttemptState | 'unready', string][] = [
   ['timeout', 'TIMEOUT'],
   ['out-of-memory', 'OOM'],
   ['node-failure', 'NODE_FAIL'],
+  ['preempted', 'PREEMPTED'],
   ['cancelled', 'CANCELLED'],
   ['interrupted', 'INTERRUPTED'],
   ['pruned', 'PRUNED'],
@@ -105,7 +106,7 @@ export interface RunOverview {
 }
 
 const ATTEMPT_COLUMNS = `a.id, r.name AS run, v.version, a.stage, a.pipeline, a.attempt, a.backend, a.job_id, a.cores, a.memory_mb, a.walltime_s, a.declared_memory_mb, a.declared_runtime_s, a.nodes,
-  a.submitted_at, a.started_at, a.ended_at, a.state, a.exit_code, a.peak_memory_mb, a.seconds, a.log_path, a.message, a.invocation_id`;
+  a.submitted_at, a.started_at, a.ended_at, a.state, a.exit_code, a.peak_memory_mb, a.seconds, a.log_path, a.message, a.invocation_id, a.failure_class, a.wait_reason`;
 
 /** Why an attempt did not succeed, as the dashboard groups failures. */
 export function failureCause(a: Pick<AttemptRow, 'state' | 'exit_code' | 'message'>): FailureCause {

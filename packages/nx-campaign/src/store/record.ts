@@ -12,6 +12,7 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import Database, { type Statement } from 'better-sqlite3';
 import { CampaignError } from '../format/errors';
 import type { Run } from '../model/run';
+import type { FailureClass } from './result';
 
 /** Where the record lives: `NX_CAMPAIGN_RECORD`, else `.campaign/record.sqlite` in the workspace. */
 export function recordPath(wsRoot: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -21,7 +22,8 @@ export function recordPath(wsRoot: string, env: NodeJS.ProcessEnv = process.env)
 
 /** BPS-style attempt states; the first four are not final. */
 export const LIVE_STATES = ['submitted', 'pending', 'running', 'held'] as const;
-export const FINAL_STATES = ['succeeded', 'failed', 'cancelled', 'timeout', 'out-of-memory', 'node-failure', 'pruned', 'interrupted'] as const;
+/** `preempted`: SLURM requeued the job (preemption, `scontrol requeue`); the same job id goes on as the next attempt. */
+export const FINAL_STATES = ['succeeded', 'failed', 'cancelled', 'timeout', 'out-of-memory', 'node-failure', 'pruned', 'interrupted', 'preempted'] as const;
 export type AttemptState = (typeof LIVE_STATES)[number] | (typeof FINAL_STATES)[number];
 
 const MIGRATIONS: string[] = [
@@ -127,6 +129,10 @@ const MIGRATIONS: string[] = [
   `ALTER TABLE attempts ADD COLUMN fingerprint TEXT;
    ALTER TABLE attempts ADD COLUMN fingerprint_parts TEXT;
    ALTER TABLE attempts ADD COLUMN reason TEXT;`,
+  // Per attempt, the class of its failure (science, resources, infrastructure, pre-flight), and
+  // while it is pending, why it waits (SLURM's reason: Priority, ReqNodeNotAvail...).
+  `ALTER TABLE attempts ADD COLUMN failure_class TEXT;
+   ALTER TABLE attempts ADD COLUMN wait_reason TEXT;`,
 ];
 
 /** One stage of a run version as the record keeps it (run_versions.stages, JSON). */
@@ -196,6 +202,7 @@ export interface AttemptEnd {
   seconds?: number;
   peakMemoryMB?: number;
   message?: string;
+  failureClass?: FailureClass;
 }
 
 export interface AttemptRow {
@@ -223,6 +230,9 @@ export interface AttemptRow {
   log_path: string | null;
   message: string | null;
   invocation_id: number;
+  failure_class: FailureClass | null;
+  /** Why a pending attempt waits, as the scheduler says. */
+  wait_reason: string | null;
 }
 
 const now = () => new Date().toISOString();
@@ -427,14 +437,19 @@ export class CampaignRecord {
     }).immediate();
   }
 
-  /** A live attempt's new state; `nodes`: SLURM's host list once it runs. */
-  setAttemptState(id: number, state: AttemptState, nodes?: string): void {
-    this.stmt('UPDATE attempts SET state = ?, started_at = COALESCE(started_at, ?), nodes = COALESCE(?, nodes) WHERE id = ?').run(state, state === 'running' ? now() : null, nodes ?? null, id);
+  /**
+   * A live attempt's new state; `nodes`: SLURM's host list once it runs; `reason`: why it waits.
+   * Without a reason, a waiting state keeps the last one and running clears it.
+   */
+  setAttemptState(id: number, state: AttemptState, nodes?: string, reason?: string): void {
+    const waiting = state === 'submitted' || state === 'pending' || state === 'held';
+    this.stmt('UPDATE attempts SET state = ?, started_at = COALESCE(started_at, ?), nodes = COALESCE(?, nodes), wait_reason = CASE WHEN ? IS NOT NULL THEN ? WHEN ? THEN wait_reason END WHERE id = ?')
+      .run(state, state === 'running' ? now() : null, nodes ?? null, reason ?? null, reason ?? null, waiting ? 1 : 0, id);
   }
 
   endAttempt(id: number, e: AttemptEnd): void {
-    this.stmt('UPDATE attempts SET state = ?, exit_code = ?, started_at = COALESCE(?, started_at), ended_at = ?, seconds = ?, peak_memory_mb = COALESCE(?, peak_memory_mb), message = ? WHERE id = ?')
-      .run(e.state, e.exitCode ?? null, e.startedAt ?? null, e.endedAt ?? now(), e.seconds ?? null, e.peakMemoryMB ?? null, e.message ?? null, id);
+    this.stmt('UPDATE attempts SET state = ?, exit_code = ?, started_at = COALESCE(?, started_at), ended_at = ?, seconds = ?, peak_memory_mb = COALESCE(?, peak_memory_mb), message = ?, failure_class = ?, wait_reason = NULL WHERE id = ?')
+      .run(e.state, e.exitCode ?? null, e.startedAt ?? null, e.endedAt ?? now(), e.seconds ?? null, e.peakMemoryMB ?? null, e.message ?? null, e.failureClass ?? null, id);
   }
 
   /** The latest invocation of `runName` still marked active (its process may be gone). */
@@ -506,5 +521,5 @@ export function readOnlyRecord(wsRoot: string, env: NodeJS.ProcessEnv = process.
 }
 
 const ATTEMPTS = `SELECT a.id, r.name AS run, v.version, a.stage, a.pipeline, a.attempt, a.backend, a.job_id, a.cores, a.memory_mb, a.walltime_s, a.declared_memory_mb, a.declared_runtime_s, a.nodes,
-  a.submitted_at, a.started_at, a.ended_at, a.state, a.exit_code, a.peak_memory_mb, a.seconds, a.log_path, a.message, a.invocation_id
+  a.submitted_at, a.started_at, a.ended_at, a.state, a.exit_code, a.peak_memory_mb, a.seconds, a.log_path, a.message, a.invocation_id, a.failure_class, a.wait_reason
   FROM attempts a JOIN runs r ON r.id = a.run_id JOIN run_versions v ON v.id = a.version_id`;

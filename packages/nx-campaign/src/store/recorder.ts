@@ -45,7 +45,8 @@ export function stageSummaries(wsRoot: string, run: Run, plan?: Map<string, Stag
 /** What a backend tells the record about an attempt it starts; the end comes with its result. */
 export interface AttemptLog {
   started(run: Run, stage: string, info: Omit<AttemptStart, 'stage' | 'pipeline' | 'configHash'>): void;
-  state(run: Run, stage: string, state: AttemptState, nodes?: string): void;
+  /** `reason`: why a pending attempt waits (kept in wait_reason; running clears it). */
+  state(run: Run, stage: string, state: AttemptState, nodes?: string, reason?: string): void;
   /** SLURM attempts of `run` an earlier invocation left queued or running. */
   live(run: Run): { stage: string; jobId: string; attemptId: number }[];
   /** Follow an earlier attempt as this stage's current one. */
@@ -110,9 +111,9 @@ export class Recorder implements AttemptLog {
     return `nothing changed since attempt ${succeeded.attempt}: Nx had no cache entry for it (nx reset, or another clone)`;
   }
 
-  state(run: Run, stage: string, state: AttemptState, nodes?: string): void {
+  state(run: Run, stage: string, state: AttemptState, nodes?: string, reason?: string): void {
     const id = this.current.get(`${run.name}/${stage}`);
-    if (id !== undefined) this.record.setAttemptState(id, state, nodes);
+    if (id !== undefined) this.record.setAttemptState(id, state, nodes, reason);
   }
 
   live(run: Run): { stage: string; jobId: string; attemptId: number }[] {
@@ -146,7 +147,7 @@ export class Recorder implements AttemptLog {
       this.current.delete(key);
       return;
     }
-    this.record.endAttempt(id, { state: result.state ?? STATE_OF[result.status], exitCode: result.exitCode, startedAt: result.startedAt, seconds: result.seconds, peakMemoryMB: result.peakMemoryMB, message: result.message });
+    this.record.endAttempt(id, { state: result.state ?? STATE_OF[result.status], exitCode: result.exitCode, startedAt: result.startedAt, seconds: result.seconds, peakMemoryMB: result.peakMemoryMB, message: result.message, failureClass: result.failureClass });
     this.current.delete(key);
   }
 

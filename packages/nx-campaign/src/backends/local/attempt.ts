@@ -10,12 +10,18 @@ const SCRIPT = join(__dirname, '..', '..', '..', 'python', 'launch.py');
 interface LaunchEnd {
   code: number | null;
   signal: string | null;
-  /** errno code when it could not be started (ENOENT). */
+  /** errno code when it could not be started (ENOENT); ELOG: its log could not be written. */
   error: string | null;
   message: string | null;
+  /** Wall-clock epoch ms, for the record's times. */
   started: number;
   ended: number;
+  /** Its duration on the monotonic clock. */
+  seconds: number;
 }
+
+/** Signals a program's own fault raises: a science failure, not one from outside. */
+const CRASHES = new Set(['SIGSEGV', 'SIGBUS', 'SIGFPE', 'SIGILL']);
 
 /**
  * The processes of stages, started by python/launch.py (one per backend): Node forks its whole
@@ -58,7 +64,7 @@ export class Launcher {
     const now = Date.now();
     for (const [id, w] of this.waiting) {
       this.waiting.delete(id);
-      w.resolve({ code: null, signal: null, error: 'LAUNCHER', message: this.failure, started: now, ended: now });
+      w.resolve({ code: null, signal: null, error: 'LAUNCHER', message: this.failure, started: now, ended: now, seconds: 0 });
     }
   }
 
@@ -102,17 +108,21 @@ export async function runAttempt(launcher: Launcher, id: string, inv: StageInvoc
   const interrupted = stopped();
   const why =
     end.error === 'ENOENT' ? `command not found: ${inv.argv[0]}`
-    : end.error === 'LAUNCHER' ? end.message!
+    : end.error === 'LAUNCHER' || end.error === 'ELOG' ? end.message!
+    : end.error === 'ENOSPC' || end.error === 'EDQUOT' ? `could not write its log ${inv.logFile}: ${end.message}`
     : end.error ? `could not start ${inv.argv[0]}: ${end.message}`
     : interrupted ? 'interrupted'
     : end.signal ? `killed by ${end.signal}`
     : undefined;
+  const science = end.error === 'ENOENT' || end.error === 'EACCES' || end.error === 'ENOTDIR' || (end.signal !== null && CRASHES.has(end.signal));
   return {
     exitCode: end.code ?? undefined,
-    state: interrupted ? 'interrupted' : undefined,
+    // A log that could not be written fails the stage whatever its exit code.
+    state: interrupted ? 'interrupted' : end.error === 'ELOG' ? 'failed' : undefined,
     why,
     where: `log: ${inv.logFile}`,
-    seconds: (end.ended - end.started) / 1000,
+    failureClass: science ? 'science' : end.error && end.error !== 'ELOG' && !interrupted ? 'infrastructure' : undefined,
+    seconds: end.seconds,
     startedAt: new Date(end.started).toISOString(),
     output: `--- last lines of ${inv.logFile} ---\n${tail.join('\n')}\n`,
   };

@@ -130,8 +130,8 @@ function tracked(record: AttemptLog, progress: Progress): AttemptLog {
       record.started(run, stage, info);
       progress.attempt(key(run, stage), info.state === 'running' ? 'running' : 'queued');
     },
-    state: (run, stage, state, nodes) => {
-      record.state(run, stage, state, nodes);
+    state: (run, stage, state, nodes, reason) => {
+      record.state(run, stage, state, nodes, reason);
       progress.attempt(key(run, stage), state === 'running' ? 'running' : 'queued');
     },
     live: (run) => record.live(run),
