@@ -17,6 +17,7 @@ import { scancel } from '../backends/slurm/commands';
 import { CampaignRecord, FINAL_STATES, invocationLive, processAlive, type AttemptRow, type AttemptState, type Invocation } from '../store/record';
 import { fileStamp, receiptStamps, workspaceDataDir } from '../store/stage-state';
 import { STATE_COLUMNS } from '../store/overview';
+import type { FailureClass } from '../store/result';
 
 const TAIL_LINES = 30;
 const DAY = 86400;
@@ -35,6 +36,15 @@ function withRecord<T>(wsRoot: string, fn: (rec: CampaignRecord) => T): T {
     rec.close();
   }
 }
+
+/** How many of `classes` (failed latest attempts' classes) are of each class, most first: `2 science, 1 infrastructure`. */
+function classCounts(classes: (FailureClass | null)[]): string {
+  const n = new Map<string, number>();
+  for (const c of classes) n.set(c ?? 'unclassified', (n.get(c ?? 'unclassified') ?? 0) + 1);
+  return [...n].sort((a, b) => b[1] - a[1]).map(([c, k]) => `${k} ${c}`).join(', ');
+}
+
+const failedState = (s: AttemptState | 'unready') => FINAL_STATES.includes(s as never) && s !== 'succeeded' && s !== 'pruned';
 
 /** The latest attempt of each stage. */
 function latest(attempts: AttemptRow[]): Map<string, AttemptRow> {
@@ -100,13 +110,14 @@ export function status(wsRoot: string, o: StatusOptions = {}): string {
         (!o.site || i.site === o.site),
     );
     const hidden = last.length - shown.length;
-    const table = new Table({ head: ['run', 'version', 'site', 'backend', 'state', 'started', 'ended', 'stages'], style: { head: [], border: [], compact: true } });
+    const table = new Table({ head: ['run', 'version', 'site', 'backend', 'state', 'started', 'ended', 'stages', 'failures by class'], style: { head: [], border: [], compact: true } });
     for (const i of shown) {
       const counts = new Map<string, number>();
-      for (const a of latest(rec.attempts(i.run)).values()) counts.set(a.state, (counts.get(a.state) ?? 0) + 1);
+      const last = [...latest(rec.attempts(i.run)).values()];
+      for (const a of last) counts.set(a.state, (counts.get(a.state) ?? 0) + 1);
       const stages = [...counts].sort((a, b) => b[1] - a[1]).map(([s, n]) => `${n} ${s}`).join(', ');
       const state = i.state === 'active' ? `running (pid ${i.pid} on ${i.host})` : i.state;
-      table.push([i.run, i.version, i.site ?? '', i.backend ?? '', state, i.started_at.replace('T', ' ').slice(0, 19), i.ended_at?.replace('T', ' ').slice(0, 19) ?? '', stages]);
+      table.push([i.run, i.version, i.site ?? '', i.backend ?? '', state, i.started_at.replace('T', ' ').slice(0, 19), i.ended_at?.replace('T', ' ').slice(0, 19) ?? '', stages, classCounts(last.filter((a) => failedState(a.state)).map((a) => a.failure_class))]);
     }
     const window = o.all ? 'all runs' : `runs active or started in the last ${formatDuration(o.since ?? 7 * DAY)}`;
     const foot = hidden ? `\n${hidden} other run(s) hidden${o.all ? ' by the filters' : '; --all shows them'}` : '';
@@ -126,6 +137,7 @@ export interface ReportRow {
   memoryMB: number | null;
   log: string | null;
   message: string | null;
+  failureClass: FailureClass | null;
 }
 
 export function reportRows(wsRoot: string, runArg: string): { run: string; version?: number; rows: ReportRow[] } {
@@ -142,7 +154,7 @@ export function reportRows(wsRoot: string, runArg: string): { run: string; versi
     const last = latest(attempts);
     const rows = stages.map((stage): ReportRow => {
       const a = last.get(stage);
-      return { stage, state: a?.state ?? 'unready', attempts: attempts.filter((x) => x.stage === stage).length, jobId: a?.job_id ?? null, exitCode: a?.exit_code ?? null, seconds: a?.seconds ?? null, memoryMB: a?.memory_mb ?? null, log: a?.log_path ?? null, message: a?.message ?? null };
+      return { stage, state: a?.state ?? 'unready', attempts: attempts.filter((x) => x.stage === stage).length, jobId: a?.job_id ?? null, exitCode: a?.exit_code ?? null, seconds: a?.seconds ?? null, memoryMB: a?.memory_mb ?? null, log: a?.log_path ?? null, message: a?.message ?? null, failureClass: a?.failure_class ?? null };
     });
     return { run: name, version: attempts.at(-1)?.version, rows };
   });
@@ -202,19 +214,22 @@ export function report(wsRoot: string, runArg: string, o: { json?: boolean; diff
     const accepted = s.review ? withRecord(wsRoot, (rec) => rec.accepted(run, s.step)) : undefined;
     return { step: s.step, groups: s.groups.length, succeeded: groups.filter((g) => g.state === 'succeeded').length, review: s.review, state: stepState(groups, s.review, accepted) };
   });
-  if (o.json) return `${JSON.stringify({ run, version, ...(steps.length ? { steps } : {}), stages: rows, totals: Object.fromEntries(STATE_COLUMNS.map(([s]) => [s, rows.filter((r) => r.state === s).length])), expected: rows.length }, null, 2)}\n`;
+  const failed = rows.filter((r) => failedState(r.state));
+  const classes: Record<string, number> = {};
+  for (const f of failed) classes[f.failureClass ?? 'unclassified'] = (classes[f.failureClass ?? 'unclassified'] ?? 0) + 1;
+  if (o.json) return `${JSON.stringify({ run, version, ...(steps.length ? { steps } : {}), stages: rows, totals: Object.fromEntries(STATE_COLUMNS.map(([s]) => [s, rows.filter((r) => r.state === s).length])), failureClasses: classes, expected: rows.length }, null, 2)}\n`;
   const used = STATE_COLUMNS.filter(([s]) => s === 'succeeded' || s === 'failed' || rows.some((r) => r.state === s));
   const table = new Table({ head: ['stage', ...used.map(([, h]) => h), 'EXPECTED', 'attempts', 'job', 'time'], style: { head: [], border: [], compact: true } });
   for (const r of rows) table.push([r.stage, ...used.map(([s]) => (r.state === s ? 1 : 0)), 1, r.attempts, r.jobId ?? '', r.seconds === null ? '' : formatElapsed(r.seconds)]);
   table.push(['TOTAL', ...used.map(([s]) => rows.filter((r) => r.state === s).length), rows.length, rows.reduce((n, r) => n + r.attempts, 0), '', '']);
-  const failed = rows.filter((r) => FINAL_STATES.includes(r.state as never) && r.state !== 'succeeded' && r.state !== 'pruned');
   const lines = [`run ${run}${version ? `, version ${version}` : ''}`, table.toString()];
   if (steps.length) {
     lines.push('steps:');
     const w = Math.max(...steps.map((s) => s.step.length));
     for (const s of steps) lines.push(`  ${s.step.padEnd(w)}  ${s.succeeded}/${s.groups} groups  ${s.state.replace('<campaign> <step>', `${run} ${s.step}`)}`);
   }
-  for (const f of failed) lines.push(`${f.stage}: ${f.state}${f.exitCode !== null ? ` (exit ${f.exitCode})` : ''}: ${f.message ?? ''}${f.log ? `\n  log: ${f.log}  (campaign logs ${run} ${f.stage})` : ''}`);
+  if (failed.length) lines.push(`failures by class: ${classCounts(failed.map((f) => f.failureClass))}`);
+  for (const f of failed) lines.push(`${f.stage}: ${f.state} (${[...(f.exitCode !== null ? [`exit ${f.exitCode}`] : []), f.failureClass ?? 'unclassified'].join(', ')}): ${f.message ?? ''}${f.log ? `\n  log: ${f.log}  (campaign logs ${run} ${f.stage})` : ''}`);
   if (o.diff) lines.push(versionDiff(wsRoot, run));
   return `${lines.join('\n')}\n`;
 }

@@ -34,7 +34,7 @@ export function runScreen(o: RunOverview, now = Date.now()): string {
   for (const g of [...o.groups, o.total]) lines.push(`  ${g.group.padEnd(w)}  ${countsText(g.counts, g.expected)}`);
   if (o.running.length) {
     lines.push('running and queued:');
-    for (const a of o.running.slice(0, 15)) lines.push(`  ${a.stage}  ${a.state}${a.job_id ? `  job ${a.job_id}` : ''}${a.started_at ? `  ${formatElapsed((now - Date.parse(a.started_at)) / 1000)}` : ''}`);
+    for (const a of o.running.slice(0, 15)) lines.push(`  ${a.stage}  ${a.state}${a.wait_reason ? ` (${a.wait_reason})` : ''}${a.job_id ? `  job ${a.job_id}` : ''}${a.started_at ? `  ${formatElapsed((now - Date.parse(a.started_at)) / 1000)}` : ''}`);
     if (o.running.length > 15) lines.push(`  ... and ${o.running.length - 15} more`);
   }
   const failed = o.failures.flatMap((f) => f.attempts.map((a) => ({ f, a }))).sort((x, y) => (y.a.ended_at ?? '').localeCompare(x.a.ended_at ?? '')).slice(0, 5);

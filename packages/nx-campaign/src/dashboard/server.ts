@@ -173,6 +173,7 @@ export function dashboard(o: ServeOptions): { app: Hono; token?: string; close: 
       groups: tableRows(ov.groups, cols),
       total: tableRows([ov.total], cols)[0],
       grouped: ov.groups.length > 1 || ov.groups[0]?.group !== ov.stages[0]?.pipeline,
+      failureClasses: ov.failureClasses,
       failures: ov.failures.map((f) => ({ ...f, attempts: f.attempts.map((a) => ({ ...a, enc: encodeURIComponent(a.stage), tail: tail(a.log_path, 8) })) })),
       live: ov.running.map((a) => ({ ...a, enc: encodeURIComponent(a.stage), elapsedS: a.started_at ? (Date.now() - Date.parse(a.started_at)) / 1000 : null })),
       stages: page.rows.map((r) => ({ ...r, enc: encodeURIComponent(r.stage) })),

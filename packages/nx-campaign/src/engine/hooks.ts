@@ -19,9 +19,15 @@ export interface HookOptions {
 /** Run one hook; its lines go to `<log_dir>/<which>.log` and to `print`. */
 export async function runHook(opts: HookOptions, run: Run, which: 'pre_script' | 'post_script', command: string): Promise<StageResult> {
   const logDir = absolutePath(opts.wsRoot, run.logDir);
-  mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `${which}.log`);
-  const log = createWriteStream(logFile);
+  // A log that cannot be written (a full disk) fails the hook, not this process.
+  let logError: Error | undefined;
+  try {
+    mkdirSync(logDir, { recursive: true });
+  } catch (e) {
+    logError = e as Error;
+  }
+  const log = createWriteStream(logFile).on('error', (e) => void (logError ??= e));
   const end = await runProcess(['sh', '-c', command], {
     cwd: opts.wsRoot,
     env: { NX_CAMPAIGN_RUN: run.name, NX_CAMPAIGN_OUTPUT_DIR: absolutePath(opts.wsRoot, run.outputDir), NX_CAMPAIGN_LOG_DIR: logDir },
@@ -31,7 +37,8 @@ export async function runHook(opts: HookOptions, run: Run, which: 'pre_script' |
     },
     signal: opts.signal,
   });
-  await new Promise<void>((resolve) => log.end(() => resolve()));
+  await new Promise<void>((resolve) => log.end(() => resolve()).once('error', () => resolve()));
+  if (logError) return { status: 'failure', message: `${which} could not write its log ${logFile}: ${logError.message}`, output: '', logFile };
   return end.code === 0
     ? { status: 'success', message: `${which} done`, output: '', logFile }
     : { status: 'failure', message: `${which} exited with code ${end.code ?? end.signal} (log: ${logFile})`, output: '', logFile };

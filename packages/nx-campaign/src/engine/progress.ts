@@ -18,7 +18,8 @@ export class Progress {
     keys: string[],
     private readonly print: (line: string) => void,
     private readonly everyMs = 5000,
-    private readonly now: () => number = Date.now,
+    /** Milliseconds on a monotonic clock: a jump of the wall clock does not change the estimate. */
+    private readonly now: () => number = () => performance.now(),
   ) {
     for (const k of keys) this.states.set(k, 'queued');
     this.started = this.lastPrinted = now();

@@ -7,6 +7,7 @@
  */
 import type Database from 'better-sqlite3';
 import { FINAL_STATES, LIVE_STATES, type AttemptRow, type AttemptState, type StageSummary } from './record';
+import type { FailureClass } from './result';
 
 /** The bps-report columns, in order; `unready`: expected, never attempted. */
 export const STATE_COLUMNS: [AttemptState | 'unready', string][] = [
@@ -93,6 +94,18 @@ export interface GroupRow {
   counts: Counts;
 }
 
+/** `unclassified`: recorded before failure classes were (schema 8). */
+export interface ClassCount {
+  failureClass: FailureClass | 'unclassified';
+  count: number;
+}
+
+function classCounts(attempts: AttemptRow[]): ClassCount[] {
+  const n = new Map<ClassCount['failureClass'], number>();
+  for (const a of attempts) n.set(a.failure_class ?? 'unclassified', (n.get(a.failure_class ?? 'unclassified') ?? 0) + 1);
+  return [...n].map(([failureClass, count]) => ({ failureClass, count })).sort((a, b) => b.count - a.count);
+}
+
 export type FailureCause = 'out of memory' | 'timeout' | 'node failure' | 'pre-flight' | 'missing outputs' | 'cancelled' | 'interrupted' | `exit code ${number}` | 'failed';
 
 export interface RunOverview {
@@ -100,8 +113,10 @@ export interface RunOverview {
   stages: StageSummary[];
   groups: GroupRow[];
   total: GroupRow;
-  /** Failed latest attempts by cause, largest first; `attempts`: the first few. */
-  failures: { cause: FailureCause; count: number; attempts: AttemptRow[] }[];
+  /** Failed latest attempts by cause, largest first; `classes`: how many of each failure class; `attempts`: the first few. */
+  failures: { cause: FailureCause; count: number; classes: ClassCount[]; attempts: AttemptRow[] }[];
+  /** Failed latest attempts per failure class, most first. */
+  failureClasses: ClassCount[];
   running: AttemptRow[];
 }
 
@@ -151,9 +166,9 @@ export function runOverview(db: Database.Database, name: string, examples = 3): 
     const c = failureCause(a);
     byCause.set(c, [...(byCause.get(c) ?? []), a]);
   }
-  const failures = [...byCause].map(([cause, list]) => ({ cause, count: list.length, attempts: list.slice(0, examples) })).sort((a, b) => b.count - a.count);
+  const failures = [...byCause].map(([cause, list]) => ({ cause, count: list.length, classes: classCounts(list), attempts: list.slice(0, examples) })).sort((a, b) => b.count - a.count);
   const running = db.prepare(`SELECT ${ATTEMPT_COLUMNS} FROM attempts a JOIN runs r ON r.id = a.run_id JOIN run_versions v ON v.id = a.version_id WHERE a.run_id = ? AND a.state IN (${LIVE_STATES.map(() => '?').join(',')}) ORDER BY a.submitted_at LIMIT 50`).all(id, ...LIVE_STATES) as AttemptRow[];
-  return { run, stages: summaries, groups, total, failures, running };
+  return { run, stages: summaries, groups, total, failures, failureClasses: classCounts(failed), running };
 }
 
 export interface StageRow {
