@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadRun } from '../config/run';
 import { DEFAULT_RETRY, mayRetry, retryPolicy, type RetryPolicy } from '../format/retries';
@@ -5,7 +6,8 @@ import type { StageInvocation } from '../model/command';
 import type { StageResult } from '../store/result';
 import { fixture, problemsOf } from '../testing/fixture';
 import { FILE_SYSTEM_FULL } from '../util/disk';
-import { resultOf } from './engine';
+import type { Backend, Ended } from './backend';
+import { execute, prepare, resultOf } from './engine';
 import { classOf, nextAttempt } from './retry';
 
 const size = { memoryMBPerNode: 100, walltimeSeconds: 600 };
@@ -83,5 +85,47 @@ describe('retries per class', () => {
     const [p] = problemsOf(() => loadRun(ws, 'runs/r.yaml'));
     expect(p).toMatchObject({ file: 'runs/r.yaml', line: 4, key: 'retries.infrastructure' });
     expect(p.message).toMatch(/^Must be an integer from 0 to 100 .* or "count"/);
+  });
+});
+
+describe('the engine retries by class', () => {
+  /** Stage `s`'s attempts end as `ends` says, one after the other; what the engine prints. */
+  async function attemptsOf(retries: string, ends: Partial<Ended>[]): Promise<{ lines: string[]; result: StageResult }> {
+    const ws = fixture({ 'pipelines/p/pipeline.yaml': 'stages:\n  s:\n    executable: "true"\n    depends: null\n    resources: {memory: 100M, runtime: 1m}\n', 'runs/r.yaml': `pipelines: p\nretries: ${retries}\n` });
+    const run = loadRun(ws, 'runs/r.yaml');
+    const done: Ended[] = [];
+    const live: string[] = [];
+    const backend: Backend = {
+      name: 'scripted',
+      submitsAhead: false,
+      plans: false,
+      largestNodeMB: () => 1000,
+      async submit(a) {
+        live.push(a.key);
+        done.push({ exitCode: 0, where: 'here', output: '', ...ends[a.number - 1] });
+        return { state: 'running', jobId: String(a.number) };
+      },
+      async poll(active) {
+        return active.map((attempt) => ({ attempt, ended: done[attempt.number - 1] }));
+      },
+      async cancel() {},
+    };
+    const lines: string[] = [];
+    let result: StageResult | undefined;
+    for await (const f of execute(prepare(ws, [{ run, stages: run.stages, fingerprints: new Map(), reuseComplete: false }], backend), { wsRoot: ws, dataDir: join(ws, '.nx'), print: (l) => lines.push(l) })) result = f.result;
+    return { lines: lines.map((l) => l.replace(/^\[s\] job \d+ /, '')), result: result! };
+  }
+
+  it('infrastructure retries do not use up count, and say which budget they take', async () => {
+    const node = { state: 'node-failure' as const, why: 'node n1 failed' };
+    const r = await attemptsOf('{count: 1}', [node, node, { exitCode: 1 }, {}]);
+    expect(r.lines).toEqual(['node n1 failed (here): infrastructure retry 1 of 3', 'node n1 failed (here): infrastructure retry 2 of 3', 'exited with code 1 (here): retry 1 of 1']);
+    expect(r.result.status).toBe('success');
+  });
+
+  it('with infrastructure: count they share count', async () => {
+    const r = await attemptsOf('{count: 1, infrastructure: count}', [{ state: 'node-failure', why: 'node n1 failed' }, { state: 'node-failure', why: 'node n1 failed' }]);
+    expect(r.lines).toEqual(['node n1 failed (here): retry 1 of 1']);
+    expect(r.result).toMatchObject({ status: 'failure', state: 'node-failure', failureClass: 'infrastructure', message: 'node n1 failed (here); not retried: 1 retries used' });
   });
 });

@@ -2,8 +2,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { loadRun } from '../config/run';
+import { dashboard } from '../dashboard/server';
 import { fixture } from '../testing/fixture';
-import { runOverview } from './overview';
+import { failureCause, runOverview } from './overview';
 import { CampaignRecord, recordPath, runFiles } from './record';
 import { Recorder } from './recorder';
 
@@ -62,8 +63,35 @@ describe('failure classes and wait reasons in the record (schema 8)', () => {
     r.finished(run, 'a', { status: 'failure', state: 'node-failure', message: 'node node1 failed', output: '', failureClass: 'infrastructure' }, 'slurm');
     r.finished(run, 'b', { status: 'failure', state: 'failed', exitCode: 2, message: 'exited with code 2', output: '', failureClass: 'science' }, 'slurm');
     expect(rec.attempts('r').map((a) => [a.stage, a.failure_class, a.wait_reason])).toEqual([['a', 'infrastructure', null], ['b', 'science', null]]);
+    expect(failureCause({ state: 'failed', exit_code: 1, message: 'file system full: /x is on /x with 0 B free of 2.0 MiB; exited with code 1' })).toBe('file system full');
     expect(runOverview(db, 'r')!.failures.map((f) => [f.cause, f.attempts.map((a) => a.failure_class)])).toEqual([['node failure', ['infrastructure']], ['exit code 2', ['science']]]);
     db.close();
     rec.close();
+  });
+
+  it('the dashboard shows why a pending job waits, and each failure\'s class with the counts per class', async () => {
+    const { root, run, env } = workspace();
+    const rec = CampaignRecord.open(root, env);
+    const r = new Recorder(rec, root);
+    r.begin(run, { backend: 'slurm' });
+    r.started(run, 'a', { backend: 'slurm', jobId: '11', state: 'pending' });
+    r.state(run, 'a', 'pending', undefined, 'ReqNodeNotAvail');
+    r.started(run, 'b', { backend: 'slurm', jobId: '12', state: 'running' });
+    r.finished(run, 'b', { status: 'failure', state: 'preempted', message: 'preempted by a higher priority job', output: '', failureClass: 'infrastructure' }, 'slurm');
+    rec.close();
+    const d = dashboard({ wsRoot: root, host: '127.0.0.1', port: 0, env });
+    const get = async (path: string) => (await d.app.request(`http://localhost${path}`, { headers: { host: 'localhost' } })).text();
+    try {
+      const page = await get('/runs/r');
+      expect(page).toMatch(/<tr data-stage="a">.*<td class="wait-reason">ReqNodeNotAvail<\/td>/);
+      expect(page).toContain('by class: <span class="failure-class" data-class="infrastructure">1 infrastructure</span>');
+      expect(page).toContain('<details class="failure" data-cause="preempted" open>');
+      expect(page).toMatch(/data-stage="b" data-class="infrastructure">\s*<p>.*attempt 1, job 12, infrastructure: preempted by a higher priority job/);
+      const stage = await get('/runs/r/stages/a');
+      expect(stage).toContain('pending, waiting for: ReqNodeNotAvail');
+      expect(await get('/runs/r/stages/b')).toContain('<td class="failure-class" data-class="infrastructure">infrastructure</td>');
+    } finally {
+      d.close();
+    }
   });
 });

@@ -8,6 +8,7 @@
 import type Database from 'better-sqlite3';
 import { FINAL_STATES, LIVE_STATES, type AttemptRow, type AttemptState, type StageSummary } from './record';
 import type { FailureClass } from './result';
+import { FILE_SYSTEM_FULL } from '../util/disk';
 
 /** The bps-report columns, in order; `unready`: expected, never attempted. */
 export const STATE_COLUMNS: [AttemptState | 'unready', string][] = [
@@ -106,7 +107,7 @@ function classCounts(attempts: AttemptRow[]): ClassCount[] {
   return [...n].map(([failureClass, count]) => ({ failureClass, count })).sort((a, b) => b.count - a.count);
 }
 
-export type FailureCause = 'out of memory' | 'timeout' | 'node failure' | 'pre-flight' | 'missing outputs' | 'cancelled' | 'interrupted' | `exit code ${number}` | 'failed';
+export type FailureCause = 'out of memory' | 'timeout' | 'node failure' | 'preempted' | 'file system full' | 'pre-flight' | 'missing outputs' | 'cancelled' | 'interrupted' | `exit code ${number}` | 'failed';
 
 export interface RunOverview {
   run: RunSummary;
@@ -128,6 +129,8 @@ export function failureCause(a: Pick<AttemptRow, 'state' | 'exit_code' | 'messag
   if (a.state === 'out-of-memory') return 'out of memory';
   if (a.state === 'timeout') return 'timeout';
   if (a.state === 'node-failure') return 'node failure';
+  if (a.state === 'preempted') return 'preempted';
+  if (a.message?.startsWith(FILE_SYSTEM_FULL)) return 'file system full';
   if (a.state === 'cancelled') return 'cancelled';
   if (a.state === 'interrupted') return 'interrupted';
   if (a.message?.includes('pre-flight')) return 'pre-flight';
