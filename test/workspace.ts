@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { describe, inject, it, type TestFunction } from 'vitest';
@@ -21,10 +21,14 @@ export function describeSlurm(name: string, fn: () => void): void {
   else describe.skip(`${name}${NEEDS_SLURM}`, fn);
 }
 
-/** One test against the real SLURM in a suite that otherwise needs none: as describeSlurm. */
-export function itSlurm(name: string, fn: TestFunction, timeout?: number): void {
-  if (slurm.available) it(name, fn, timeout);
-  else if (ci) it(name, needsSlurm);
+/**
+ * One test against the real SLURM in a suite that otherwise needs none: as describeSlurm.
+ * `sequential`: one of a suite's tests that run in order (it.sequential), where the suite runs alongside others (describe.concurrent).
+ */
+export function itSlurm(name: string, fn: TestFunction, timeout?: number, o: { sequential?: boolean } = {}): void {
+  const test = o.sequential ? it.sequential : it;
+  if (slurm.available) test(name, fn, timeout);
+  else if (ci) test(name, needsSlurm);
   else it.skip(`${name}${NEEDS_SLURM}`, fn, timeout);
 }
 
@@ -80,14 +84,83 @@ export function removeWorkspace(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/**
+ * PATH with python3 as pyenv's shim would run it, found without the shim, where python3 is one:
+ * the shim (a bash script) forks some thirty processes each time to pick the version, more than
+ * most of the tests' Python stages (the Rubin stand-ins, ceci, socm) cost themselves. The same
+ * interpreter runs (the one `pyenv which python3` names); elsewhere PATH is left as it is.
+ */
+function pathPastPyenvShim(path = process.env.PATH ?? ''): string {
+  const found = spawnSync('sh', ['-c', 'command -v python3'], { encoding: 'utf8', env: { ...process.env, PATH: path } }).stdout.trim();
+  if (!found.includes('/.pyenv/shims/')) return path;
+  // Asked from a folder of no project (no .python-version), as a test workspace is.
+  const real = spawnSync('pyenv', ['which', 'python3'], { encoding: 'utf8', cwd: tmpdir() });
+  const python = real.status === 0 ? real.stdout.trim() : '';
+  if (!python.startsWith('/')) return path;
+  const dir = join(tmpdir(), `nx-campaign-e2e-python-${process.getuid?.() ?? 0}`);
+  mkdirSync(dir, { recursive: true });
+  const link = join(dir, 'python3');
+  let current: string | undefined;
+  try {
+    current = readlinkSync(link);
+  } catch {
+    current = undefined;
+  }
+  if (current !== python) {
+    const next = `${link}.${process.pid}`;
+    rmSync(next, { force: true });
+    symlinkSync(python, next);
+    renameSync(next, link);
+  }
+  return `${dir}:${path}`;
+}
+
 /** What every nx and campaign process of the tests runs with (undefined: removed). */
-export const nxEnv: Record<string, string | undefined> = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', NX_SKIP_NX_CACHE: undefined, CI: 'true' };
+export const nxEnv: Record<string, string | undefined> = { ...process.env, PATH: pathPastPyenvShim(), NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', NX_SKIP_NX_CACHE: undefined, CI: 'true' };
 
 /** Run the workspace's nx; returns exit code and combined output. */
 export function nx(dir: string, args: string[], env: Record<string, string | undefined> = {}): SpawnSyncReturns<string> & { out: string } {
   const r = spawnSync(join(repoRoot, 'node_modules', '.bin', 'nx'), [...args], { cwd: dir, encoding: 'utf8', env: { ...nxEnv, ...env } });
   // Nx colours its output when CI is set, even into a pipe: `out` is plain text.
   return Object.assign(r, { out: stripAnsi(`${r.stdout}${r.stderr}`) });
+}
+
+/** What `nx`, `runStages` and `campaign` return, from a child that did not block the test file. */
+export interface Ran {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** stdout then stderr, plain text (as `nx` gives it). */
+  out: string;
+}
+
+/** `bin args` in `dir` without blocking the test file's event loop, so concurrent tests (describe.concurrent) overlap. */
+function spawnAsync(bin: string, args: string[], dir: string, env: Record<string, string | undefined>): Promise<Ran> {
+  return new Promise((done, fail) => {
+    const child = spawn(bin, args, { cwd: dir, env: { ...nxEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', fail);
+    child.on('close', (status, signal) => done({ status, signal, stdout, stderr, out: stripAnsi(`${stdout}${stderr}`) }));
+  });
+}
+
+/** `nx`, for a test that runs concurrently with others: awaited, it gives what `nx` returns. */
+export function nxAsync(dir: string, args: string[], env: Record<string, string | undefined> = {}): Promise<Ran> {
+  return spawnAsync(join(repoRoot, 'node_modules', '.bin', 'nx'), args, dir, env);
+}
+
+/** `runStages`, for a test that runs concurrently with others. */
+export function runStagesAsync(dir: string, run: string, extra: string[] = [], env: Record<string, string | undefined> = {}): Promise<Ran> {
+  return nxAsync(dir, ['run-many', '-t', 'stage', `--projects=tag:run:${run}`, '--outputStyle=static', ...extra], env);
+}
+
+/** `campaign`, for a test that runs concurrently with others. */
+export function campaignAsync(dir: string, args: string[], env: Record<string, string | undefined> = {}): Promise<Ran> {
+  return spawnAsync(join(repoRoot, 'node_modules', '.bin', 'campaign'), args, dir, env);
 }
 
 /** Stages nx ran (not restored from its cache) in a static-output log. */
