@@ -50,7 +50,7 @@ function jobsOfWorkspace(ws: string, run: string): string[][] {
   return execFileSync('squeue', ['--noheader', '--states=all', '--format=%i|%T|%k|%o'], { encoding: 'utf8' })
     .split('\n')
     .map((l) => l.split('|'))
-    .filter(([, , comment, command]) => comment === `nx-campaign:${run}` && command?.startsWith(`${ws}/`))
+    .filter(([, , comment, command]) => /^nx-campaign:[0-9a-f]{8}:/.test(comment) && comment.includes(`:${run}/`) && command?.startsWith(`${ws}/`))
     .map(([id, state]) => [id, state]);
 }
 
@@ -77,7 +77,7 @@ describeSlurm('SLURM backend (real SLURM)', () => {
     const metrics = JSON.parse(readFile(ws, 'results/photoz-sim/outputs/metrics.json'));
     expect(metrics.sigma_nmad).toBeGreaterThan(0);
     expect(readFile(ws, 'results/photoz-sim/logs/evaluate.log')).toMatch(/# stage evaluate of run photoz-sim, job \d+/);
-    expect(readFile(ws, 'results/photoz-sim/logs/evaluate.exit')).toMatch(/^0 \d+ \d+( \d+)?\n$/); // code, start, end, peak memory where a cgroup tells
+    expect(readFile(ws, 'results/photoz-sim/logs/evaluate.exit')).toMatch(/^0 \d+ \d+ \d+ \d+ 0 \d+\.\d\d\n$/); // code, start, end, peak memory (0 without a cgroup), job, restarts, seconds
   });
 
   it('submits nothing on a cached re-run', () => {

@@ -62,7 +62,8 @@ SchedulerType=sched/backfill
 SchedulerParameters=sched_interval=1,bf_interval=1,batch_sched_delay=0
 MinJobAge=600
 KillWait=5
-ReturnToService=2
+# An admin's DOWN stays until resumed (fault tests); a node down for not responding returns when it registers.
+ReturnToService=1
 # Let the node claim more CPUs/memory than the hardware has.
 SlurmdParameters=config_overrides
 StateSaveLocation=/var/spool/slurmctld

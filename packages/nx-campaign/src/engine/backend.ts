@@ -8,6 +8,7 @@ import type { StageInvocation } from '../model/command';
 import type { Run } from '../model/run';
 import type { StagePlan } from '../planning/plan-run';
 import type { Site } from '../sites/site';
+import { CampaignError } from '../format/errors';
 import type { AttemptState } from '../store/record';
 import type { FailureClass } from '../store/result';
 
@@ -73,10 +74,26 @@ export interface Ended {
   failureClass?: FailureClass;
 }
 
-export type Report = { attempt: Attempt; state: 'pending' | 'running' | 'held'; nodes?: string } | { attempt: Attempt; ended: Ended };
+/** Refused or failed by the machinery, not by the stage (a controller that does not answer, a full disk): an infrastructure failure. */
+export class InfrastructureError extends CampaignError {}
 
-/** An attempt an earlier invocation left live (a SLURM job): followed again, or found dead. */
-export type Reattached = { adopt: true; state?: 'pending' | 'running' | 'held'; nodes?: string } | { adopt: false; state: AttemptState; why: string };
+/**
+ * What a poll learned of an attempt: it waits (`reason`: why, in the backend's words) or runs; it
+ * ended; or the backend started it over under the same job (SLURM requeued it after a node
+ * failure or a preemption): this attempt ended so, and the next one is that job's new run.
+ */
+export type Report =
+  | { attempt: Attempt; state: 'pending' | 'running' | 'held'; nodes?: string; reason?: string }
+  | { attempt: Attempt; ended: Ended }
+  | { attempt: Attempt; requeued: { state: 'node-failure' | 'preempted'; why: string; where: string } };
+
+/**
+ * An attempt an earlier invocation left live (a SLURM job), followed again (`unrecorded`: the
+ * record never had its job, found by the backend), or found dead.
+ */
+export type Reattached =
+  | { adopt: true; jobId: string; unrecorded: boolean; state?: 'pending' | 'running' | 'held'; nodes?: string; reason?: string }
+  | { adopt: false; state: AttemptState; why: string };
 
 export interface Backend {
   /** For the record: local, allocation, slurm. */
@@ -106,8 +123,11 @@ export interface Backend {
   retriesItself?(a: Attempt): boolean;
   /** A waiting attempt now waits on `waitsOn` (a parent was submitted again). */
   repoint?(a: Attempt, waitsOn: Attempt[]): Promise<void>;
-  /** Earlier invocations' live attempts of these stages (job ids from the record). */
-  reattach?(earlier: { attempt: Attempt; jobId: string }[]): Promise<Map<string, Reattached>>;
+  /**
+   * The stages not yet done, with the job of each the record has live; `known`: every job id the
+   * record has for these runs. Verdicts for those with a job (recorded, or found by the backend).
+   */
+  reattach?(earlier: { attempt: Attempt; jobId?: string }[], known: Set<string>): Promise<Map<string, Reattached>>;
   /** After the first round of submissions, interrupted or not. */
   submittedAll?(attempts: Attempt[]): void;
   /** The record now holds the attempt's job id (what was in flight until then may be forgotten). */

@@ -17,11 +17,12 @@ import { coresOf } from '../model/stage';
 import type { Run } from '../model/run';
 import { planRun, type PlanSettings, type StagePlan } from '../planning/plan-run';
 import type { Site } from '../sites/site';
+import { RecordBusy } from '../store/record';
 import type { AttemptLog } from '../store/recorder';
 import { UP_TO_DATE, type StageResult } from '../store/result';
 import { FILE_SYSTEM_FULL, fileSystemFull } from '../util/disk';
 import { isComplete, writeReceipt } from '../store/stage-state';
-import type { Attempt, AttemptSize, Backend, Ended, Report } from './backend';
+import { InfrastructureError, type Attempt, type AttemptSize, type Backend, type Ended, type Report } from './backend';
 import { runChecks } from './checks';
 import { RunEnds, runHook } from './hooks';
 import { prepareOutputs, settleFailedOutputs, settleOutputs } from './outputs';
@@ -253,7 +254,7 @@ export async function* execute(p: Prepared, opts: EngineOptions): AsyncGenerator
     } catch (e) {
       if (aborted() || !(e instanceof CampaignError)) throw e;
       settleFailedOutputs(u.inv);
-      finish(u, { status: 'failure', message: `not submitted: ${e.message}`, output: '', logFile: u.inv.logFile, failureClass: 'pre-flight' });
+      finish(u, { status: 'failure', message: `not submitted: ${e.message}`, output: '', logFile: u.inv.logFile, failureClass: e instanceof InfrastructureError ? 'infrastructure' : 'pre-flight' });
       await skipBelow(u);
       return false;
     }
@@ -303,8 +304,16 @@ export async function* execute(p: Prepared, opts: EngineOptions): AsyncGenerator
     for (const r of reports) {
       const u = active.get(r.attempt.key);
       if (!u || u.attempt !== r.attempt) continue;
+      if ('requeued' in r) {
+        // The same job runs again: this attempt ended, the next is its new run (not a retry of ours).
+        record?.finished(u.run, u.stage, { status: 'failure', state: r.requeued.state, message: `${r.requeued.why} (${r.requeued.where})`, output: '', logFile: u.inv.logFile, failureClass: 'infrastructure' }, backend.name);
+        const next: Attempt = { ...r.attempt, number: r.attempt.number + 1 };
+        u.attempt = next;
+        record?.started(u.run, u.stage, { backend: backend.name, jobId: next.jobId, cores: next.size.cores, memoryMB: next.size.memoryMBPerNode, walltimeSeconds: next.size.walltimeSeconds, logPath: u.inv.logFile, state: 'pending', reason: `requeued by SLURM after attempt ${r.attempt.number} (${r.requeued.state})` });
+        continue;
+      }
       if (!('ended' in r)) {
-        record?.state(u.run, u.stage, r.state, r.nodes);
+        record?.state(u.run, u.stage, r.state, r.nodes, r.reason);
         continue;
       }
       if (r.ended.state === 'never-starts') {
@@ -332,15 +341,15 @@ export async function* execute(p: Prepared, opts: EngineOptions): AsyncGenerator
   };
 
   /** Stop: cancel (unless left running) what is live, and end every stage not yet reported. */
-  const interrupt = async (why: string) => {
+  const interrupt = async (why: string, leave = opts.leaveRunning === true) => {
     const live = [...active.values()];
     if (backend.submitsAhead) {
-      if (!opts.leaveRunning) await backend.cancel(live.map((u) => u.attempt!));
+      if (!leave) await backend.cancel(live.map((u) => u.attempt!));
       for (const u of live) {
         const jobId = u.attempt!.jobId;
-        if (!opts.leaveRunning) settleFailedOutputs(u.inv);
+        if (!leave) settleFailedOutputs(u.inv);
         // One left running stays live in the record, for the next invocation to re-attach to.
-        finish(u, { status: 'failure', state: opts.leaveRunning ? 'pending' : 'cancelled', message: `${why}: ${opts.leaveRunning ? `job ${jobId} left running` : `job ${jobId} cancelled`}`, output: '' });
+        finish(u, { status: 'failure', state: leave ? 'pending' : 'cancelled', message: `${why}: ${leave ? `job ${jobId} left running` : `job ${jobId} cancelled`}`, output: '' });
       }
     } else {
       await backend.cancel(live.map((u) => u.attempt!));
@@ -351,26 +360,31 @@ export async function* execute(p: Prepared, opts: EngineOptions): AsyncGenerator
 
   for (const u of units) if (u.job.reuseComplete && isComplete(opts.dataDir, u.run.name, u.stage, u.job.fingerprints.get(u.stage) ?? '')) finish(u, UP_TO_DATE);
 
-  // Attempts an earlier invocation left live and nobody followed to the end: followed again, or submitted anew.
+  // Attempts an earlier invocation left live and nobody followed to the end, and jobs it submitted
+  // but never recorded (the backend finds them): followed again, or submitted anew.
   if (backend.reattach && record) {
-    const byKey = new Map(units.filter((u) => !u.done).map((u) => [u.key, u]));
-    const earlier = p.jobs.flatMap((j) => record.live(j.run).flatMap((e) => {
-      const u = byKey.get(`${j.run.name}/${e.stage}`);
-      return u ? [{ u, ...e, attempt: attemptOf(u) }] : [];
-    }));
-    if (earlier.length) {
-      const verdicts = await backend.reattach(earlier.map((e) => ({ attempt: e.attempt, jobId: e.jobId })));
-      for (const e of earlier) {
-        const v = verdicts.get(e.u.key)!;
+    const open = units.filter((u) => !u.done);
+    const live = new Map(p.jobs.flatMap((j) => record.live(j.run).map((e): [string, (typeof e)] => [`${j.run.name}/${e.stage}`, e])));
+    const known = new Set(p.jobs.flatMap((j) => [...record.jobIds(j.run)]));
+    const earlier = open.map((u) => ({ u, attempt: attemptOf(u), e: live.get(u.key) }));
+    if (open.length && (live.size || backend.submitsAhead)) {
+      const verdicts = await backend.reattach(earlier.map(({ attempt, e }) => ({ attempt, jobId: e?.jobId })), known);
+      for (const { u, attempt, e } of earlier) {
+        const v = verdicts.get(u.key);
+        if (!v) continue;
         if (!v.adopt) {
-          record.abandon(e.attemptId, v.state, v.why);
+          if (e) record.abandon(e.attemptId, v.state, v.why);
           continue;
         }
-        e.attempt.jobId = e.jobId;
-        e.u.attempt = e.attempt;
-        active.set(e.u.key, e.u);
-        record.adopt(e.u.run, e.u.stage, e.attemptId);
-        if (v.state) record.state(e.u.run, e.u.stage, v.state, v.nodes);
+        attempt.jobId = v.jobId;
+        u.attempt = attempt;
+        active.set(u.key, u);
+        if (e && !v.unrecorded) record.adopt(u.run, u.stage, e.attemptId);
+        else {
+          if (e) record.abandon(e.attemptId, 'cancelled', `superseded by job ${v.jobId}, found in SLURM`);
+          record.started(u.run, u.stage, { backend: backend.name, jobId: v.jobId, cores: attempt.size.cores, memoryMB: attempt.size.memoryMBPerNode, walltimeSeconds: attempt.size.walltimeSeconds, logPath: u.inv.logFile, state: v.state ?? 'pending', reason: 'submitted by an invocation that stopped before recording it; found by its job comment' });
+        }
+        if (v.state) record.state(u.run, u.stage, v.state, v.nodes, v.reason);
       }
     }
   }
@@ -424,7 +438,9 @@ export async function* execute(p: Prepared, opts: EngineOptions): AsyncGenerator
       yield* flush();
     }
   } catch (e) {
-    await interrupt(aborted() ? 'interrupted' : 'tracking stopped');
+    // A record that stays locked cannot take the cancellations: the jobs are left for the next invocation.
+    const busy = e instanceof RecordBusy;
+    await interrupt(aborted() ? 'interrupted' : busy ? 'the record stayed locked' : 'tracking stopped', busy || undefined);
     yield* flush();
     if (!aborted()) throw e;
   } finally {

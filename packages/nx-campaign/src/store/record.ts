@@ -323,6 +323,22 @@ function ignoreFolder(dir: string): void {
   if (!existsSync(file)) writeFileSync(file, '# the campaign record (nx-campaign): not source\n*\n');
 }
 
+/** Seconds a write waits for another process's lock on the record (NX_CAMPAIGN_RECORD_TIMEOUT, default 30). */
+export function busyTimeoutSeconds(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env.NX_CAMPAIGN_RECORD_TIMEOUT);
+  return Number.isFinite(n) && n > 0 ? n : 30;
+}
+
+/** The record stayed locked by another process beyond the busy timeout: nothing more can be recorded by this one. */
+export class RecordBusy extends CampaignError {}
+
+/** `e` as RecordBusy when it is SQLite's "database is locked", else undefined. */
+export function asRecordBusy(e: unknown, path: string, env: NodeJS.ProcessEnv = process.env): RecordBusy | undefined {
+  if (e instanceof RecordBusy) return e;
+  if ((e as { code?: string })?.code !== 'SQLITE_BUSY') return undefined;
+  return new RecordBusy(`${path} stayed locked by another process for more than ${busyTimeoutSeconds(env)} s (NX_CAMPAIGN_RECORD_TIMEOUT): this invocation stopped following its runs and left their SLURM jobs running\n  fix: run the same command again once that process is done; it re-attaches to the jobs`);
+}
+
 export class CampaignRecord {
   readonly db: Database.Database;
   readonly journal: { mode: 'wal' | 'delete'; why: string };
@@ -331,7 +347,7 @@ export class CampaignRecord {
     mkdirSync(dirname(path), { recursive: true });
     ignoreFolder(dirname(path));
     this.journal = journalMode(dirname(path), env);
-    this.db = new Database(path, { timeout: 30_000 });
+    this.db = new Database(path, { timeout: busyTimeoutSeconds(env) * 1000 });
     this.db.pragma(`journal_mode = ${this.journal.mode === 'wal' ? 'WAL' : 'DELETE'}`);
     // With a rollback journal, NORMAL could lose the last transactions on a crash: FULL syncs each.
     this.db.pragma(`synchronous = ${this.journal.mode === 'wal' ? 'NORMAL' : 'FULL'}`);
@@ -460,6 +476,11 @@ export class CampaignRecord {
   /** Attempts of `run` still pending or running when their invocation ended or was lost. */
   liveAttempts(runName: string): AttemptRow[] {
     return this.stmt(`${ATTEMPTS} WHERE r.name = ? AND a.state IN (${LIVE_STATES.map(() => '?').join(',')}) ORDER BY a.id`).all(runName, ...LIVE_STATES) as AttemptRow[];
+  }
+
+  jobIds(runName: string): Set<string> {
+    const rows = this.stmt('SELECT DISTINCT a.job_id FROM attempts a JOIN runs r ON r.id = a.run_id WHERE r.name = ? AND a.job_id IS NOT NULL').pluck().all(runName) as string[];
+    return new Set(rows);
   }
 
   attempts(runName: string): AttemptRow[] {

@@ -49,6 +49,8 @@ export interface AttemptLog {
   state(run: Run, stage: string, state: AttemptState, nodes?: string, reason?: string): void;
   /** SLURM attempts of `run` an earlier invocation left queued or running. */
   live(run: Run): { stage: string; jobId: string; attemptId: number }[];
+  /** Every job id the record has for `run`'s attempts. */
+  jobIds(run: Run): Set<string>;
   /** Follow an earlier attempt as this stage's current one. */
   adopt(run: Run, stage: string, attemptId: number): void;
   /** End an earlier attempt found dead (it will be submitted again). */
@@ -94,7 +96,7 @@ export class Recorder implements AttemptLog {
     // A Rubin group's data query and output collection, per submission (RTN-023).
     const rubin = typeof st.config.query === 'string' ? { dataQuery: st.config.query, outputCollection: String(st.config.output) } : {};
     const f = this.parts.get(run.name)?.get(stage);
-    const why = f ? { fingerprint: f.fingerprint, fingerprintParts: JSON.stringify(f.parts), reason: this.reason(run, stage, f.parts, v.invocationId) } : {};
+    const why = f ? { fingerprint: f.fingerprint, fingerprintParts: JSON.stringify(f.parts), reason: info.reason ?? this.reason(run, stage, f.parts, v.invocationId) } : {};
     const id = this.record.startAttempt(v, { ...info, ...rubin, ...why, stage, pipeline: st.pipeline, configHash: configHash(run, stage) });
     this.current.set(`${run.name}/${stage}`, id);
   }
@@ -118,6 +120,10 @@ export class Recorder implements AttemptLog {
 
   live(run: Run): { stage: string; jobId: string; attemptId: number }[] {
     return this.record.liveAttempts(run.name).flatMap((a) => (OUTLIVE_NX.includes(a.backend) && a.job_id ? [{ stage: a.stage, jobId: a.job_id, attemptId: a.id }] : []));
+  }
+
+  jobIds(run: Run): Set<string> {
+    return this.record.jobIds(run.name);
   }
 
   adopt(run: Run, stage: string, attemptId: number): void {

@@ -173,11 +173,12 @@ export function bpsBackend(opts: BpsOptions): Backend {
       }
     },
     async reattach(earlier) {
-      const rows = await states(earlier.map((e) => e.jobId));
+      const recorded = earlier.flatMap((e) => (e.jobId ? [{ attempt: e.attempt, jobId: e.jobId }] : []));
+      const rows = await states(recorded.map((e) => e.jobId));
       const out = new Map<string, Reattached>();
-      for (const { attempt, jobId } of earlier) {
+      for (const { attempt, jobId } of recorded) {
         const row = rows.get(jobId);
-        out.set(attempt.key, row ? { adopt: true } : { adopt: false, state: 'failed', why: `BPS does not know run ${jobId} any more` });
+        out.set(attempt.key, row ? { adopt: true, jobId, unrecorded: false } : { adopt: false, state: 'failed', why: `BPS does not know run ${jobId} any more` });
       }
       return out;
     },

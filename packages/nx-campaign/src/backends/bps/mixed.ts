@@ -35,11 +35,11 @@ export function withBps(primary: Backend, bps: Backend): Backend {
       if (p.length) await primary.cancel(p);
       if (b.length) await bps.cancel(b);
     },
-    async reattach(earlier) {
+    async reattach(earlier, known) {
       const out = new Map<string, Reattached>();
       for (const [backend, list] of [[primary, earlier.filter((e) => !isBpsStage(e.attempt))], [bps, earlier.filter((e) => isBpsStage(e.attempt))]] as const) {
         if (!list.length) continue;
-        const got = backend.reattach ? await backend.reattach(list) : new Map(list.map((e) => [e.attempt.key, { adopt: false, state: 'interrupted', why: 'its backend does not re-attach' } as Reattached]));
+        const got = backend.reattach ? await backend.reattach(list, known) : new Map(list.flatMap((e) => (e.jobId ? [[e.attempt.key, { adopt: false, state: 'interrupted', why: 'its backend does not re-attach' } as Reattached]] : [])));
         for (const [k, v] of got) out.set(k, v);
       }
       return out;

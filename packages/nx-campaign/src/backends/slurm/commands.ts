@@ -3,6 +3,7 @@
  * Every query covers many jobs in one call.
  */
 import { spawn } from 'node:child_process';
+import { InfrastructureError } from '../../engine/backend';
 import { CampaignError } from '../../format/errors';
 
 export interface Exec {
@@ -58,37 +59,91 @@ function shielded(cmd: string, args: string[]): Promise<{ code: number; stdout: 
   });
 }
 
+/**
+ * What a client prints when the controller does not answer (stopped, restarting, overloaded):
+ * the call may be made again later. Each such call takes SLURM's own retries (about 9 s) to fail.
+ */
+const UNREACHABLE = /Unable to contact slurm controller|Socket timed out|Connection (refused|timed out)|Zero Bytes were transmitted|Communication connection failure|backup controller in standby mode|Transport endpoint is not connected/i;
+
+/** A SLURM command failed because the controller did not answer. */
+export class ControllerUnreachable extends InfrastructureError {}
+
+function failed(what: string, r: { code: number; stderr: string }): CampaignError {
+  const why = r.stderr.trim() || `exit code ${r.code}`;
+  return UNREACHABLE.test(r.stderr) ? new ControllerUnreachable(`${what} failed: ${why}`) : new CampaignError(`${what} failed: ${why}`);
+}
+
+export interface SbatchOptions {
+  dependsOn: string[];
+  nice?: number;
+  killOnInvalidDep: boolean;
+  /** Hosts the job must not run on (a node that failed under an earlier attempt). */
+  exclude?: string[];
+}
+
 /** `sbatch --parsable` prints `id` or `id;cluster`. */
-export async function sbatch(script: string, opts: { dependsOn: string[]; nice?: number; killOnInvalidDep: boolean }, run: Exec = exec): Promise<string> {
+export async function sbatch(script: string, opts: SbatchOptions, run: Exec = exec): Promise<string> {
   const args = ['--parsable'];
   if (opts.dependsOn.length) args.push(`--dependency=afterok:${opts.dependsOn.join(':')}`, `--kill-on-invalid-dep=${opts.killOnInvalidDep ? 'yes' : 'no'}`);
   if (opts.nice !== undefined) args.push(`--nice=${opts.nice}`);
+  if (opts.exclude?.length) args.push(`--exclude=${opts.exclude.join(',')}`);
   args.push(script);
   const r = await run('sbatch', args);
-  if (r.code !== 0) throw new CampaignError(`sbatch ${script} failed: ${r.stderr.trim() || `exit code ${r.code}`}`);
+  if (r.code !== 0) throw failed(`sbatch ${script}`, r);
   return r.stdout.trim().split(';')[0];
 }
 
 export interface JobState {
   /** SLURM's state, e.g. PENDING, RUNNING, COMPLETED, FAILED, CANCELLED, TIMEOUT, OUT_OF_MEMORY. */
   state: string;
-  /** Why a pending job waits (e.g. Dependency, DependencyNeverSatisfied, JobHeldUser). */
+  /** Why a pending job waits (e.g. Dependency, DependencyNeverSatisfied, JobHeldUser, ReqNodeNotAvail). */
   reason: string;
   exitCode?: string;
-  /** Hosts, once it runs (squeue's %N). */
+  /** Hosts, once it runs. */
   nodes?: string;
+  /** How many times SLURM requeued it (node failure, preemption, `scontrol requeue`): each is a new run of the same job id. */
+  restarts?: number;
+  comment?: string;
+}
+
+/** squeue's fields, each followed by `|` (-O: no width limit, unlike --format). */
+const SQUEUE_FIELDS = ['JobID', 'State', 'Reason', 'NodeList', 'RestartCnt', 'Comment'].map((f) => `${f}:|`).join(',');
+
+function parseSqueue(stdout: string): Map<string, JobState> {
+  const out = new Map<string, JobState>();
+  for (const line of stdout.split('\n')) {
+    const [id, state, reason, nodes, restarts, ...comment] = line.trim().split('|');
+    const c = comment.slice(0, -1).join('|');
+    if (id && state) out.set(id, { state, reason: reason ?? '', nodes: nodes || undefined, restarts: Number(restarts) || 0, comment: c && c !== '(null)' ? c : undefined });
+  }
+  return out;
 }
 
 /** One squeue call for all `ids` (finished jobs stay listed until MinJobAge). */
 export async function squeue(ids: string[], run: Exec = exec): Promise<Map<string, JobState>> {
-  const out = new Map<string, JobState>();
-  if (!ids.length) return out;
-  const r = await run('squeue', ['--noheader', '--states=all', `--jobs=${ids.join(',')}`, '--format=%i|%T|%r|%N']);
+  if (!ids.length) return new Map();
+  const r = await run('squeue', ['--noheader', '--states=all', `--jobs=${ids.join(',')}`, `--Format=${SQUEUE_FIELDS}`]);
   // An id SLURM has forgotten makes squeue fail ("Invalid job id specified") for the whole list.
-  if (r.code !== 0 && !/invalid job id/i.test(r.stderr)) throw new CampaignError(`squeue failed: ${r.stderr.trim()}`);
+  if (r.code !== 0 && !/invalid job id/i.test(r.stderr)) throw failed('squeue', r);
+  return parseSqueue(r.stdout);
+}
+
+/** This user's jobs whose comment starts with `prefix`, in any state SLURM still lists. */
+export async function squeueMarked(prefix: string, run: Exec = exec): Promise<Map<string, JobState>> {
+  const r = await run('squeue', ['--noheader', '--states=all', '--me', `--Format=${SQUEUE_FIELDS}`]);
+  if (r.code !== 0) throw failed('squeue', r);
+  return new Map([...parseSqueue(r.stdout)].filter(([, s]) => s.comment?.startsWith(prefix)));
+}
+
+/** SLURM's state of each of `nodes` (sinfo %T: idle, allocated, down, drained, ...; `*` when not responding). */
+export async function nodeStates(nodes: string[], run: Exec = exec): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (!nodes.length) return out;
+  const r = await run('sinfo', ['--noheader', '--Node', `--nodes=${nodes.join(',')}`, '--format=%N|%T']);
+  if (r.code !== 0) throw failed('sinfo', r);
   for (const line of r.stdout.split('\n')) {
-    const [id, state, reason, nodes] = line.trim().split('|');
-    if (id && state) out.set(id, { state, reason: reason ?? '', nodes: nodes || undefined });
+    const [node, state] = line.trim().split('|');
+    if (node && state) out.set(node, state);
   }
   return out;
 }
@@ -116,11 +171,20 @@ export async function sacct(ids: string[], run: Exec = exec): Promise<Map<string
 /** Point a pending job's afterok at other jobs (a retried parent's new job). */
 export async function updateDependency(jobId: string, afterok: string[], run: Exec = exec): Promise<void> {
   const r = await run('scontrol', ['update', `JobId=${jobId}`, `Dependency=${afterok.length ? `afterok:${afterok.join(':')}` : ''}`]);
-  if (r.code !== 0) throw new CampaignError(`scontrol update JobId=${jobId} Dependency=... failed: ${r.stderr.trim()}`);
+  if (r.code !== 0) throw failed(`scontrol update JobId=${jobId} Dependency=...`, r);
 }
 
+/** Keep a pending (requeued) job off `nodes`. */
+export async function excludeNodes(jobId: string, nodes: string[], run: Exec = exec): Promise<void> {
+  const r = await run('scontrol', ['update', `JobId=${jobId}`, `ExcNodeList=${nodes.join(',')}`]);
+  if (r.code !== 0) throw failed(`scontrol update JobId=${jobId} ExcNodeList=...`, r);
+}
+
+/** Cancels `ids`; throws ControllerUnreachable when the controller took none of it. */
 export async function scancel(ids: string[], run: Exec = exec): Promise<void> {
-  if (ids.length) await run('scancel', ids);
+  if (!ids.length) return;
+  const r = await run('scancel', ids);
+  if (r.code !== 0 && UNREACHABLE.test(r.stderr)) throw failed('scancel', r);
 }
 
 /** BPS-style states users know, from SLURM's. */

@@ -3,9 +3,11 @@
  * with `--dependency=afterok` so SLURM starts each as soon as its inputs exist; one poller
  * follows them all (slurmBackend).
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Attempt, Backend, Ended, Reattached, Report } from '../../engine/backend';
+import { settleFailedOutputs } from '../../engine/outputs';
+import { InfrastructureError, type Attempt, type Backend, type Ended, type Reattached, type Report } from '../../engine/backend';
 import { CampaignError } from '../../format/errors';
 import { slurmMemory, slurmTime } from '../../format/quantities';
 import { stageInvocation, type StageInvocation } from '../../model/command';
@@ -14,7 +16,8 @@ import type { StagePlan } from '../../planning/plan-run';
 import type { Site } from '../../sites/site';
 import type { AttemptState } from '../../store/record';
 import { stateDir, writeFileAtomic } from '../../store/stage-state';
-import { FINISHED, hasAccounting, sacct, sbatch, scancel, squeue, stageState, updateDependency, type Exec, exec as realExec, type JobState, type StageState } from './commands';
+import { fileSystemFull } from '../../util/disk';
+import { ControllerUnreachable, excludeNodes, FINISHED, hasAccounting, nodeStates, sacct, sbatch, scancel, squeue, squeueMarked, stageState, updateDependency, type Exec, exec as realExec, type JobState, type StageState } from './commands';
 import { renderSbatch, templateFor, type SbatchContext } from './template';
 
 export interface SlurmOptions {
@@ -25,6 +28,8 @@ export interface SlurmOptions {
   /** Seconds between squeue calls while something changes; it backs off to 4x when nothing does. */
   pollSeconds: number;
   exec?: Exec;
+  /** How long a submission waits for a controller that does not answer before the stage fails (default 1 h). */
+  outageSeconds?: number;
 }
 
 export const DEFAULT_POLL_SECONDS = 5;
@@ -32,11 +37,30 @@ const TAIL_LINES = 30;
 const SAFE_PATH = /^[A-Za-z0-9_@%+=:,./-]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** Pending reasons that only say the job waits its turn: not worth a line. */
+const ORDINARY_WAIT = new Set(['None', 'Dependency', 'Priority', 'Resources', 'BeginTime']);
+/** sinfo states of a node that lost its jobs (`*`: not responding). */
+const NODE_LOST = /down|drain|fail|\*$/i;
+
+/**
+ * The comment every job of a run carries, `nx-campaign:<workspace>:<run>/<stage>`: how a job that
+ * an invocation submitted, and stopped before recording, is found again.
+ */
+export function jobMarker(wsRoot: string, run: string, stage = ''): string {
+  const ws = createHash('sha256').update(realpathSync(wsRoot)).digest('hex').slice(0, 8);
+  return `nx-campaign:${ws}:${run}/${stage}`;
+}
+
 /** Where the job ids of a run's last submission are kept, for a later invocation. */
 export const jobsFile = (dataDir: string, run: string) => join(stateDir(dataDir, run), 'slurm-jobs.json');
 
 interface Tracked {
+  jobId: string;
   state: StageState | 'waiting';
+  /** SLURM's requeue count this attempt runs under: an exit file written by an earlier run of the job is not its end. */
+  restarts: number;
+  nodes?: string;
+  reason?: string;
   exitFile: string;
   /** Polls that saw SLURM call it finished while its exit file was still absent. */
   missingExit: number;
@@ -56,7 +80,7 @@ export function sbatchScript(wsRoot: string, site: Site, run: Run, sp: StagePlan
   const context: SbatchContext = {
     job: {
       name: `${run.name}.${name}`,
-      comment: `nx-campaign:${run.name}`,
+      comment: jobMarker(wsRoot, run.name, name),
       nodes: sp.nodes.length,
       ntasks: r.ranks,
       cpusPerTask: r.threads,
@@ -89,18 +113,23 @@ export function checkSbatchTemplates(wsRoot: string, site: Site, run: Run, plans
 }
 
 /**
- * SLURM as a backend. A job's wrapper writes "<exit code> <start> <end> <peak>" to
- * `<log_dir>/<stage>.exit`; that file says whether the command succeeded, and it is read every
- * second without asking SLURM. squeue (and sacct where accounting exists) is asked once per poll
- * interval for all live jobs, for the ones that ended without writing it (cancelled, timeout, out
- * of memory, node failure), those SLURM will never start, and SLURM's verdict on a failure (was
- * it out of memory?). The interval backs off to 4x while nothing changes.
+ * SLURM as a backend. A job's wrapper writes "<exit code> <start> <end> <peak> <job> <restarts>
+ * <seconds>" to `<log_dir>/<stage>.exit`; that file says whether the command succeeded, and it is
+ * read every second without asking SLURM. squeue (and sacct where accounting exists) is asked once
+ * per poll interval for all live jobs: for the ones that ended without writing it (cancelled,
+ * timeout, out of memory, node failure), those SLURM requeued (a new attempt under the same id),
+ * those it will never start, why pending ones wait, and SLURM's verdict on a failure (was it out
+ * of memory?). The interval backs off to 4x while nothing changes. A controller that does not
+ * answer stops nothing: polls go on failing, submissions wait for it with back-off, and a
+ * submission whose answer was lost is found again by its comment (jobMarker) before it is repeated.
  */
 export function slurmBackend(opts: SlurmOptions): Backend {
   const exec = opts.exec ?? realExec;
   const jobs = new Map<string, Tracked>();
   /** First attempts' scripts, rendered by `check` before anything is recorded. */
   const rendered = new Map<string, string>();
+  /** Per stage, hosts that failed under one of its attempts: later attempts avoid them where the site has others. */
+  const excluded = new Map<string, Set<string>>();
   const base = opts.pollSeconds * 1000;
   let interval = base;
   let nextPoll = Date.now() + interval;
@@ -108,13 +137,83 @@ export function slurmBackend(opts: SlurmOptions): Backend {
   /** Whether sacct answers here; asked the first time a job leaves squeue's list. */
   let accounting: boolean | undefined;
   const stopped = new Promise<void>((resolve) => opts.signal?.addEventListener('abort', () => resolve(), { once: true }));
+  const sleep = (ms: number) => Promise.race([new Promise((r) => setTimeout(r, ms)), stopped]);
   const exitFileOf = (a: Attempt) => a.inv.logFile.replace(/\.log$/, '.exit');
   const script = (a: Attempt) => sbatchScript(opts.wsRoot, a.site!, a.run, { ...a.plan!, memoryMBPerNode: a.size.memoryMBPerNode, walltimeSeconds: a.size.walltimeSeconds }, a.inv, exitFileOf(a));
+  const siteNodes = (a: Attempt) => a.site!.nodeClasses.reduce((n, c) => n + c.count, 0);
+  const track = (a: Attempt, jobId: string, s?: JobState): Tracked => {
+    const t: Tracked = { jobId, state: s ? stageState(s) : 'pending', restarts: s?.restarts ?? 0, nodes: s?.nodes, reason: s?.reason, missingExit: 0, exitFile: exitFileOf(a) };
+    jobs.set(a.key, t);
+    return t;
+  };
 
-  /** The result the job's wrapper recorded. */
-  const readExit = (a: Attempt, exitFile: string): Ended => {
-    const [code, start, end, peak] = readFileSync(exitFile, 'utf8').trim().split(/\s+/).map(Number);
-    return { exitCode: code, seconds: end - start, startedAt: new Date(start * 1000).toISOString(), peakMemoryMB: peak ? peak / 1e6 : undefined, where: `job ${a.jobId}, log: ${a.inv.logFile}`, output: tail(a.inv.logFile) };
+  /**
+   * `f`, again and again while the controller does not answer (back-off from 2 s to 60 s), up to
+   * `outageSeconds`; `again` runs before each new try (has the lost call done its work?).
+   */
+  async function answered<T>(what: string, f: () => Promise<T>, again?: () => Promise<T | undefined>): Promise<T> {
+    const until = Date.now() + (opts.outageSeconds ?? 3600) * 1000;
+    for (let wait = 2000, tries = 0; ; wait = Math.min(wait * 2, 60_000)) {
+      try {
+        const r = tries++ && again ? ((await again()) ?? (await f())) : await f();
+        if (tries > 1) opts.print(`SLURM answers again: ${what} done`);
+        return r;
+      } catch (e) {
+        if (!(e instanceof ControllerUnreachable) || opts.signal?.aborted || Date.now() > until) throw e;
+        if (tries === 1) opts.print(`${e.message}; ${what}: trying again with back-off`);
+        await sleep(wait);
+        if (opts.signal?.aborted) throw e;
+      }
+    }
+  }
+
+  /** The result the job's wrapper recorded, unless an earlier run of the job wrote it (`stale`). */
+  const readExit = (a: Attempt, t: Tracked): Ended | 'stale' | 'later' => {
+    const [code, start, end, peak, job, restarts, seconds] = readFileSync(t.exitFile, 'utf8').trim().split(/\s+/);
+    if (job !== undefined && job !== t.jobId) return 'stale';
+    const r = Number(restarts ?? 0);
+    if (r < t.restarts) return 'stale';
+    if (r > t.restarts) return 'later'; // requeued and ended since the last squeue: that first
+    const took = Number(seconds);
+    return {
+      exitCode: Number(code),
+      seconds: Number.isFinite(took) ? took : Number(end) - Number(start),
+      startedAt: new Date(Number(start) * 1000).toISOString(),
+      peakMemoryMB: Number(peak) ? Number(peak) / 1e6 : undefined,
+      where: `job ${a.jobId}, log: ${a.inv.logFile}`,
+      output: tail(a.inv.logFile),
+    };
+  };
+
+  /** A live job carrying `marker` that this backend does not follow: a submission whose answer was lost. */
+  const lostSubmission = async (marker: string): Promise<string | undefined> => {
+    const followed = new Set([...jobs.values()].map((t) => t.jobId));
+    const found = [...(await squeueMarked(marker, exec))].filter(([id, s]) => s.comment === marker && !followed.has(id) && isLive(stageState(s)));
+    return found.map(([id]) => id).sort((x, y) => Number(y) - Number(x))[0];
+  };
+
+  /** Why a requeued job's run ended: its node failed, or SLURM (preemption) or an admin requeued it. */
+  const requeued = async (a: Attempt, t: Tracked, s: JobState): Promise<Report> => {
+    const hosts = t.nodes ? t.nodes.split(',') : [];
+    const states = await nodeStates(hosts, exec).catch(() => new Map<string, string>());
+    const lost = hosts.filter((h) => NODE_LOST.test(states.get(h) ?? ''));
+    const why = lost.length
+      ? `node ${lost.map((h) => `${h} (${states.get(h)})`).join(', ')} failed under job ${t.jobId}; SLURM requeued it`
+      : `SLURM requeued job ${t.jobId} (preempted, or scontrol requeue)`;
+    if (lost.length && siteNodes(a) > lost.length) {
+      const ex = excluded.get(a.key) ?? new Set();
+      for (const h of lost) ex.add(h);
+      excluded.set(a.key, ex);
+      await excludeNodes(t.jobId, [...ex], exec).catch((e: Error) => opts.print(`[${a.stage}] could not keep job ${t.jobId} off ${[...ex].join(',')}: ${e.message}`));
+    }
+    // SLURM holds a requeued job a while (BeginTime) before its next run: what the killed run wrote is not an output.
+    if (stageState(s) === 'pending') settleFailedOutputs(a.inv);
+    t.restarts = s.restarts ?? t.restarts;
+    t.failed = undefined;
+    t.missingExit = 0;
+    t.state = stageState(s);
+    opts.print(`[${a.stage}] ${why}; following it as attempt ${a.number + 1}`);
+    return { attempt: a, requeued: { state: lost.length ? 'node-failure' : 'preempted', why, where: `job ${t.jobId}, log: ${a.inv.logFile}` } };
   };
 
   return {
@@ -128,32 +227,44 @@ export function slurmBackend(opts: SlurmOptions): Backend {
     async submit(a, waitsOn, parentsFinal) {
       const text = (a.number === 1 && rendered.get(a.key)) || script(a);
       const exitFile = exitFileOf(a);
-      rmSync(exitFile, { force: true });
       const scriptFile = a.inv.logFile.replace(/\.log$/, '.sbatch');
-      mkdirSync(dirname(scriptFile), { recursive: true });
-      writeFileSync(scriptFile, text, { mode: 0o755 });
+      try {
+        rmSync(exitFile, { force: true });
+        mkdirSync(dirname(scriptFile), { recursive: true });
+        writeFileSync(scriptFile, text, { mode: 0o755 });
+      } catch (e) {
+        throw new InfrastructureError(fileSystemFull([dirname(scriptFile)]) ?? `cannot write ${scriptFile}: ${(e as Error).message}`);
+      }
       const deps = waitsOn.map((w) => w.jobId!);
+      const marker = jobMarker(opts.wsRoot, a.run.name, a.stage);
+      const exclude = [...(excluded.get(a.key) ?? [])];
       let jobId: string;
       try {
         // SLURM cancels a job whose parent failed, unless that parent may be retried (its children are then re-pointed).
-        jobId = await sbatch(scriptFile, { dependsOn: deps, nice: a.plan!.priority - 1, killOnInvalidDep: parentsFinal }, exec);
+        jobId = await answered(
+          `submitting ${a.stage}`,
+          () => sbatch(scriptFile, { dependsOn: deps, nice: a.plan!.priority - 1, killOnInvalidDep: parentsFinal, exclude }, exec),
+          () => lostSubmission(marker),
+        );
       } catch (e) {
         throw e instanceof CampaignError ? new CampaignError(`${e.message}\n  script: ${scriptFile}`) : e;
       }
-      jobs.set(a.key, { state: 'pending', missingExit: 0, exitFile });
-      opts.print(`[${a.stage}] submitted as job ${jobId}${deps.length ? ` after ${deps.join(', ')}` : ''}`);
+      track(a, jobId);
+      opts.print(`[${a.stage}] submitted as job ${jobId}${deps.length ? ` after ${deps.join(', ')}` : ''}${exclude.length ? `, not on ${exclude.join(',')}` : ''}`);
       return { state: 'pending', jobId, script: text, walltimeSeconds: a.size.walltimeSeconds };
     },
     async poll(active, wait) {
-      if (wait) await Promise.race([new Promise((r) => setTimeout(r, 1000)), stopped]);
+      if (wait) await sleep(1000);
       const reports: Report[] = [];
       for (const a of active) {
         const t = jobs.get(a.key)!;
         if (t.failed || !existsSync(t.exitFile)) continue;
-        const e = readExit(a, t.exitFile);
-        if (e.exitCode === 0) reports.push({ attempt: a, ended: e });
+        const e = readExit(a, t);
+        if (e === 'stale') continue;
+        if (e === 'later') nextPoll = Date.now();
+        else if (e.exitCode === 0) reports.push({ attempt: a, ended: e });
         else {
-          // SLURM knows whether the kernel killed it for memory: ask before deciding (and retrying).
+          // SLURM knows whether the kernel killed it for memory, or requeued it: ask before deciding (and retrying).
           t.failed = { ended: e, polls: 0 };
           nextPoll = Date.now();
         }
@@ -169,7 +280,7 @@ export function slurmBackend(opts: SlurmOptions): Backend {
       } catch (e) {
         if (opts.signal?.aborted || !(e instanceof CampaignError)) throw e;
         // The controller restarting is not a reason to drop the run: exit files keep coming.
-        if (outage++ === 0) opts.print(`${e.message}; retrying every poll`);
+        if (outage++ === 0) opts.print(`${e.message}; polling on with back-off`);
       }
       let changed = false;
       if (states) {
@@ -179,13 +290,25 @@ export function slurmBackend(opts: SlurmOptions): Backend {
         for (const a of rest) {
           const t = jobs.get(a.key)!;
           const s = states.get(a.jobId!);
+          if (s && (s.restarts ?? 0) > t.restarts) {
+            changed = true;
+            reports.push(await requeued(a, t, s));
+            continue;
+          }
           const state: StageState | 'vanished' = s ? stageState(s) : 'vanished';
-          if (state !== t.state) {
+          if (s?.nodes) t.nodes = s.nodes;
+          const waiting = state === 'pending' || state === 'held';
+          if (state !== t.state || (waiting && s!.reason !== t.reason)) {
             changed = true;
             if (state === 'running') opts.print(`[${a.stage}] running (job ${a.jobId})`);
-            if (state === 'pending' || state === 'running' || state === 'held') reports.push({ attempt: a, state, nodes: s?.nodes });
+            if (waiting && !ORDINARY_WAIT.has(s!.reason)) opts.print(`[${a.stage}] ${state} (job ${a.jobId}): ${s!.reason}`);
+            if (waiting || state === 'running') reports.push({ attempt: a, state, nodes: s?.nodes, reason: waiting ? s!.reason : undefined });
+            if (s) t.reason = s.reason;
           }
           const over = state === 'vanished' || FINISHED.has(state);
+          if (state === 'node-failure' && t.nodes && siteNodes(a) > t.nodes.split(',').length) {
+            excluded.set(a.key, new Set([...(excluded.get(a.key) ?? []), ...t.nodes.split(',')]));
+          }
           if (t.failed) {
             // Its job has ended (or SLURM took 3 polls to say so): out of memory, timeout, or failed.
             if (over || ++t.failed.polls >= 3) reports.push({ attempt: a, ended: { ...t.failed.ended, state: state === 'out-of-memory' || state === 'timeout' ? state : undefined, output: tail(a.inv.logFile) } });
@@ -195,7 +318,8 @@ export function slurmBackend(opts: SlurmOptions): Backend {
             // The wrapper writes its exit file before the job ends; give a shared file system one more poll.
             if (++t.missingExit >= 2 || state !== 'succeeded') {
               const ended = state === 'vanished' || state === 'succeeded' ? 'failed' : (state as 'failed' | 'cancelled' | 'timeout' | 'out-of-memory' | 'node-failure');
-              reports.push({ attempt: a, ended: { state: ended, why: `job ${a.jobId} ${describe(state, s)} without recording an exit code`, where: `log: ${a.inv.logFile}`, output: tail(a.inv.logFile) } });
+              // Lost without a word (its node's disk, its wrapper killed): not the program's failure.
+              reports.push({ attempt: a, ended: { state: ended, why: `job ${a.jobId} ${describe(state, s)} without recording an exit code`, where: `log: ${a.inv.logFile}`, output: tail(a.inv.logFile), failureClass: ended === 'failed' ? 'infrastructure' : undefined } });
             }
           }
           if (state !== 'vanished') t.state = state;
@@ -207,27 +331,44 @@ export function slurmBackend(opts: SlurmOptions): Backend {
       return reports;
     },
     async cancel(attempts) {
-      await scancel(attempts.flatMap((a) => a.jobId ?? []), exec);
+      const ids = attempts.flatMap((a) => a.jobId ?? []);
+      await answered(`cancelling job ${ids.join(', ')}`, () => scancel(ids, exec));
     },
     async repoint(a, waitsOn) {
-      await updateDependency(a.jobId!, waitsOn.map((w) => w.jobId!), exec);
+      await answered(`re-pointing job ${a.jobId}`, () => updateDependency(a.jobId!, waitsOn.map((w) => w.jobId!), exec));
     },
-    async reattach(earlier) {
-      const states = await squeue(earlier.map((e) => e.jobId), exec);
+    async reattach(earlier, known) {
+      const recorded = earlier.flatMap((e) => e.jobId ?? []);
+      const states = await answered('looking for earlier jobs', () => squeue(recorded, exec));
+      const runs = [...new Set(earlier.map((e) => e.attempt.run.name))];
+      const marked = new Map<string, JobState>();
+      for (const run of runs) for (const [id, s] of await answered('looking for earlier jobs', () => squeueMarked(jobMarker(opts.wsRoot, run), exec))) marked.set(id, s);
       const out = new Map<string, Reattached>();
-      for (const { attempt: a, jobId } of earlier) {
-        const s = states.get(jobId);
+      const orphans: string[] = [];
+      for (const { attempt: a, jobId: inRecord } of earlier) {
+        const marker = jobMarker(opts.wsRoot, a.run.name, a.stage);
+        const exitFile = exitFileOf(a);
+        const exitJob = existsSync(exitFile) ? readFileSync(exitFile, 'utf8').trim().split(/\s+/)[4] : undefined;
+        // Jobs of this stage SLURM has and the record does not: submitted by an invocation stopped before it recorded them.
+        const unrecorded = [...marked].filter(([id, s]) => s.comment === marker && !known.has(id) && (isLive(stageState(s)) || id === exitJob)).map(([id]) => id).sort((x, y) => Number(y) - Number(x));
+        const jobId = inRecord ?? unrecorded[0];
+        orphans.push(...unrecorded.filter((id) => id !== jobId));
+        if (!jobId) continue;
+        const s = states.get(jobId) ?? marked.get(jobId);
         const state = s && stageState(s);
         const live = state === 'pending' || state === 'running' || state === 'held' ? state : undefined;
-        const exitFile = exitFileOf(a);
-        if (live || existsSync(exitFile)) {
+        if (live || (existsSync(exitFile) && (exitJob === undefined || exitJob === jobId))) {
           // Follow the job already there instead of submitting it again.
-          jobs.set(a.key, { state: state ?? 'pending', missingExit: 0, exitFile });
-          opts.print(`[${a.stage}] re-attached to job ${jobId} (${state ?? 'pending'}), submitted by an earlier invocation`);
-          out.set(a.key, { adopt: true, state: live, nodes: s?.nodes });
+          track(a, jobId, s);
+          opts.print(`[${a.stage}] re-attached to job ${jobId} (${state ?? 'pending'}), submitted by an earlier invocation${inRecord ? '' : ' that stopped before recording it (found by its comment)'}`);
+          out.set(a.key, { adopt: true, jobId, unrecorded: !inRecord, state: live, nodes: s?.nodes, reason: live === 'running' ? undefined : s?.reason });
         } else {
           out.set(a.key, { adopt: false, state: (state as AttemptState | undefined) ?? 'cancelled', why: `job ${jobId} ended ${s ? s.state : 'and was forgotten by SLURM'} without an exit code while no nx process followed it; submitted again` });
         }
+      }
+      if (orphans.length) {
+        opts.print(`cancelling job ${orphans.join(', ')}: a second job of a stage that already has one`);
+        await answered('cancelling duplicate jobs', () => scancel(orphans, exec));
       }
       return out;
     },
@@ -238,6 +379,8 @@ export function slurmBackend(opts: SlurmOptions): Backend {
     },
   };
 }
+
+const isLive = (s: StageState) => s === 'pending' || s === 'running' || s === 'held';
 
 function describe(state: StageState | 'vanished', s?: JobState): string {
   if (state === 'vanished') return 'left the queue';

@@ -40,15 +40,26 @@ export const DEFAULT_TEMPLATE = `#!/bin/bash
 /**
  * Sets the environment and runs the command; then, as the local backend does, gives outputs
  * their final names on success (so jobs started by afterok find them) or in-progress names on
- * failure, and writes "<exit code> <start> <end> [<peak bytes>]" (epoch seconds; the peak memory
- * of the job's cgroup where one is readable, v1 or v2) to the exit file. A command
- * that exits 0 without writing a declared output fails the job, so its children never start.
+ * failure, and writes "<exit code> <start> <end> <peak bytes> <job> <restarts> <seconds>" to the
+ * exit file: start and end in epoch seconds; the peak memory of the job's cgroup where one is
+ * readable (v1 or v2), else 0; the job id and SLURM's requeue count, so that a file written by an
+ * earlier run of a requeued job is not taken for this one's end; the duration from the node's
+ * monotonic clock (/proc/uptime), which a wall-clock step does not change ("-" without it). A
+ * command that exits 0 without writing a declared output fails the job, so its children never start.
  */
 const RUN_STAGE = `cd {{stage.cwd}} || exit 1
 {{#each stage.env}}
 export {{name @key}}={{this}}
 {{/each}}
 nxc_start=$(date +%s)
+read -r nxc_up0 _ < /proc/uptime 2>/dev/null
+if [ "\${SLURM_RESTART_COUNT:-0}" -gt 0 ]; then
+  # Requeued: what the killed run wrote is not an output.
+{{#each stage.outputs}}
+  {{#unless viaArgument}}[ -e {{final}} ] && mv -fT {{final}} {{inProgress}}{{/unless}}
+{{/each}}
+  :
+fi
 printf '# stage %s of run %s, job %s on %s, started %s\\n' {{stage.name}} {{stage.run}} "$SLURM_JOB_ID" "$(hostname)" "$(date -u +%FT%TZ)"
 {{#if stage.srun}}srun --ntasks={{job.ntasks}} --cpus-per-task={{job.cpusPerTask}} {{/if}}{{#each stage.argv}}{{this}} {{/each}}
 nxc_code=$?
@@ -68,7 +79,9 @@ fi
 nxc_cg=$(sed -n 's/^[0-9]*:memory:\\(.*\\)$/\\1/p' /proc/self/cgroup 2>/dev/null)
 nxc_cg2=$(sed -n 's/^0::\\(.*\\)$/\\1/p' /proc/self/cgroup 2>/dev/null)
 nxc_peak=$(cat "/sys/fs/cgroup/memory\${nxc_cg%/step_*}/memory.max_usage_in_bytes" 2>/dev/null || cat "/sys/fs/cgroup\${nxc_cg2%/step_*}/memory.peak" 2>/dev/null)
-printf '%s %s %s %s\\n' "$nxc_code" "$nxc_start" "$(date +%s)" "$nxc_peak" > {{stage.exitFile}}.tmp && mv {{stage.exitFile}}.tmp {{stage.exitFile}}
+read -r nxc_up1 _ < /proc/uptime 2>/dev/null
+nxc_took=$(awk -v a="$nxc_up0" -v b="$nxc_up1" 'BEGIN { if (a == "" || b == "") print "-"; else printf "%.2f", b - a }')
+printf '%s %s %s %s %s %s %s\\n' "$nxc_code" "$nxc_start" "$(date +%s)" "\${nxc_peak:-0}" "$SLURM_JOB_ID" "\${SLURM_RESTART_COUNT:-0}" "$nxc_took" > {{stage.exitFile}}.tmp && mv {{stage.exitFile}}.tmp {{stage.exitFile}}
 exit $nxc_job
 `;
 

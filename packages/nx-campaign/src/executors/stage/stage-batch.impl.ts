@@ -4,7 +4,7 @@ import { DEFAULT_POLL_SECONDS } from '../../backends/slurm';
 import { execute, prepare, type EngineJob, type Finished, type Prepared } from '../../engine/engine';
 import { resolvePlanSettings } from '../../planning/plan-run';
 import { loadSites } from '../../sites/load';
-import { CampaignRecord } from '../../store/record';
+import { asRecordBusy, CampaignRecord, type RecordBusy } from '../../store/record';
 import { Recorder, type AttemptLog } from '../../store/recorder';
 import { Progress } from '../../engine/progress';
 import type { Run } from '../../model/run';
@@ -79,9 +79,10 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
         if (v.previous) process.stdout.write(`${job.run.name}: run files changed since version ${v.previous.version}; recorded as version ${v.version} (campaign report ${job.run.file} --diff)\n`);
       }
     }
-  } catch (e) {
-    // Runs taken before the failure are released (nothing ran).
-    for (const job of jobs.values()) recorder?.end(job.run, 'failed');
+  } catch (err) {
+    const e = asRecordBusy(err, recordPathOf(recorder, earlier)) ?? err;
+    // Runs taken before the failure are released (nothing ran), unless the record cannot be written.
+    if (e === err) for (const job of jobs.values()) recorder?.end(job.run, 'failed');
     (recorder?.record ?? earlier)?.close();
     yield* failAll(Object.keys(taskGraph.tasks), e);
     return;
@@ -97,11 +98,23 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
   // Runs of hundreds of stages are watched: a line every few seconds while something changes.
   const progress = new Progress([...jobs.values()].flatMap((j) => j.stages.map((st) => `${j.run.name}/${st}`)), print);
   const ticker = setInterval(() => progress.tick(), 1000).unref();
-  const record = tracked(recorder, progress);
+  // Once the record stayed locked beyond its busy timeout, nothing more is written to it: the engine
+  // leaves the SLURM jobs running, and the next invocation re-attaches to them.
+  let busy: RecordBusy | undefined;
+  const write = <T>(f: () => T): T | undefined => {
+    if (busy) return undefined;
+    try {
+      return f();
+    } catch (e) {
+      busy = asRecordBusy(e, recorder!.record.path);
+      throw busy ?? e;
+    }
+  };
+  const record = tracked(recorder, progress, write);
   try {
     const results = merge(...prepared.map((p) => execute(p, { wsRoot: context.root, dataDir, print, signal: abort.signal, record, leaveRunning: option('leaveRunning') === true, accepted: (run, step) => recorder!.record.accepted(run, step) })));
     for await (const { run, stage, result } of results) {
-      recorder.finished(runOf.get(run)!, stage, result, backendOf.get(run)!);
+      write(() => recorder!.finished(runOf.get(run)!, stage, result, backendOf.get(run)!));
       progress.ended(`${run}/${stage}`, result.status);
       progress.tick();
       if (result.status !== 'success') failed.add(run);
@@ -117,29 +130,34 @@ export default async function* stageBatch(taskGraph: TaskGraph, inputs: Record<s
     clearInterval(ticker);
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
-    for (const job of jobs.values()) recorder.end(job.run, abort.signal.aborted ? 'interrupted' : failed.has(job.run.name) ? 'failed' : 'done');
+    for (const job of jobs.values()) if (!busy) write(() => recorder!.end(job.run, abort.signal.aborted ? 'interrupted' : failed.has(job.run.name) ? 'failed' : 'done'));
     recorder.record.close();
   }
 }
 
-/** The record, telling `progress` which attempts are queued and which run. */
-function tracked(record: AttemptLog, progress: Progress): AttemptLog {
+/** The record through `write`, telling `progress` which attempts are queued and which run. */
+function tracked(record: AttemptLog, progress: Progress, write: <T>(f: () => T) => T | undefined): AttemptLog {
   const key = (run: Run, stage: string) => `${run.name}/${stage}`;
   return {
     started: (run, stage, info) => {
-      record.started(run, stage, info);
+      write(() => record.started(run, stage, info));
       progress.attempt(key(run, stage), info.state === 'running' ? 'running' : 'queued');
     },
     state: (run, stage, state, nodes, reason) => {
-      record.state(run, stage, state, nodes, reason);
+      write(() => record.state(run, stage, state, nodes, reason));
       progress.attempt(key(run, stage), state === 'running' ? 'running' : 'queued');
     },
-    live: (run) => record.live(run),
-    adopt: (run, stage, attemptId) => record.adopt(run, stage, attemptId),
-    abandon: (attemptId, state, message) => record.abandon(attemptId, state, message),
-    finished: (run, stage, result, backend) => record.finished(run, stage, result, backend),
-    tune: (run, stage, t) => record.tune(run, stage, t),
+    live: (run) => write(() => record.live(run)) ?? [],
+    jobIds: (run) => write(() => record.jobIds(run)) ?? new Set(),
+    adopt: (run, stage, attemptId) => write(() => record.adopt(run, stage, attemptId)),
+    abandon: (attemptId, state, message) => write(() => record.abandon(attemptId, state, message)),
+    finished: (run, stage, result, backend) => write(() => record.finished(run, stage, result, backend)),
+    tune: (run, stage, t) => write(() => record.tune(run, stage, t)),
   };
+}
+
+function recordPathOf(recorder?: Recorder, earlier?: CampaignRecord): string {
+  return (recorder?.record ?? earlier)?.path ?? '.campaign/record.sqlite';
 }
 
 /** Results of all backends, each as soon as it is known. */
