@@ -309,7 +309,7 @@ export async function* execute(p: Prepared, opts: EngineOptions): AsyncGenerator
         record?.finished(u.run, u.stage, { status: 'failure', state: r.requeued.state, message: `${r.requeued.why} (${r.requeued.where})`, output: '', logFile: u.inv.logFile, failureClass: 'infrastructure' }, backend.name);
         const next: Attempt = { ...r.attempt, number: r.attempt.number + 1 };
         u.attempt = next;
-        record?.started(u.run, u.stage, { backend: backend.name, jobId: next.jobId, cores: next.size.cores, memoryMB: next.size.memoryMBPerNode, walltimeSeconds: next.size.walltimeSeconds, logPath: u.inv.logFile, state: 'pending', reason: `requeued by SLURM after attempt ${r.attempt.number} (${r.requeued.state})` });
+        record?.started(u.run, u.stage, foundStart(u, next, 'pending', `requeued by SLURM after attempt ${r.attempt.number} (${r.requeued.state})`));
         continue;
       }
       if (!('ended' in r)) {
@@ -358,6 +358,10 @@ export async function* execute(p: Prepared, opts: EngineOptions): AsyncGenerator
     for (const u of units) if (!u.done) finish(u, { status: 'failure', state: 'interrupted', message: `${why}: not ${backend.submitsAhead ? 'submitted' : 'started'}`, output: '' });
   };
 
+  /** The record's start of an attempt this invocation did not submit (a job requeued, or found in the backend). */
+  const foundStart = (u: Unit, a: Attempt, state: 'pending' | 'running' | 'held', reason: string) =>
+    ({ backend: backend.name, jobId: a.jobId, cores: a.size.cores, memoryMB: a.size.memoryMBPerNode, walltimeSeconds: a.size.walltimeSeconds, logPath: u.inv.logFile, state, reason });
+
   for (const u of units) if (u.job.reuseComplete && isComplete(opts.dataDir, u.run.name, u.stage, u.job.fingerprints.get(u.stage) ?? '')) finish(u, UP_TO_DATE);
 
   // Attempts an earlier invocation left live and nobody followed to the end, and jobs it submitted
@@ -379,11 +383,8 @@ export async function* execute(p: Prepared, opts: EngineOptions): AsyncGenerator
         attempt.jobId = v.jobId;
         u.attempt = attempt;
         active.set(u.key, u);
-        if (e && !v.unrecorded) record.adopt(u.run, u.stage, e.attemptId);
-        else {
-          if (e) record.abandon(e.attemptId, 'cancelled', `superseded by job ${v.jobId}, found in SLURM`);
-          record.started(u.run, u.stage, { backend: backend.name, jobId: v.jobId, cores: attempt.size.cores, memoryMB: attempt.size.memoryMBPerNode, walltimeSeconds: attempt.size.walltimeSeconds, logPath: u.inv.logFile, state: v.state ?? 'pending', reason: 'submitted by an invocation that stopped before recording it; found by its job comment' });
-        }
+        if (v.unrecorded) record.started(u.run, u.stage, foundStart(u, attempt, v.state ?? 'pending', 'submitted by an invocation that stopped before recording it; found by its job comment'));
+        else record.adopt(u.run, u.stage, e!.attemptId);
         if (v.state) record.state(u.run, u.stage, v.state, v.nodes, v.reason);
       }
     }

@@ -46,9 +46,16 @@ const NODE_LOST = /down|drain|fail|\*$/i;
  * The comment every job of a run carries, `nx-campaign:<workspace>:<run>/<stage>`: how a job that
  * an invocation submitted, and stopped before recording, is found again.
  */
-export function jobMarker(wsRoot: string, run: string, stage = ''): string {
-  const ws = createHash('sha256').update(realpathSync(wsRoot)).digest('hex').slice(0, 8);
-  return `nx-campaign:${ws}:${run}/${stage}`;
+export function jobMarker(wsRoot: string, run: string, stage: string): string {
+  return `${workspaceMarker(wsRoot)}${run}/${stage}`;
+}
+
+const markers = new Map<string, string>();
+/** `nx-campaign:<workspace>:`, the start of every job comment of the workspace (hashed once per workspace). */
+function workspaceMarker(wsRoot: string): string {
+  let m = markers.get(wsRoot);
+  if (!m) markers.set(wsRoot, (m = `nx-campaign:${createHash('sha256').update(realpathSync(wsRoot)).digest('hex').slice(0, 8)}:`));
+  return m;
 }
 
 /** Where the job ids of a run's last submission are kept, for a later invocation. */
@@ -140,7 +147,13 @@ export function slurmBackend(opts: SlurmOptions): Backend {
   const sleep = (ms: number) => Promise.race([new Promise((r) => setTimeout(r, ms)), stopped]);
   const exitFileOf = (a: Attempt) => a.inv.logFile.replace(/\.log$/, '.exit');
   const script = (a: Attempt) => sbatchScript(opts.wsRoot, a.site!, a.run, { ...a.plan!, memoryMBPerNode: a.size.memoryMBPerNode, walltimeSeconds: a.size.walltimeSeconds }, a.inv, exitFileOf(a));
-  const siteNodes = (a: Attempt) => a.site!.nodeClasses.reduce((n, c) => n + c.count, 0);
+  /** Later attempts of `a`'s stage avoid `hosts`, where the site has others; the hosts avoided. */
+  const avoid = (a: Attempt, hosts: string[]): Set<string> | undefined => {
+    if (a.site!.nodeClasses.reduce((n, c) => n + c.count, 0) <= hosts.length) return undefined;
+    const ex = new Set([...(excluded.get(a.key) ?? []), ...hosts]);
+    excluded.set(a.key, ex);
+    return ex;
+  };
   const track = (a: Attempt, jobId: string, s?: JobState): Tracked => {
     const t: Tracked = { jobId, state: s ? stageState(s) : 'pending', restarts: s?.restarts ?? 0, nodes: s?.nodes, reason: s?.reason, missingExit: 0, exitFile: exitFileOf(a) };
     jobs.set(a.key, t);
@@ -200,10 +213,8 @@ export function slurmBackend(opts: SlurmOptions): Backend {
     const why = lost.length
       ? `node ${lost.map((h) => `${h} (${states.get(h)})`).join(', ')} failed under job ${t.jobId}; SLURM requeued it`
       : `SLURM requeued job ${t.jobId} (preempted, or scontrol requeue)`;
-    if (lost.length && siteNodes(a) > lost.length) {
-      const ex = excluded.get(a.key) ?? new Set();
-      for (const h of lost) ex.add(h);
-      excluded.set(a.key, ex);
+    const ex = lost.length ? avoid(a, lost) : undefined;
+    if (ex) {
       await excludeNodes(t.jobId, [...ex], exec).catch((e: Error) => opts.print(`[${a.stage}] could not keep job ${t.jobId} off ${[...ex].join(',')}: ${e.message}`));
     }
     // SLURM holds a requeued job a while (BeginTime) before its next run: what the killed run wrote is not an output.
@@ -306,9 +317,7 @@ export function slurmBackend(opts: SlurmOptions): Backend {
             if (s) t.reason = s.reason;
           }
           const over = state === 'vanished' || FINISHED.has(state);
-          if (state === 'node-failure' && t.nodes && siteNodes(a) > t.nodes.split(',').length) {
-            excluded.set(a.key, new Set([...(excluded.get(a.key) ?? []), ...t.nodes.split(',')]));
-          }
+          if (state === 'node-failure' && t.nodes) avoid(a, t.nodes.split(','));
           if (t.failed) {
             // Its job has ended (or SLURM took 3 polls to say so): out of memory, timeout, or failed.
             if (over || ++t.failed.polls >= 3) reports.push({ attempt: a, ended: { ...t.failed.ended, state: state === 'out-of-memory' || state === 'timeout' ? state : undefined, output: tail(a.inv.logFile) } });
@@ -340,9 +349,7 @@ export function slurmBackend(opts: SlurmOptions): Backend {
     async reattach(earlier, known) {
       const recorded = earlier.flatMap((e) => e.jobId ?? []);
       const states = await answered('looking for earlier jobs', () => squeue(recorded, exec));
-      const runs = [...new Set(earlier.map((e) => e.attempt.run.name))];
-      const marked = new Map<string, JobState>();
-      for (const run of runs) for (const [id, s] of await answered('looking for earlier jobs', () => squeueMarked(jobMarker(opts.wsRoot, run), exec))) marked.set(id, s);
+      const marked = await answered('looking for earlier jobs', () => squeueMarked(workspaceMarker(opts.wsRoot), exec));
       const out = new Map<string, Reattached>();
       const orphans: string[] = [];
       for (const { attempt: a, jobId: inRecord } of earlier) {
