@@ -269,11 +269,12 @@ export async function notCancelled(ids: string[]): Promise<string[][]> {
   return jobs.filter(([, state]) => state !== 'CANCELLED');
 }
 
-/** A socm-DAG stage running `python3 -c code` in the run's output folder (100M, 1m). */
-export function pythonStage(name: string, code: string, o: { depends?: string[]; inputs?: string[]; outputs?: string[] } = {}): string {
+type InlineOptions = { depends?: string[]; inputs?: string[]; outputs?: string[] };
+/** A socm-DAG stage running `<executable> -c code` in the run's output folder (100M, 1m). */
+function inlineStage(executable: string, name: string, code: string, o: InlineOptions): string {
   return [
     `  ${name}:`,
-    '    executable: python3',
+    `    executable: ${executable}`,
     `    script-args: ["-c", ${JSON.stringify(code)}]`,
     `    depends: ${o.depends ? `[${o.depends.join(', ')}]` : 'null'}`,
     ...(o.inputs ? [`    inputs: [${o.inputs.join(', ')}]`] : []),
@@ -282,6 +283,8 @@ export function pythonStage(name: string, code: string, o: { depends?: string[];
     '',
   ].join('\n');
 }
+export const pythonStage = (name: string, code: string, o: InlineOptions = {}) => inlineStage('python3', name, code, o);
+export const shStage = (name: string, script: string, o: InlineOptions = {}) => inlineStage('sh', name, script, o);
 
 /** Pipeline `name` of these stages and run `name` of it (its own folders under results/). */
 export function addRun(dir: string, name: string, stages: string[]): void {

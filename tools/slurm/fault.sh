@@ -27,8 +27,12 @@ case "${1:-}" in
     if running; then pkill "-$sig" -x slurmctld; wait_for 20 bash -c '! pgrep -x -r R,S,D slurmctld'; fi
     echo "fault: slurmctld stopped (SIG$sig)" ;;
   controller-start)
-    running || slurmctld
-    wait_for 30 scontrol ping
+    if ! running; then
+      slurmctld
+      wait_for 30 scontrol ping
+      # A restarted controller marks the node not responding (*) until its slurmd registers again.
+      wait_for 60 bash -c "sinfo -h -n $NODE -o %T | grep -qv '[*]\$'"
+    fi
     echo "fault: slurmctld answers" ;;
   node)
     state=${2:?node drain, down or resume}
@@ -37,7 +41,8 @@ case "${1:-}" in
       drain|down) scontrol update nodename="$NODE" state="$state" reason="$reason" ;;
       resume)
         st=$(sinfo -h -n "$NODE" -o %T)
-        case "$st" in idle|mixed|allocated|completing) ;; *) scontrol update nodename="$NODE" state=resume ;; esac
+        # Resume is refused for a node in no admin state (e.g. idle* while a restarted controller waits to hear from it).
+        case "$st" in down*|drain*|drng*|drained*|draining*|fail*) scontrol update nodename="$NODE" state=resume ;; esac
         wait_for 30 node_up ;;
       *) echo "fault: node state must be drain, down or resume" >&2; exit 2 ;;
     esac

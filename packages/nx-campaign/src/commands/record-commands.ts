@@ -138,6 +138,8 @@ export interface ReportRow {
   log: string | null;
   message: string | null;
   failureClass: FailureClass | null;
+  /** Why a pending or held attempt waits, in the backend's words. */
+  waitReason: string | null;
 }
 
 export function reportRows(wsRoot: string, runArg: string): { run: string; version?: number; rows: ReportRow[] } {
@@ -154,7 +156,7 @@ export function reportRows(wsRoot: string, runArg: string): { run: string; versi
     const last = latest(attempts);
     const rows = stages.map((stage): ReportRow => {
       const a = last.get(stage);
-      return { stage, state: a?.state ?? 'unready', attempts: attempts.filter((x) => x.stage === stage).length, jobId: a?.job_id ?? null, exitCode: a?.exit_code ?? null, seconds: a?.seconds ?? null, memoryMB: a?.memory_mb ?? null, log: a?.log_path ?? null, message: a?.message ?? null, failureClass: a?.failure_class ?? null };
+      return { stage, state: a?.state ?? 'unready', attempts: attempts.filter((x) => x.stage === stage).length, jobId: a?.job_id ?? null, exitCode: a?.exit_code ?? null, seconds: a?.seconds ?? null, memoryMB: a?.memory_mb ?? null, log: a?.log_path ?? null, message: a?.message ?? null, failureClass: a?.failure_class ?? null, waitReason: a?.wait_reason ?? null };
     });
     return { run: name, version: attempts.at(-1)?.version, rows };
   });
@@ -228,6 +230,8 @@ export function report(wsRoot: string, runArg: string, o: { json?: boolean; diff
     const w = Math.max(...steps.map((s) => s.step.length));
     for (const s of steps) lines.push(`  ${s.step.padEnd(w)}  ${s.succeeded}/${s.groups} groups  ${s.state.replace('<campaign> <step>', `${run} ${s.step}`)}`);
   }
+  // Why a job has not started, unless it only waits for its parents.
+  for (const w of rows.filter((r) => r.waitReason && !/^(None|Dependency)$/.test(r.waitReason) && (r.state === 'pending' || r.state === 'held'))) lines.push(`${w.stage}: ${w.state}${w.jobId ? ` (job ${w.jobId})` : ''}: ${w.waitReason}`);
   if (failed.length) lines.push(`failures by class: ${classCounts(failed.map((f) => f.failureClass))}`);
   for (const f of failed) lines.push(`${f.stage}: ${f.state} (${[...(f.exitCode !== null ? [`exit ${f.exitCode}`] : []), f.failureClass ?? 'unclassified'].join(', ')}): ${f.message ?? ''}${f.log ? `\n  log: ${f.log}  (campaign logs ${run} ${f.stage})` : ''}`);
   if (o.diff) lines.push(versionDiff(wsRoot, run));

@@ -286,7 +286,8 @@ export async function* execute(p: Prepared, opts: EngineOptions): AsyncGenerator
     if (next.budget === 'infrastructure') u.infrastructureRetries++;
     u.attempt = undefined;
     const of = next.budget === 'infrastructure' ? `infrastructure retry ${u.infrastructureRetries} of ${u.policy.infrastructure}` : `retry ${u.retries - u.infrastructureRetries} of ${u.policy.count}`;
-    const line = (after: string) => opts.print(`[${u.label}] ${before ? `job ${before} ` : ''}${grew ? next.why : result.message}: ${of}${after}`);
+    const why = grew ? next.why : result.message;
+    const line = (after: string) => opts.print(`[${u.label}] ${before && !why.includes(`job ${before}`) ? `job ${before} ` : ''}${why}: ${of}${after}`);
     if (!backend.submitsAhead) {
       line('');
       ready.push(u); // starts when there is room for its (new) size

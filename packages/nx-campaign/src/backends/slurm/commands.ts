@@ -79,6 +79,8 @@ export interface SbatchOptions {
   killOnInvalidDep: boolean;
   /** Hosts the job must not run on (a node that failed under an earlier attempt). */
   exclude?: string[];
+  /** Submitted held (`scontrol release` lets it start). */
+  hold?: boolean;
 }
 
 /** `sbatch --parsable` prints `id` or `id;cluster`. */
@@ -87,6 +89,7 @@ export async function sbatch(script: string, opts: SbatchOptions, run: Exec = ex
   if (opts.dependsOn.length) args.push(`--dependency=afterok:${opts.dependsOn.join(':')}`, `--kill-on-invalid-dep=${opts.killOnInvalidDep ? 'yes' : 'no'}`);
   if (opts.nice !== undefined) args.push(`--nice=${opts.nice}`);
   if (opts.exclude?.length) args.push(`--exclude=${opts.exclude.join(',')}`);
+  if (opts.hold) args.push('--hold');
   args.push(script);
   const r = await run('sbatch', args);
   if (r.code !== 0) throw failed(`sbatch ${script}`, r);
@@ -172,6 +175,12 @@ export async function sacct(ids: string[], run: Exec = exec): Promise<Map<string
 export async function updateDependency(jobId: string, afterok: string[], run: Exec = exec): Promise<void> {
   const r = await run('scontrol', ['update', `JobId=${jobId}`, `Dependency=${afterok.length ? `afterok:${afterok.join(':')}` : ''}`]);
   if (r.code !== 0) throw failed(`scontrol update JobId=${jobId} Dependency=...`, r);
+}
+
+/** Let a job held by `sbatch --hold` start. */
+export async function release(jobId: string, run: Exec = exec): Promise<void> {
+  const r = await run('scontrol', ['release', jobId]);
+  if (r.code !== 0) throw failed(`scontrol release ${jobId}`, r);
 }
 
 /** Keep a pending (requeued) job off `nodes`. */

@@ -17,7 +17,7 @@ import type { Site } from '../../sites/site';
 import type { AttemptState } from '../../store/record';
 import { stateDir, writeFileAtomic } from '../../store/stage-state';
 import { fileSystemFull } from '../../util/disk';
-import { ControllerUnreachable, excludeNodes, FINISHED, hasAccounting, nodeStates, sacct, sbatch, scancel, squeue, squeueMarked, stageState, updateDependency, type Exec, exec as realExec, type JobState, type StageState } from './commands';
+import { ControllerUnreachable, excludeNodes, FINISHED, hasAccounting, nodeStates, release, sacct, sbatch, scancel, squeue, squeueMarked, stageState, updateDependency, type Exec, exec as realExec, type JobState, type StageState } from './commands';
 import { renderSbatch, templateFor, type SbatchContext } from './template';
 
 export interface SlurmOptions {
@@ -38,6 +38,8 @@ const SAFE_PATH = /^[A-Za-z0-9_@%+=:,./-]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Pending reasons that only say the job waits its turn: not worth a line. */
+/** squeue's reason for a job SLURM requeued and held because its node could not launch it. */
+const LAUNCH_FAILED = /launch failed requeued held/i;
 const ORDINARY_WAIT = new Set(['None', 'Dependency', 'Priority', 'Resources', 'BeginTime']);
 /** sinfo states of a node that lost its jobs (`*`: not responding). */
 const NODE_LOST = /down|drain|fail|\*$/i;
@@ -73,6 +75,10 @@ interface Tracked {
   missingExit: number;
   /** A failure its exit file reported, waiting for SLURM's verdict (out of memory?); polls since. */
   failed?: { ended: Ended; polls: number };
+  /** Times a job SLURM held after its launch failed was released. */
+  releases?: number;
+  /** Parents whose jobs the controller lost before they ended: held until each is submitted again or found done. */
+  lostParents?: Attempt[];
 }
 
 /** The sbatch script of one stage, from its template and its plan. */
@@ -146,6 +152,18 @@ export function slurmBackend(opts: SlurmOptions): Backend {
   const stopped = new Promise<void>((resolve) => opts.signal?.addEventListener('abort', () => resolve(), { once: true }));
   const sleep = (ms: number) => Promise.race([new Promise((r) => setTimeout(r, ms)), stopped]);
   const exitFileOf = (a: Attempt) => a.inv.logFile.replace(/\.log$/, '.exit');
+  /** Whether `a`'s job wrote a 0 exit code (whatever the controller remembers of it). */
+  const endedWell = (a: Attempt) => {
+    const [code, , , , job] = existsSync(exitFileOf(a)) ? readFileSync(exitFileOf(a), 'utf8').trim().split(/\s+/) : [];
+    return code === '0' && job === a.jobId;
+  };
+  /** Lets `a`'s job start once no parent the controller lost is still to be submitted again or found done. */
+  const releaseIfFound = async (a: Attempt, t: Tracked) => {
+    t.lostParents = t.lostParents?.filter((w) => jobs.get(w.key)?.jobId === w.jobId && !endedWell(w));
+    if (t.lostParents?.length !== 0) return;
+    t.lostParents = undefined;
+    await answered(`releasing job ${t.jobId}`, () => release(t.jobId, exec));
+  };
   const script = (a: Attempt) => sbatchScript(opts.wsRoot, a.site!, a.run, { ...a.plan!, memoryMBPerNode: a.size.memoryMBPerNode, walltimeSeconds: a.size.walltimeSeconds }, a.inv, exitFileOf(a));
   /** Later attempts of `a`'s stage avoid `hosts`, where the site has others; the hosts avoided. */
   const avoid = (a: Attempt, hosts: string[]): Set<string> | undefined => {
@@ -207,12 +225,13 @@ export function slurmBackend(opts: SlurmOptions): Backend {
 
   /** Why a requeued job's run ended: its node failed, or SLURM (preemption) or an admin requeued it. */
   const requeued = async (a: Attempt, t: Tracked, s: JobState): Promise<Report> => {
-    const hosts = t.nodes ? t.nodes.split(',') : [];
+    // A job requeued before a poll saw it run: its log's first line names its node.
+    const hosts = t.nodes ? t.nodes.split(',') : nodeInLog(a.inv.logFile, t.jobId);
     const states = await nodeStates(hosts, exec).catch(() => new Map<string, string>());
     const lost = hosts.filter((h) => NODE_LOST.test(states.get(h) ?? ''));
     const why = lost.length
       ? `node ${lost.map((h) => `${h} (${states.get(h)})`).join(', ')} failed under job ${t.jobId}; SLURM requeued it`
-      : `SLURM requeued job ${t.jobId} (preempted, or scontrol requeue)`;
+      : `SLURM requeued job ${t.jobId} (preempted, or scontrol requeue${hosts.length ? `; ${hosts.map((h) => `${h} ${states.get(h) ?? 'unknown'}`).join(', ')}` : ''})`;
     const ex = lost.length ? avoid(a, lost) : undefined;
     if (ex) {
       await excludeNodes(t.jobId, [...ex], exec).catch((e: Error) => opts.print(`[${a.stage}] could not keep job ${t.jobId} off ${[...ex].join(',')}: ${e.message}`));
@@ -250,17 +269,34 @@ export function slurmBackend(opts: SlurmOptions): Backend {
       const marker = jobMarker(opts.wsRoot, a.run.name, a.stage);
       const exclude = [...(excluded.get(a.key) ?? [])];
       let jobId: string;
+      let lostParents: Attempt[] = [];
+      // SLURM cancels a job whose parent failed, unless that parent may be retried (its children are then re-pointed).
+      const submitOnce = async () => {
+        const o = { nice: a.plan!.priority - 1, killOnInvalidDep: parentsFinal, exclude };
+        try {
+          return await sbatch(scriptFile, { ...o, dependsOn: deps }, exec);
+        } catch (e) {
+          if (!(e instanceof CampaignError) || !/dependency problem/i.test(e.message)) throw e;
+          // A controller restarted from older save files does not know some parents' jobs: those
+          // that ended well are not waited on; the others are reported lost by a poll and submitted
+          // again (repoint then releases this one).
+          const listed = await squeue(deps, exec);
+          const lost = waitsOn.filter((w) => listed.get(w.jobId!)?.comment !== jobMarker(opts.wsRoot, w.run.name, w.stage));
+          if (!lost.length) throw e;
+          lostParents = lost.filter((w) => !endedWell(w));
+          return sbatch(scriptFile, { ...o, dependsOn: waitsOn.filter((w) => !lost.includes(w)).map((w) => w.jobId!), hold: lostParents.length > 0 }, exec);
+        }
+      };
       try {
-        // SLURM cancels a job whose parent failed, unless that parent may be retried (its children are then re-pointed).
-        jobId = await answered(
-          `submitting ${a.stage}`,
-          () => sbatch(scriptFile, { dependsOn: deps, nice: a.plan!.priority - 1, killOnInvalidDep: parentsFinal, exclude }, exec),
-          () => lostSubmission(marker),
-        );
+        jobId = await answered(`submitting ${a.stage}`, submitOnce, () => lostSubmission(marker));
       } catch (e) {
         throw e instanceof CampaignError ? new CampaignError(`${e.message}\n  script: ${scriptFile}`) : e;
       }
-      track(a, jobId);
+      const t = track(a, jobId);
+      if (lostParents.length) {
+        t.lostParents = lostParents;
+        opts.print(`[${a.stage}] job ${jobId} held: the controller lost job ${lostParents.map((w) => w.jobId).join(', ')} of ${lostParents.map((w) => w.stage).join(', ')}`);
+      }
       opts.print(`[${a.stage}] submitted as job ${jobId}${deps.length ? ` after ${deps.join(', ')}` : ''}${exclude.length ? `, not on ${exclude.join(',')}` : ''}`);
       return { state: 'pending', jobId, script: text, walltimeSeconds: a.size.walltimeSeconds };
     },
@@ -279,6 +315,10 @@ export function slurmBackend(opts: SlurmOptions): Backend {
           t.failed = { ended: e, polls: 0 };
           nextPoll = Date.now();
         }
+      }
+      for (const a of active) {
+        const t = jobs.get(a.key)!;
+        if (t.lostParents) await releaseIfFound(a, t);
       }
       const rest = active.filter((a) => !reports.some((r) => r.attempt === a));
       if (Date.now() < nextPoll || !rest.length) return reports;
@@ -300,7 +340,10 @@ export function slurmBackend(opts: SlurmOptions): Backend {
         if (accounting && gone.length) for (const [id, s] of await sacct(gone, exec)) states.set(id, s);
         for (const a of rest) {
           const t = jobs.get(a.key)!;
-          const s = states.get(a.jobId!);
+          const listed = states.get(a.jobId!);
+          // A controller restarted from older save files forgets the jobs it took since, and hands their ids out again.
+          const reused = listed?.comment !== undefined && listed.comment !== jobMarker(opts.wsRoot, a.run.name, a.stage);
+          const s = reused ? undefined : listed;
           if (s && (s.restarts ?? 0) > t.restarts) {
             changed = true;
             reports.push(await requeued(a, t, s));
@@ -309,6 +352,12 @@ export function slurmBackend(opts: SlurmOptions): Backend {
           const state: StageState | 'vanished' = s ? stageState(s) : 'vanished';
           if (s?.nodes) t.nodes = s.nodes;
           const waiting = state === 'pending' || state === 'held';
+          if (state === 'held' && LAUNCH_FAILED.test(s!.reason) && (t.releases ?? 0) < 3 && s!.reason !== t.reason) {
+            // SLURM holds a job its node could not start (the node's own fault): ours to let go again, up to 3 times.
+            t.releases = (t.releases ?? 0) + 1;
+            opts.print(`[${a.stage}] job ${a.jobId} held by SLURM (${s!.reason}): released (${t.releases} of 3)`);
+            await answered(`releasing job ${a.jobId}`, () => release(a.jobId!, exec)).catch((e: Error) => opts.print(`[${a.stage}] ${e.message}`));
+          }
           if (state !== t.state || (waiting && s!.reason !== t.reason)) {
             changed = true;
             if (state === 'running') opts.print(`[${a.stage}] running (job ${a.jobId})`);
@@ -325,10 +374,11 @@ export function slurmBackend(opts: SlurmOptions): Backend {
             reports.push({ attempt: a, ended: { state: 'never-starts', why: `SLURM will never start job ${a.jobId} (DependencyNeverSatisfied)`, where: `job ${a.jobId}`, output: '' } });
           } else if (over && !existsSync(t.exitFile)) {
             // The wrapper writes its exit file before the job ends; give a shared file system one more poll.
-            if (++t.missingExit >= 2 || state !== 'succeeded') {
+            if (++t.missingExit >= 2 || (state !== 'succeeded' && state !== 'vanished')) {
               const ended = state === 'vanished' || state === 'succeeded' ? 'failed' : (state as 'failed' | 'cancelled' | 'timeout' | 'out-of-memory' | 'node-failure');
               // Lost without a word (its node's disk, its wrapper killed): not the program's failure.
-              reports.push({ attempt: a, ended: { state: ended, why: `job ${a.jobId} ${describe(state, s)} without recording an exit code`, where: `log: ${a.inv.logFile}`, output: tail(a.inv.logFile), failureClass: ended === 'failed' ? 'infrastructure' : undefined } });
+              const what = reused ? "was lost by the controller (restarted from older state: the id is now another job's)" : `${describe(state, s)} without recording an exit code`;
+              reports.push({ attempt: a, ended: { state: ended, why: `job ${a.jobId} ${what}`, where: `log: ${a.inv.logFile}`, output: tail(a.inv.logFile), failureClass: ended === 'failed' ? 'infrastructure' : undefined } });
             }
           }
           if (state !== 'vanished') t.state = state;
@@ -344,7 +394,14 @@ export function slurmBackend(opts: SlurmOptions): Backend {
       await answered(`cancelling job ${ids.join(', ')}`, () => scancel(ids, exec));
     },
     async repoint(a, waitsOn) {
-      await answered(`re-pointing job ${a.jobId}`, () => updateDependency(a.jobId!, waitsOn.map((w) => w.jobId!), exec));
+      try {
+        await answered(`re-pointing job ${a.jobId}`, () => updateDependency(a.jobId!, waitsOn.map((w) => w.jobId!), exec));
+        const t = jobs.get(a.key);
+        if (t?.lostParents) await releaseIfFound(a, t);
+      } catch (e) {
+        // The controller lost it too (restarted from older save files): the next poll finds it gone and it is submitted again.
+        if (!(e instanceof CampaignError) || !/invalid job id/i.test(e.message)) throw e;
+      }
     },
     async reattach(earlier, known) {
       const recorded = earlier.flatMap((e) => e.jobId ?? []);
@@ -393,6 +450,13 @@ function describe(state: StageState | 'vanished', s?: JobState): string {
   if (state === 'vanished') return 'left the queue';
   if (state === 'succeeded') return 'completed';
   return `ended ${s?.state ?? state}${s?.reason && s.reason !== 'None' ? ` (${s.reason})` : ''}`;
+}
+
+/** The node the job's wrapper wrote in its log's header (`# stage s of run r, job 12 on node, started ...`). */
+function nodeInLog(logFile: string, jobId: string): string[] {
+  if (!existsSync(logFile)) return [];
+  const m = readFileSync(logFile, 'utf8').match(new RegExp(`^# stage \\S+ of run \\S+, job ${jobId} on (\\S+), started`, 'm'));
+  return m ? [m[1]] : [];
 }
 
 function tail(logFile: string): string {

@@ -60,7 +60,7 @@ if [ "\${SLURM_RESTART_COUNT:-0}" -gt 0 ]; then
 {{/each}}
   :
 fi
-printf '# stage %s of run %s, job %s on %s, started %s\\n' {{stage.name}} {{stage.run}} "$SLURM_JOB_ID" "$(hostname)" "$(date -u +%FT%TZ)"
+printf '# stage %s of run %s, job %s on %s, started %s\\n' {{stage.name}} {{stage.run}} "$SLURM_JOB_ID" "\${SLURMD_NODENAME:-$(hostname)}" "$(date -u +%FT%TZ)"
 {{#if stage.srun}}srun --ntasks={{job.ntasks}} --cpus-per-task={{job.cpusPerTask}} {{/if}}{{#each stage.argv}}{{this}} {{/each}}
 nxc_code=$?
 nxc_job=$nxc_code
