@@ -39,6 +39,8 @@ export default class SummaryReporter implements Reporter {
       process.stdout.write(`\n*** SLURM TESTS SKIPPED (${why}): ${files}. Run them: sudo tools/slurm/start.sh, then npm test ***\n`);
     }
     if (noBrowser.size) process.stdout.write(`\n*** BROWSER TESTS SKIPPED (${this.vitest?.getProvidedContext().chromium?.why ?? 'no chromium'}): ${[...noBrowser].sort().join(', ')}. Run them: sudo tools/chromium/install.sh, then npm test ***\n`);
+    const left = (this.vitest?.config.exclude ?? []).filter((e) => e.startsWith('test/'));
+    if (left.length) process.stdout.write(`\n*** SLOW TESTS LEFT OUT: ${left.join(', ')}. Run them: NX_CAMPAIGN_SLOW=1 npm test (CI runs them) ***\n`);
     process.stdout.write(`\n${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`);
   }
 }
