@@ -10,7 +10,7 @@
  *   reporter says so in one line with the command that enables them; under CI they fail instead.
  *
  * The answer reaches the tests as `inject('slurm')`. Likewise Debian's chromium for the browser
- * tests (tools/chromium/install.sh when root with apt-get): `inject('chromium')`.
+ * tests (tools/apt-install.sh chromium when root with apt-get): `inject('chromium')`.
  */
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
@@ -75,8 +75,8 @@ export default function setup(project: TestProject): void {
   project.provide('slurm', slurm);
   let chromium = probeChromium();
   if (!chromium.path && process.getuid?.() === 0 && onPath('apt-get')) {
-    process.stdout.write('No chromium here: installing Debian\'s with tools/chromium/install.sh (root, apt-get present)\n');
-    spawnSync(join(repoRoot, 'tools/chromium/install.sh'), [], { stdio: ['ignore', 'inherit', 'inherit'] });
+    process.stdout.write('No chromium here: installing Debian\'s with tools/apt-install.sh chromium (root, apt-get present)\n');
+    spawnSync(join(repoRoot, 'tools/apt-install.sh'), ['chromium'], { stdio: ['ignore', 'inherit', 'inherit'] });
     chromium = probeChromium();
   }
   project.provide('chromium', chromium);

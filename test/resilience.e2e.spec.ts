@@ -80,7 +80,7 @@ describeNeeding('a full file system', root ? undefined : 'no root (to mount a tm
   });
 });
 
-describeNeeding('durations against the wall clock', libfaketime ? undefined : 'no libfaketime', 'libfaketime: tools/faketime/install.sh as root (.ci/run does)', () => {
+describeNeeding('durations against the wall clock', libfaketime ? undefined : 'no libfaketime', 'libfaketime: tools/apt-install.sh faketime as root (.ci/run does)', () => {
   let ws: string;
   let clock: string;
 

@@ -38,7 +38,7 @@ export default class SummaryReporter implements Reporter {
       const files = [...noSlurm].sort(([a], [b]) => a.localeCompare(b)).map(([file, n]) => (n.skipped === n.of ? file : `${file} (${n.skipped} of ${n.of} tests)`)).join(', ');
       process.stdout.write(`\n*** SLURM TESTS SKIPPED (${why}): ${files}. Run them: sudo tools/slurm/start.sh, then npm test ***\n`);
     }
-    if (noBrowser.size) process.stdout.write(`\n*** BROWSER TESTS SKIPPED (${this.vitest?.getProvidedContext().chromium?.why ?? 'no chromium'}): ${[...noBrowser].sort().join(', ')}. Run them: sudo tools/chromium/install.sh, then npm test ***\n`);
+    if (noBrowser.size) process.stdout.write(`\n*** BROWSER TESTS SKIPPED (${this.vitest?.getProvidedContext().chromium?.why ?? 'no chromium'}): ${[...noBrowser].sort().join(', ')}. Run them: sudo tools/apt-install.sh chromium, then npm test ***\n`);
     const left = (this.vitest?.config.exclude ?? []).filter((e) => e.startsWith('test/'));
     if (left.length) process.stdout.write(`\n*** SLOW TESTS LEFT OUT: ${left.join(', ')}. Run them: NX_CAMPAIGN_SLOW=1 npm test (CI runs them) ***\n`);
     process.stdout.write(`\n${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`);

@@ -39,7 +39,7 @@ export const chromiumStatus: BrowserStatus = inject('chromium') ?? probeChromium
 export function describeBrowser(name: string, fn: () => void): void {
   if (chromiumStatus.path) describe.sequential(name, fn);
   else if (ci) describe(name, () => it('has a chromium to run in', () => {
-    throw new Error(`no chromium here (${chromiumStatus.why}), and CI needs the browser tests: tools/chromium/install.sh as root (.ci/run does)`);
+    throw new Error(`no chromium here (${chromiumStatus.why}), and CI needs the browser tests: tools/apt-install.sh chromium as root (.ci/run does)`);
   }));
   else describe.skip(`${name}${NEEDS_BROWSER}`, fn);
 }
