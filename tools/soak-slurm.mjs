@@ -7,7 +7,9 @@
  * every stage succeeded exactly once: one succeeded attempt in the record, its output there, and
  * one line in ran.log (each stage appends its name there as its last act).
  *
- *   node tools/soak-slurm.mjs [--jobs 2000] [--lanes 100] [--minutes 20] [--every 60] [--seed N] [--keep]
+ *   node tools/soak-slurm.mjs [--jobs 2000] [--lanes 100] [--sleep 8] [--minutes 20] [--every 60] [--seed N] [--keep]
+ *
+ * Each stage sleeps --sleep seconds: 2,000 of 8 s on the test node's 16 cores keep it busy about 17 min.
  *
  * Prints the faults as they are injected, then jobs, faults, sbatch calls, lost, duplicated and
  * wall time (and --json: the same as JSON). Exits 1 unless 0 lost, 0 duplicated and nx exit 0.
@@ -36,6 +38,7 @@ const opt = (name, d) => {
 const jobs = opt('jobs', 2000);
 const lanes = Math.min(opt('lanes', 100), jobs);
 const minutes = opt('minutes', 20);
+const nap = opt('sleep', 8);
 const every = opt('every', 60);
 let seed = opt('seed', Date.now() % 1_000_000);
 const json = args.includes('--json');
@@ -65,7 +68,7 @@ const stageYaml = (i) =>
   [
     `  ${name(i)}:`,
     '    executable: sh',
-    `    script-args: ["-c", "sleep 1; echo ok > ${name(i)}.txt; echo ${name(i)} >> ran.log"]`,
+    `    script-args: ["-c", "sleep ${nap}; echo ok > ${name(i)}.txt; echo ${name(i)} >> ran.log"]`,
     `    depends: ${i >= lanes ? `[${name(i - lanes)}]` : 'null'}`,
     `    outputs: [${name(i)}.txt]`,
     '    resources: {memory: 50M, runtime: 2m}',
@@ -174,7 +177,7 @@ for (const s of ranLines) ran.set(s, (ran.get(s) ?? 0) + 1);
 const lost = stages.filter((s) => !succeeded.has(s) || !existsSync(join(ws, `results/out/${s}.txt`)));
 const duplicated = stages.filter((s) => (succeeded.get(s) ?? 0) > 1 || (ran.get(s) ?? 0) > 1);
 const sbatchCalls = existsSync(join(ws, 'sbatch.calls')) ? readFileSync(join(ws, 'sbatch.calls'), 'utf8').trim().split('\n').length : 0;
-const summary = { date: new Date().toISOString().slice(0, 10), jobs, lanes, minutes, every, seed, nxExit: code, wallSeconds: Math.round(wall), faults: faults.length, faultList: faults, sbatchCalls, attempts: attemptsN, otherAttempts: classes, lost: lost.length, duplicated: duplicated.length };
+const summary = { date: new Date().toISOString().slice(0, 10), jobs, lanes, sleep: nap, minutes, every, seed, nxExit: code, wallSeconds: Math.round(wall), faults: faults.length, faultList: faults, sbatchCalls, attempts: attemptsN, otherAttempts: classes, lost: lost.length, duplicated: duplicated.length };
 log(`nx exited ${code} after ${wall.toFixed(0)} s`);
 process.stdout.write(
   `jobs ${jobs}, faults ${faults.length}, sbatch calls ${sbatchCalls}, attempts ${attemptsN}, lost ${lost.length}${lost.length ? ` (${lost.slice(0, 10).join(', ')})` : ''}, duplicated ${duplicated.length}${duplicated.length ? ` (${duplicated.slice(0, 10).join(', ')})` : ''}, wall ${wall.toFixed(0)} s\n` +
