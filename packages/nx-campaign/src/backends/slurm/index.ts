@@ -37,9 +37,9 @@ const TAIL_LINES = 30;
 const SAFE_PATH = /^[A-Za-z0-9_@%+=:,./-]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Pending reasons that only say the job waits its turn: not worth a line. */
 /** squeue's reason for a job SLURM requeued and held because its node could not launch it. */
 const LAUNCH_FAILED = /launch failed requeued held/i;
+/** Pending reasons that only say the job waits its turn: not worth a line. */
 const ORDINARY_WAIT = new Set(['None', 'Dependency', 'Priority', 'Resources', 'BeginTime']);
 /** sinfo states of a node that lost its jobs (`*`: not responding). */
 const NODE_LOST = /down|drain|fail|\*$/i;
@@ -75,10 +75,18 @@ interface Tracked {
   missingExit: number;
   /** A failure its exit file reported, waiting for SLURM's verdict (out of memory?); polls since. */
   failed?: { ended: Ended; polls: number };
+  /** Polls that saw its job requeued without yet knowing why (see `requeued`). */
+  requeueLooks?: number;
   /** Times a job SLURM held after its launch failed was released. */
   releases?: number;
   /** Parents whose jobs the controller lost before they ended: held until each is submitted again or found done. */
   lostParents?: Attempt[];
+  /** Its job's comment (jobMarker). */
+  marker: string;
+  /** The attempts its job waits on (afterok). */
+  waitsOn: Attempt[];
+  /** Ended well by its exit file, while SLURM had not yet said the job ended: see `ghosts`. */
+  unsettled?: boolean;
 }
 
 /** The sbatch script of one stage, from its template and its plan. */
@@ -152,9 +160,12 @@ export function slurmBackend(opts: SlurmOptions): Backend {
   const stopped = new Promise<void>((resolve) => opts.signal?.addEventListener('abort', () => resolve(), { once: true }));
   const sleep = (ms: number) => Promise.race([new Promise((r) => setTimeout(r, ms)), stopped]);
   const exitFileOf = (a: Attempt) => a.inv.logFile.replace(/\.log$/, '.exit');
+  /** The fields of `a`'s exit file (code start end peak job restarts seconds); [] while there is none. */
+  const exitFields = (a: Attempt): string[] => (existsSync(exitFileOf(a)) ? readFileSync(exitFileOf(a), 'utf8').trim().split(/\s+/) : []);
+  const markerOf = (a: Attempt) => jobMarker(opts.wsRoot, a.run.name, a.stage);
   /** Whether `a`'s job wrote a 0 exit code (whatever the controller remembers of it). */
   const endedWell = (a: Attempt) => {
-    const [code, , , , job] = existsSync(exitFileOf(a)) ? readFileSync(exitFileOf(a), 'utf8').trim().split(/\s+/) : [];
+    const [code, , , , job] = exitFields(a);
     return code === '0' && job === a.jobId;
   };
   /** Lets `a`'s job start once no parent the controller lost is still to be submitted again or found done. */
@@ -163,6 +174,30 @@ export function slurmBackend(opts: SlurmOptions): Backend {
     if (t.lostParents?.length !== 0) return;
     t.lostParents = undefined;
     await answered(`releasing job ${t.jobId}`, () => release(t.jobId, exec));
+  };
+  /**
+   * Jobs whose exit files said they ended well, against what SLURM now says of them. A controller
+   * restarted from save files older than their end queues them again (PENDING, or held after a
+   * "Duplicate jobid" launch failure): their children stop waiting on them, and they are cancelled.
+   * Settled once SLURM calls one ended, or forgets it.
+   */
+  const ghosts = async (ended: Tracked[], states: Map<string, JobState>, waiting: Attempt[]) => {
+    for (const t of ended) {
+      const s = states.get(t.jobId);
+      const state = s?.comment === t.marker ? stageState(s) : undefined; // another comment: its id handed out again
+      if (state === 'running') continue; // its epilogue, or a second run: asked again next poll
+      t.unsettled = undefined;
+      if (state !== 'pending' && state !== 'held') continue;
+      for (const c of waiting) {
+        const ct = jobs.get(c.key)!;
+        if (!ct.waitsOn.some((w) => jobs.get(w.key) === t)) continue;
+        const rest = ct.waitsOn.filter((w) => jobs.get(w.key) !== t && !endedWell(w));
+        await answered(`re-pointing job ${ct.jobId}`, () => updateDependency(ct.jobId, rest.map((w) => w.jobId!), exec));
+        ct.waitsOn = rest;
+      }
+      opts.print(`job ${t.jobId} ended well (its exit file), but the controller queued it again (restarted from older state): cancelled`);
+      await answered(`cancelling job ${t.jobId}`, () => scancel([t.jobId], exec));
+    }
   };
   const script = (a: Attempt) => sbatchScript(opts.wsRoot, a.site!, a.run, { ...a.plan!, memoryMBPerNode: a.size.memoryMBPerNode, walltimeSeconds: a.size.walltimeSeconds }, a.inv, exitFileOf(a));
   /** Later attempts of `a`'s stage avoid `hosts`, where the site has others; the hosts avoided. */
@@ -173,7 +208,7 @@ export function slurmBackend(opts: SlurmOptions): Backend {
     return ex;
   };
   const track = (a: Attempt, jobId: string, s?: JobState): Tracked => {
-    const t: Tracked = { jobId, state: s ? stageState(s) : 'pending', restarts: s?.restarts ?? 0, nodes: s?.nodes, reason: s?.reason, missingExit: 0, exitFile: exitFileOf(a) };
+    const t: Tracked = { jobId, state: s ? stageState(s) : 'pending', restarts: s?.restarts ?? 0, nodes: s?.nodes, reason: s?.reason, missingExit: 0, exitFile: exitFileOf(a), marker: markerOf(a), waitsOn: [] };
     jobs.set(a.key, t);
     return t;
   };
@@ -200,7 +235,7 @@ export function slurmBackend(opts: SlurmOptions): Backend {
 
   /** The result the job's wrapper recorded, unless an earlier run of the job wrote it (`stale`). */
   const readExit = (a: Attempt, t: Tracked): Ended | 'stale' | 'later' => {
-    const [code, start, end, peak, job, restarts, seconds] = readFileSync(t.exitFile, 'utf8').trim().split(/\s+/);
+    const [code, start, end, peak, job, restarts, seconds] = exitFields(a);
     if (job !== undefined && job !== t.jobId) return 'stale';
     const r = Number(restarts ?? 0);
     if (r < t.restarts) return 'stale';
@@ -223,14 +258,24 @@ export function slurmBackend(opts: SlurmOptions): Backend {
     return found.map(([id]) => id).sort((x, y) => Number(y) - Number(x))[0];
   };
 
-  /** Why a requeued job's run ended: its node failed, or SLURM (preemption) or an admin requeued it. */
-  const requeued = async (a: Attempt, t: Tracked, s: JobState): Promise<Report> => {
+  /**
+   * Why a requeued job's run ended: its node failed (slurmstepd's line in its log, or sinfo), or
+   * SLURM (preemption) or an admin requeued it. Undefined while that is not yet clear: a node
+   * just set DOWN can still look allocated for a moment, so it is asked again at the next 2 polls.
+   */
+  const requeued = async (a: Attempt, t: Tracked, s: JobState): Promise<Report | undefined> => {
     // A job requeued before a poll saw it run: its log's first line names its node.
     const hosts = t.nodes ? t.nodes.split(',') : nodeInLog(a.inv.logFile, t.jobId);
+    const said = cancelledInLog(a.inv.logFile, t.jobId);
     const states = await nodeStates(hosts, exec).catch(() => new Map<string, string>());
-    const lost = hosts.filter((h) => NODE_LOST.test(states.get(h) ?? ''));
+    const lost = said?.cause === 'NODE FAILURE' ? [said.node] : hosts.filter((h) => NODE_LOST.test(states.get(h) ?? ''));
+    if (!lost.length && !said && (t.requeueLooks = (t.requeueLooks ?? 0) + 1) <= 2) {
+      nextPoll = Date.now();
+      return undefined;
+    }
+    t.requeueLooks = undefined;
     const why = lost.length
-      ? `node ${lost.map((h) => `${h} (${states.get(h)})`).join(', ')} failed under job ${t.jobId}; SLURM requeued it`
+      ? `node ${lost.map((h) => `${h} (${states.get(h) ?? 'failed'})`).join(', ')} failed under job ${t.jobId}; SLURM requeued it`
       : `SLURM requeued job ${t.jobId} (preempted, or scontrol requeue${hosts.length ? `; ${hosts.map((h) => `${h} ${states.get(h) ?? 'unknown'}`).join(', ')}` : ''})`;
     const ex = lost.length ? avoid(a, lost) : undefined;
     if (ex) {
@@ -266,7 +311,7 @@ export function slurmBackend(opts: SlurmOptions): Backend {
         throw new InfrastructureError(fileSystemFull([dirname(scriptFile)]) ?? `cannot write ${scriptFile}: ${(e as Error).message}`);
       }
       const deps = waitsOn.map((w) => w.jobId!);
-      const marker = jobMarker(opts.wsRoot, a.run.name, a.stage);
+      const marker = markerOf(a);
       const exclude = [...(excluded.get(a.key) ?? [])];
       let jobId: string;
       let lostParents: Attempt[] = [];
@@ -281,7 +326,7 @@ export function slurmBackend(opts: SlurmOptions): Backend {
           // that ended well are not waited on; the others are reported lost by a poll and submitted
           // again (repoint then releases this one).
           const listed = await squeue(deps, exec);
-          const lost = waitsOn.filter((w) => listed.get(w.jobId!)?.comment !== jobMarker(opts.wsRoot, w.run.name, w.stage));
+          const lost = waitsOn.filter((w) => listed.get(w.jobId!)?.comment !== markerOf(w));
           if (!lost.length) throw e;
           lostParents = lost.filter((w) => !endedWell(w));
           return sbatch(scriptFile, { ...o, dependsOn: waitsOn.filter((w) => !lost.includes(w)).map((w) => w.jobId!), hold: lostParents.length > 0 }, exec);
@@ -293,6 +338,7 @@ export function slurmBackend(opts: SlurmOptions): Backend {
         throw e instanceof CampaignError ? new CampaignError(`${e.message}\n  script: ${scriptFile}`) : e;
       }
       const t = track(a, jobId);
+      t.waitsOn = waitsOn;
       if (lostParents.length) {
         t.lostParents = lostParents;
         opts.print(`[${a.stage}] job ${jobId} held: the controller lost job ${lostParents.map((w) => w.jobId).join(', ')} of ${lostParents.map((w) => w.stage).join(', ')}`);
@@ -309,7 +355,10 @@ export function slurmBackend(opts: SlurmOptions): Backend {
         const e = readExit(a, t);
         if (e === 'stale') continue;
         if (e === 'later') nextPoll = Date.now();
-        else if (e.exitCode === 0) reports.push({ attempt: a, ended: e });
+        else if (e.exitCode === 0) {
+          t.unsettled = true;
+          reports.push({ attempt: a, ended: e });
+        }
         else {
           // SLURM knows whether the kernel killed it for memory, or requeued it: ask before deciding (and retrying).
           t.failed = { ended: e, polls: 0 };
@@ -323,9 +372,10 @@ export function slurmBackend(opts: SlurmOptions): Backend {
       const rest = active.filter((a) => !reports.some((r) => r.attempt === a));
       if (Date.now() < nextPoll || !rest.length) return reports;
       const ids = rest.map((a) => a.jobId!);
+      const ended = [...jobs.values()].filter((t) => t.unsettled);
       let states: Map<string, JobState> | undefined;
       try {
-        states = await squeue(ids, exec);
+        states = await squeue([...ids, ...ended.map((t) => t.jobId)], exec);
         if (outage) opts.print(`squeue answers again after ${outage} failed polls`);
         outage = 0;
       } catch (e) {
@@ -338,15 +388,17 @@ export function slurmBackend(opts: SlurmOptions): Backend {
         const gone = ids.filter((id) => !states.has(id));
         if (gone.length) accounting ??= await hasAccounting(exec);
         if (accounting && gone.length) for (const [id, s] of await sacct(gone, exec)) states.set(id, s);
+        await ghosts(ended, states, rest);
         for (const a of rest) {
           const t = jobs.get(a.key)!;
           const listed = states.get(a.jobId!);
           // A controller restarted from older save files forgets the jobs it took since, and hands their ids out again.
-          const reused = listed?.comment !== undefined && listed.comment !== jobMarker(opts.wsRoot, a.run.name, a.stage);
+          const reused = listed?.comment !== undefined && listed.comment !== markerOf(a);
           const s = reused ? undefined : listed;
           if (s && (s.restarts ?? 0) > t.restarts) {
             changed = true;
-            reports.push(await requeued(a, t, s));
+            const r = await requeued(a, t, s);
+            if (r) reports.push(r);
             continue;
           }
           const state: StageState | 'vanished' = s ? stageState(s) : 'vanished';
@@ -397,6 +449,7 @@ export function slurmBackend(opts: SlurmOptions): Backend {
       try {
         await answered(`re-pointing job ${a.jobId}`, () => updateDependency(a.jobId!, waitsOn.map((w) => w.jobId!), exec));
         const t = jobs.get(a.key);
+        if (t) t.waitsOn = waitsOn;
         if (t?.lostParents) await releaseIfFound(a, t);
       } catch (e) {
         // The controller lost it too (restarted from older save files): the next poll finds it gone and it is submitted again.
@@ -410,9 +463,9 @@ export function slurmBackend(opts: SlurmOptions): Backend {
       const out = new Map<string, Reattached>();
       const orphans: string[] = [];
       for (const { attempt: a, jobId: inRecord } of earlier) {
-        const marker = jobMarker(opts.wsRoot, a.run.name, a.stage);
+        const marker = markerOf(a);
         const exitFile = exitFileOf(a);
-        const exitJob = existsSync(exitFile) ? readFileSync(exitFile, 'utf8').trim().split(/\s+/)[4] : undefined;
+        const exitJob = exitFields(a)[4];
         // Jobs of this stage SLURM has and the record does not: submitted by an invocation stopped before it recorded them.
         const unrecorded = [...marked].filter(([id, s]) => s.comment === marker && !known.has(id) && (isLive(stageState(s)) || id === exitJob)).map(([id]) => id).sort((x, y) => Number(y) - Number(x));
         const jobId = inRecord ?? unrecorded[0];
@@ -457,6 +510,13 @@ function nodeInLog(logFile: string, jobId: string): string[] {
   if (!existsSync(logFile)) return [];
   const m = readFileSync(logFile, 'utf8').match(new RegExp(`^# stage \\S+ of run \\S+, job ${jobId} on (\\S+), started`, 'm'));
   return m ? [m[1]] : [];
+}
+
+/** slurmstepd's line in the job's log when SLURM killed it: `*** JOB 12 ON vm CANCELLED AT <time> DUE TO NODE FAILURE ***`. */
+function cancelledInLog(logFile: string, jobId: string): { node: string; cause: string } | undefined {
+  if (!existsSync(logFile)) return undefined;
+  const m = readFileSync(logFile, 'utf8').match(new RegExp(`\\*\\*\\* JOB ${jobId} ON (\\S+) CANCELLED AT \\S+ DUE TO (NODE FAILURE|PREEMPTION)`));
+  return m ? { node: m[1], cause: m[2] } : undefined;
 }
 
 function tail(logFile: string): string {
