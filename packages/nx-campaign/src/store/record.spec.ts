@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadRun } from '../config/run';
 import { fixture } from '../testing/fixture';
-import { CampaignRecord, journalMode, recordPath, runFiles } from './record';
+import { CampaignRecord, journalMode, processAlive, recordPath, runFiles } from './record';
 
 const PIPELINE = `stages:
   a:
@@ -70,6 +70,19 @@ describe('campaign record', () => {
     expect(next.lost).toHaveLength(1);
     expect(rec.db.prepare('SELECT state FROM invocations WHERE id = ?').get(next.lost[0])).toEqual({ state: 'lost' });
     rec.close();
+  });
+
+  it.runIf(existsSync('/proc/self/stat'))('counts a zombie as gone: a killed executor nothing reaps does not hold its run', async () => {
+    // sh forks a child that exits at once, then becomes a sleep that never waits for it.
+    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const zombie = Number(await new Promise<string>((res) => parent.stdout.once('data', (d) => res(String(d).trim()))));
+    for (let i = 0; i < 50 && !/\) Z/.test(readFileSync(`/proc/${zombie}/stat`, 'utf8')); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(readFileSync(`/proc/${zombie}/stat`, 'utf8')).toMatch(/\) Z/);
+    expect(processAlive(zombie)).toBe(false);
+    expect(processAlive(parent.pid!)).toBe(true);
+    parent.kill('SIGKILL');
+    await new Promise((res) => parent.on('exit', res));
+    expect(processAlive(parent.pid!)).toBe(false);
   });
 
   it('journals with WAL on a local file system, with a rollback journal on a network one (NFS, Lustre, GPFS...)', () => {

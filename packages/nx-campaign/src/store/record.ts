@@ -255,14 +255,24 @@ export function configHash(run: Run, stage: string): string {
   return createHash('sha256').update(JSON.stringify({ argv: s.argv, config: s.config, env: s.env })).digest('hex').slice(0, 16);
 }
 
-/** Whether process `pid` exists on this host (EPERM: it does, under another user). */
+/**
+ * Whether process `pid` runs on this host (EPERM: it does, under another user). A zombie does
+ * not: a killed nx's executor stays one where nothing reaps it (a container whose init does not).
+ */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return !existsSync('/proc/self/stat'); // gone since kill(0); without /proc (macOS) kill(0) is all there is
+  }
+  // "pid (comm) S ...": comm may hold spaces and parentheses, the state follows the last ')'.
+  return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
 }
 
 export interface Invocation {
