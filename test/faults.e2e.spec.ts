@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,6 +41,8 @@ function restore(ws: string): void {
   fault('controller-start');
   try {
     fault('node', 'resume');
+    execFileSync('scontrol', ['update', 'PartitionName=debug', 'State=UP']);
+    spawnSync('scontrol', ['delete', 'PartitionName=spare']); // fails when there is none
   } finally {
     cancelAll(ws);
   }
@@ -320,6 +322,33 @@ describeSlurm('the cluster failing under a run (real SLURM)', () => {
     expect(r.out).toContain('found by its comment');
     exactlyOnce(ws, 'orphan', ['o1', 'o2']);
     expect(attempts(ws, 'orphan').find((a) => a.stage === 'o1' && a.state === 'succeeded')!.job_id).toBe(o1.id);
+  }, 90_000);
+  it('says which other partitions could start a job while its own is down, and how to let SLURM use them; waits, then finishes', async () => {
+    writeFile(ws, 'pipelines/parted/pipeline.yaml', `stages:\n${shStage('p1', 'echo a > a.txt', { outputs: ['a.txt'] })}`);
+    writeFile(ws, 'runs/parted.yaml', 'pipelines: parted\nsite: testslurm\noutput_dir: results/parted/out\nlog_dir: results/parted/logs\n');
+    execFileSync('scontrol', ['create', 'PartitionName=spare', 'Nodes=ALL', 'State=UP']);
+    execFileSync('scontrol', ['update', 'PartitionName=debug', 'State=DOWN']);
+    const nx = startNx(ws, 'parted', [POLL], path);
+    await until('the other partition named', () => /no node of partition debug can start job \d+, but spare \(1 node free\) is up; the run waits/.test(nx.out()));
+    expect(nx.out()).toContain('fix: to let SLURM use it, set partition: debug,spare for site testslurm in sites.yaml');
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(nx.out().match(/no node of partition/g)).toHaveLength(1); // said once
+    expect(jobsOf(ws, 'parted').map((j) => j.state)).toEqual(['PENDING']);
+    execFileSync('scontrol', ['update', 'PartitionName=debug', 'State=UP']);
+    expect(await nx.exited, nx.out()).toBe(0);
+    exactlyOnce(ws, 'parted', ['p1']);
+    // Taking the advice: the same outage, and SLURM starts the job in spare.
+    writeFile(ws, 'sites.yaml', readFileSync(join(ws, 'sites.yaml'), 'utf8').replace('partition: debug\n', 'partition: debug,spare\n'));
+    writeFile(ws, 'pipelines/parted/pipeline.yaml', `stages:\n${shStage('p1', 'echo b > a.txt', { outputs: ['a.txt'] })}`);
+    execFileSync('scontrol', ['update', 'PartitionName=debug', 'State=DOWN']);
+    try {
+      const r = runStages(ws, 'parted', [POLL], path);
+      expect(r.status, r.out).toBe(0);
+      expect(r.out).not.toMatch(/no node of partition/);
+    } finally {
+      writeFile(ws, 'sites.yaml', readFileSync(join(ws, 'sites.yaml'), 'utf8').replace('partition: debug,spare\n', 'partition: debug\n'));
+    }
+    expect(readFileSync(join(ws, 'results/parted/out/a.txt'), 'utf8')).toBe('b\n');
   }, 90_000);
   // Last: the controller it restarts may hand out job ids slurmd still knows, which upsets the tests after it.
   it('survives the controller killed (SIGKILL) and restarted from its save files', async () => {

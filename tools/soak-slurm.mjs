@@ -7,7 +7,11 @@
  * every stage succeeded exactly once: one succeeded attempt in the record, its output there, and
  * one line in ran.log (each stage appends its name there as its last act).
  *
- *   node tools/soak-slurm.mjs [--jobs 2000] [--lanes 100] [--sleep 8] [--minutes 20] [--every 60] [--seed N] [--keep]
+ *   node tools/soak-slurm.mjs [--jobs 2000] [--lanes 100] [--sleep 8] [--minutes 20] [--every 60] [--limit M] [--seed N] [--keep]
+ *
+ * --limit: minutes after which nx is interrupted and the soak fails, printing what still waits
+ * (default: 2 x --minutes + 15). SIGINT or SIGTERM to this script does the same. Either way the
+ * controller is started and the node resumed before it exits.
  *
  * Each stage sleeps --sleep seconds: 2,000 of 8 s on the test node's 16 cores keep it busy about 17 min.
  *
@@ -40,6 +44,7 @@ const lanes = Math.min(opt('lanes', 100), jobs);
 const minutes = opt('minutes', 20);
 const nap = opt('sleep', 8);
 const every = opt('every', 60);
+const limit = opt('limit', 2 * minutes + 15);
 let seed = opt('seed', Date.now() % 1_000_000);
 const json = args.includes('--json');
 const keep = args.includes('--keep');
@@ -159,7 +164,20 @@ const faultsEnd = t0 + minutes * 60_000;
   }
 })();
 
+// Past --limit, or on SIGINT/SIGTERM: interrupt nx (it cancels its jobs) and report what waited.
+let stopped;
+const stop = (why) => {
+  if (stopped || code !== undefined) return;
+  stopped = why;
+  log(`${why}: interrupting nx; still queued: ${ours().map(([id, st, reason]) => `${id} ${st} ${reason}`).slice(0, 20).join('; ') || 'none'}`);
+  nx.kill('SIGINT');
+  setTimeout(() => code === undefined && nx.kill('SIGKILL'), 60_000).unref();
+};
+const limitTimer = setTimeout(() => stop(`limit of ${limit} min reached`), limit * 60_000);
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('SIGTERM', () => stop('SIGTERM'));
 await exited;
+clearTimeout(limitTimer);
 const wall = (Date.now() - t0) / 1000;
 quiet(FAULT, ['controller-start']);
 quiet(FAULT, ['node', 'resume']);
@@ -177,7 +195,7 @@ for (const s of ranLines) ran.set(s, (ran.get(s) ?? 0) + 1);
 const lost = stages.filter((s) => !succeeded.has(s) || !existsSync(join(ws, `results/out/${s}.txt`)));
 const duplicated = stages.filter((s) => (succeeded.get(s) ?? 0) > 1 || (ran.get(s) ?? 0) > 1);
 const sbatchCalls = existsSync(join(ws, 'sbatch.calls')) ? readFileSync(join(ws, 'sbatch.calls'), 'utf8').trim().split('\n').length : 0;
-const summary = { date: new Date().toISOString().slice(0, 10), jobs, lanes, sleep: nap, minutes, every, seed, nxExit: code, wallSeconds: Math.round(wall), faults: faults.length, faultList: faults, sbatchCalls, attempts: attemptsN, otherAttempts: classes, lost: lost.length, duplicated: duplicated.length };
+const summary = { date: new Date().toISOString().slice(0, 10), jobs, lanes, sleep: nap, minutes, every, seed, stopped, nxExit: code, wallSeconds: Math.round(wall), faults: faults.length, faultList: faults, sbatchCalls, attempts: attemptsN, otherAttempts: classes, lost: lost.length, duplicated: duplicated.length };
 log(`nx exited ${code} after ${wall.toFixed(0)} s`);
 process.stdout.write(
   `jobs ${jobs}, faults ${faults.length}, sbatch calls ${sbatchCalls}, attempts ${attemptsN}, lost ${lost.length}${lost.length ? ` (${lost.slice(0, 10).join(', ')})` : ''}, duplicated ${duplicated.length}${duplicated.length ? ` (${duplicated.slice(0, 10).join(', ')})` : ''}, wall ${wall.toFixed(0)} s\n` +
@@ -186,6 +204,6 @@ process.stdout.write(
 if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
 if (code !== 0) process.stdout.write(`--- last lines of nx ---\n${out.trim().split('\n').slice(-30).join('\n')}\n`);
 for (const [id] of ours()) quiet('scancel', [id]);
-if (!keep && code === 0 && !lost.length && !duplicated.length) rmSync(ws, { recursive: true, force: true });
+if (!keep && !stopped && code === 0 && !lost.length && !duplicated.length) rmSync(ws, { recursive: true, force: true });
 else log(`workspace kept: ${ws}`);
-process.exit(code === 0 && !lost.length && !duplicated.length ? 0 : 1);
+process.exit(!stopped && code === 0 && !lost.length && !duplicated.length ? 0 : 1);

@@ -106,9 +106,16 @@ describe('sites.yaml', () => {
   it('refuses a partition or account that would break its #SBATCH line', () => {
     ws = fixture({ 'sites.yaml': 'sites:\n  tiger3:\n    partition: "cpu\\n#SBATCH --wrap=touch pwned"\n    account: "a b"\n' });
     expect(problemsOf(() => loadSites(ws!)).map((p) => [p.line, p.key, p.message])).toEqual([
-      [3, 'sites.tiger3.partition', expect.stringContaining('A SLURM name')],
+      [3, 'sites.tiger3.partition', expect.stringContaining('A SLURM partition')],
       [4, 'sites.tiger3.account', expect.stringContaining('A SLURM name')],
     ]);
+    ws = fixture({ 'sites.yaml': 'sites:\n  tiger3:\n    partition: "cpu,"\n' });
+    expect(problemsOf(() => loadSites(ws!)).map((p) => p.key)).toEqual(['sites.tiger3.partition']);
+  });
+
+  it('takes several partitions, comma-separated, as sbatch does', () => {
+    ws = fixture({ 'sites.yaml': 'sites:\n  tiger3:\n    partition: cpu,cpu-spare\n    node_classes: [{name: n, count: 1, cores: 4, memory: 8G}]\n' });
+    expect(byName(loadSites(ws), 'tiger3').partition).toBe('cpu,cpu-spare');
   });
 
   it('needs node classes for a site that is not built in, and distinct class names', () => {

@@ -106,18 +106,20 @@ export interface JobState {
   nodes?: string;
   /** How many times SLURM requeued it (node failure, preemption, `scontrol requeue`): each is a new run of the same job id. */
   restarts?: number;
+  /** The partition(s) it may run in (a pending job asked for several lists them comma-separated). */
+  partition?: string;
   comment?: string;
 }
 
 /** squeue's fields, each followed by `|` (-O: no width limit, unlike --format). */
-const SQUEUE_FIELDS = ['JobID', 'State', 'Reason', 'NodeList', 'RestartCnt', 'Comment'].map((f) => `${f}:|`).join(',');
+const SQUEUE_FIELDS = ['JobID', 'State', 'Reason', 'NodeList', 'RestartCnt', 'Partition', 'Comment'].map((f) => `${f}:|`).join(',');
 
 function parseSqueue(stdout: string): Map<string, JobState> {
   const out = new Map<string, JobState>();
   for (const line of stdout.split('\n')) {
-    const [id, state, reason, nodes, restarts, ...comment] = line.trim().split('|');
+    const [id, state, reason, nodes, restarts, partition, ...comment] = line.trim().split('|');
     const c = comment.slice(0, -1).join('|');
-    if (id && state) out.set(id, { state, reason: reason ?? '', nodes: nodes || undefined, restarts: Number(restarts) || 0, comment: c && c !== '(null)' ? c : undefined });
+    if (id && state) out.set(id, { state, reason: reason ?? '', nodes: nodes || undefined, restarts: Number(restarts) || 0, partition: partition || undefined, comment: c && c !== '(null)' ? c : undefined });
   }
   return out;
 }
@@ -147,6 +149,19 @@ export async function nodeStates(nodes: string[], run: Exec = exec): Promise<Map
   for (const line of r.stdout.split('\n')) {
     const [node, state] = line.trim().split('|');
     if (node && state) out.set(node, state);
+  }
+  return out;
+}
+
+/** Partitions that are up and have idle or mixed nodes, but for `besides`: name -> such nodes. */
+export async function freePartitions(besides: string[], run: Exec = exec): Promise<Map<string, number>> {
+  const r = await run('sinfo', ['--noheader', '--format=%R|%a|%T|%D']);
+  if (r.code !== 0) throw failed('sinfo', r);
+  const out = new Map<string, number>();
+  for (const line of r.stdout.split('\n')) {
+    const [name, avail, state, count] = line.trim().split('|');
+    if (!name || besides.includes(name) || avail !== 'up' || !/^(idle|mixed)$/.test(state)) continue;
+    out.set(name, (out.get(name) ?? 0) + (Number(count) || 0));
   }
   return out;
 }

@@ -17,7 +17,7 @@ import type { Site } from '../../sites/site';
 import type { AttemptState } from '../../store/record';
 import { stateDir, writeFileAtomic } from '../../store/stage-state';
 import { fileSystemFull } from '../../util/disk';
-import { ControllerUnreachable, excludeNodes, FINISHED, hasAccounting, nodeStates, release, sacct, sbatch, scancel, squeue, squeueMarked, stageState, updateDependency, type Exec, exec as realExec, type JobState, type StageState } from './commands';
+import { ControllerUnreachable, excludeNodes, FINISHED, freePartitions, hasAccounting, nodeStates, release, sacct, sbatch, scancel, squeue, squeueMarked, stageState, updateDependency, type Exec, exec as realExec, type JobState, type StageState } from './commands';
 import { renderSbatch, templateFor, type SbatchContext } from './template';
 
 export interface SlurmOptions {
@@ -41,6 +41,8 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const LAUNCH_FAILED = /launch failed requeued held/i;
 /** Pending reasons that only say the job waits its turn: not worth a line. */
 const ORDINARY_WAIT = new Set(['None', 'Dependency', 'Priority', 'Resources', 'BeginTime']);
+/** Pending reasons that mean no node of the job's partitions can take it now (drained, down, the partition down). */
+const NO_NODE = /ReqNodeNotAvail|Nodes required for job are|PartitionDown|PartitionInactive|NodeDown/;
 /** sinfo states of a node that lost its jobs (`*`: not responding). */
 const NODE_LOST = /down|drain|fail|\*$/i;
 
@@ -157,6 +159,8 @@ export function slurmBackend(opts: SlurmOptions): Backend {
   let outage = 0;
   /** Whether sacct answers here; asked the first time a job leaves squeue's list. */
   let accounting: boolean | undefined;
+  /** Partition lists already told of others that could run their jobs. */
+  const toldPartitions = new Set<string>();
   const stopped = new Promise<void>((resolve) => opts.signal?.addEventListener('abort', () => resolve(), { once: true }));
   const sleep = (ms: number) => Promise.race([new Promise((r) => setTimeout(r, ms)), stopped]);
   const exitFileOf = (a: Attempt) => a.inv.logFile.replace(/\.log$/, '.exit');
@@ -174,6 +178,19 @@ export function slurmBackend(opts: SlurmOptions): Backend {
     if (t.lostParents?.length !== 0) return;
     t.lostParents = undefined;
     await answered(`releasing job ${t.jobId}`, () => release(t.jobId, exec));
+  };
+  /**
+   * Said once per partition list: partitions the job was not submitted to that are up with free
+   * nodes, and the site setting that lets SLURM use them. The run goes on waiting.
+   */
+  const otherPartitions = async (a: Attempt, s: JobState) => {
+    const mine = s.partition ?? a.site!.partition;
+    if (!mine || toldPartitions.has(mine)) return;
+    toldPartitions.add(mine);
+    const free = await freePartitions(mine.split(','), exec).catch(() => new Map<string, number>());
+    if (!free.size) return;
+    const list = [...free].map(([p, n]) => `${p} (${n} node${n === 1 ? '' : 's'} free)`).join(', ');
+    opts.print(`[${a.stage}] no node of partition ${mine} can start job ${a.jobId}, but ${list} ${free.size === 1 ? 'is' : 'are'} up; the run waits\n  fix: to let SLURM use ${free.size === 1 ? 'it' : 'them'}, set partition: ${[mine, ...free.keys()].join(',')} for site ${a.site!.name} in sites.yaml`);
   };
   /**
    * Jobs whose exit files said they ended well, against what SLURM now says of them. A controller
@@ -414,6 +431,7 @@ export function slurmBackend(opts: SlurmOptions): Backend {
             changed = true;
             if (state === 'running') opts.print(`[${a.stage}] running (job ${a.jobId})`);
             if (waiting && !ORDINARY_WAIT.has(s!.reason)) opts.print(`[${a.stage}] ${state} (job ${a.jobId}): ${s!.reason}`);
+            if (waiting && NO_NODE.test(s!.reason)) await otherPartitions(a, s!);
             if (waiting || state === 'running') reports.push({ attempt: a, state, nodes: s?.nodes, reason: waiting ? s!.reason : undefined });
             if (s) t.reason = s.reason;
           }
