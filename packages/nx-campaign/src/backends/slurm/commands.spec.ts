@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exec } from './commands';
+import { exec, freePartitions } from './commands';
 
 describe('exec: how SLURM commands are started', () => {
   it('passes arguments as they are and returns exit code, stdout and stderr', async () => {
@@ -34,5 +34,19 @@ describe('exec: how SLURM commands are started', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('freePartitions', () => {
+  it('sums idle and mixed nodes of partitions that are up, leaving out the job\'s own', async () => {
+    // sinfo's %R|%a|%T|%D: one line per partition and node state.
+    const lines = ['debug|up|drained|2', 'spare|up|idle|3', 'spare|up|mixed|1', 'spare|up|allocated|4', 'gpu|down|idle|2', 'long|up|down*|1', 'debug|up|idle|1'];
+    const seen: string[][] = [];
+    const free = await freePartitions(['debug'], async (cmd, args) => {
+      seen.push([cmd, ...args]);
+      return { code: 0, stdout: `${lines.join('\n')}\n`, stderr: '' };
+    });
+    expect([...free]).toEqual([['spare', 4]]);
+    expect(seen).toEqual([['sinfo', '--noheader', '--format=%R|%a|%T|%D']]);
   });
 });
