@@ -73,10 +73,11 @@ describe('campaign record', () => {
   });
 
   it.runIf(existsSync('/proc/self/stat'))('counts a zombie as gone: a killed executor nothing reaps does not hold its run', async () => {
-    // sh forks a child that exits at once, then becomes a sleep that never waits for it.
-    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // sh forks a child, then becomes a sleep that never waits for it; the child ends after that exec
+    // (ended before it, sh could reap it).
+    const parent = spawn('sh', ['-c', 'sleep 0.5 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const zombie = Number(await new Promise<string>((res) => parent.stdout.once('data', (d) => res(String(d).trim()))));
-    for (let i = 0; i < 50 && !/\) Z/.test(readFileSync(`/proc/${zombie}/stat`, 'utf8')); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && !/\) Z/.test(readFileSync(`/proc/${zombie}/stat`, 'utf8')); i++) await new Promise((r) => setTimeout(r, 20));
     expect(readFileSync(`/proc/${zombie}/stat`, 'utf8')).toMatch(/\) Z/);
     expect(processAlive(zombie)).toBe(false);
     expect(processAlive(parent.pid!)).toBe(true);
