@@ -204,6 +204,7 @@ process.stdout.write(
 if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
 if (code !== 0) process.stdout.write(`--- last lines of nx ---\n${out.trim().split('\n').slice(-30).join('\n')}\n`);
 for (const [id] of ours()) quiet('scancel', [id]);
-if (!keep && !stopped && code === 0 && !lost.length && !duplicated.length) rmSync(ws, { recursive: true, force: true });
+const passed = !stopped && code === 0 && !lost.length && !duplicated.length;
+if (!keep && passed) rmSync(ws, { recursive: true, force: true });
 else log(`workspace kept: ${ws}`);
-process.exit(!stopped && code === 0 && !lost.length && !duplicated.length ? 0 : 1);
+process.exit(passed ? 0 : 1);

@@ -37,7 +37,7 @@ const slurmName = z.string().regex(SAFE_NAME, 'a SLURM name: letters, digits, _ 
 
 const siteSchema = z.strictObject({
   backend: z.enum(BACKENDS).optional(),
-  partition: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*(,[A-Za-z0-9][A-Za-z0-9_.-]*)*$/, 'a SLURM partition (letters, digits, _ . and -), or several comma-separated').optional(),
+  partition: z.string().refine((p) => p.split(',').every((n) => SAFE_NAME.test(n)), 'a SLURM partition (letters, digits, _ . and -), or several comma-separated').optional(),
   account: slurmName.optional(),
   node_classes: z.array(nodeClassSchema).min(1, 'list at least one node class').optional(),
   qos: z.record(z.string().regex(SAFE_NAME, 'use letters, digits, _ . and -'), qosSchema).optional(),
